@@ -1,0 +1,113 @@
+"""Market conventions: board lots, currencies and trading costs by listing country.
+
+The table ships as ``portfolio/data/markets.csv`` (one row per market) and can be
+overridden from the config (``markets:`` section) and per security through the
+``lot_size`` and ``half_spread_bps`` columns of the securities file.
+
+Costs are in basis points of traded notional. The linear cost of a trade on one side
+is ``c = half_spread + commission + tax(side)`` (DESIGN.md section 5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["MARKET_COLUMNS", "load_market_table", "lot_sizes", "linear_cost_rates"]
+
+MARKET_COLUMNS = (
+    "market",
+    "currency",
+    "lot_size",
+    "commission_bps",
+    "buy_tax_bps",
+    "sell_tax_bps",
+    "default_half_spread_bps",
+)
+
+
+def load_market_table(overrides: Mapping[str, Mapping[str, object]] | None = None) -> pd.DataFrame:
+    """The market table indexed by ISO country code, with optional per-market overrides.
+
+    Parameters
+    ----------
+    overrides : mapping, optional
+        ``{"JP": {"commission_bps": 2.0}, ...}``; a new country code adds a market.
+        Unknown columns raise ``ValueError``.
+    """
+    with resources.files("portfolio").joinpath("data/markets.csv").open("r") as fh:
+        table = pd.read_csv(fh, dtype={"country": str}, keep_default_na=True)
+    table = table.set_index("country")
+    table["lot_size"] = table["lot_size"].astype("Float64")
+    for country, values in (overrides or {}).items():
+        unknown = set(values) - set(MARKET_COLUMNS)
+        if unknown:
+            raise ValueError(
+                f"markets.{country}: unknown fields {sorted(unknown)}; "
+                f"expected some of {list(MARKET_COLUMNS)}"
+            )
+        for col, val in values.items():
+            table.loc[country, col] = val
+    return table
+
+
+def lot_sizes(securities: pd.DataFrame, markets: pd.DataFrame) -> tuple[pd.Series, list[str]]:
+    """Board lot per asset: the security's ``lot_size`` if given, else its market's.
+
+    Returns the lot sizes (int, indexed by asset_id) and a list of problems (assets
+    whose market needs a per-security lot, e.g. Hong Kong, but have none; assets in a
+    market missing from the table).
+    """
+    market_lot = securities["country"].map(markets["lot_size"].astype(float))
+    own = (
+        pd.to_numeric(securities["lot_size"], errors="coerce")
+        if "lot_size" in securities
+        else pd.Series(np.nan, index=securities.index)
+    )
+    lots = own.where(own.notna(), market_lot)
+    problems = []
+    unknown_market = ~securities["country"].isin(markets.index)
+    if unknown_market.any():
+        bad = sorted(securities.index[unknown_market & own.isna()])
+        if bad:
+            problems.append(f"no market conventions for country of listing of {bad[:10]}")
+    missing = lots.isna() & ~unknown_market
+    if missing.any():
+        problems.append(
+            f"lot_size required (market sets lots per security) for {sorted(securities.index[missing])[:10]}"
+        )
+    bad_value = lots.notna() & ((lots <= 0) | (lots != np.round(lots)))
+    if bad_value.any():
+        problems.append(f"lot_size not a positive integer for {sorted(securities.index[bad_value])[:10]}")
+    return lots.fillna(1).astype(int), problems
+
+
+def linear_cost_rates(securities: pd.DataFrame, markets: pd.DataFrame) -> pd.DataFrame:
+    """Per-asset linear cost rates as fractions of traded notional, by side.
+
+    ``cost_buy = (half_spread + commission + buy_tax) / 1e4`` and likewise for sells.
+    The half spread is the security's ``half_spread_bps`` when given, else its
+    market's default.
+    """
+    m = markets.reindex(securities["country"])
+    m.index = securities.index
+    if "half_spread_bps" in securities:
+        hs = pd.to_numeric(securities["half_spread_bps"], errors="coerce")
+        hs = hs.where(hs.notna(), m["default_half_spread_bps"])
+    else:
+        hs = m["default_half_spread_bps"]
+    out = pd.DataFrame(
+        {
+            "half_spread_bps": hs.astype(float),
+            "commission_bps": m["commission_bps"].astype(float),
+            "buy_tax_bps": m["buy_tax_bps"].astype(float),
+            "sell_tax_bps": m["sell_tax_bps"].astype(float),
+        },
+        index=securities.index,
+    )
+    out["cost_buy"] = (out["half_spread_bps"] + out["commission_bps"] + out["buy_tax_bps"]) / 1e4
+    out["cost_sell"] = (out["half_spread_bps"] + out["commission_bps"] + out["sell_tax_bps"]) / 1e4
+    return out

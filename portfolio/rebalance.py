@@ -1,0 +1,273 @@
+"""The rebalance pipeline: one object that wires the stages together (DESIGN.md section 2).
+
+``Rebalancer(config, base_dir).run(data)`` takes a validated :class:`MarketData` and returns
+a :class:`RebalanceResult`: the book, risk model, alpha, optimal weights, the board-lot
+trade list and the re-check of every constraint on the rounded portfolio. The command
+line, the what-if runner and the backtest all call this same object.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from constraints import build_constraint
+from optimizers import (
+    FactorRiskModel,
+    ObjectiveSpec,
+    OptimizationResult,
+    PortfolioOptimizer,
+    check_constraints,
+)
+from portfolio.alpha import AlphaResult, run_alpha
+from portfolio.book import Book, build_book
+from portfolio.config import RebalanceConfig
+from portfolio.errors import ConfigError, InputError
+from portfolio.exposures import china_exposures, group_exposures
+from portfolio.inputs import MarketData
+from portfolio.markets import linear_cost_rates, load_market_table, lot_sizes
+from portfolio.risk import estimate_risk, risk_decomposition
+from portfolio.trades import TradeInputs, TradeList, build_trades
+
+__all__ = ["Rebalancer", "RebalanceResult", "impact_coefficients"]
+
+
+def impact_coefficients(daily_vol: pd.Series, adv_base: pd.Series, nav_base: float, eta: float) -> pd.Series:
+    """Square-root impact ``k_i = eta * sigma_i * sqrt(NAV / ADV_i)`` (DESIGN.md section 5).
+
+    ``sigma_i`` is the daily volatility, so a trade of ``x_i`` (fraction of NAV) costs
+    ``k_i |x_i|^1.5`` of NAV, i.e. ``eta * sigma_i * sqrt(Q_i / ADV_i)`` of its notional
+    ``Q_i = x_i NAV``. Names with no traded value (ADV 0) get an infinite coefficient,
+    which the caller must freeze.
+    """
+    adv = adv_base.astype(float)
+    with np.errstate(divide="ignore"):
+        k = eta * daily_vol * np.sqrt(nav_base / adv)
+    return k.where(adv > 0, np.inf)
+
+
+@dataclass(eq=False)
+class RebalanceResult:
+    """Everything a run produced; :meth:`summary` is the JSON report."""
+
+    config: RebalanceConfig
+    as_of: pd.Timestamp
+    data: MarketData
+    book: Book
+    risk_model: FactorRiskModel
+    risk_report: dict
+    alpha: AlphaResult
+    optimization: OptimizationResult
+    trades: TradeList
+    breaches: list[dict]
+    frozen: pd.Series
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        """JSON-serialisable run summary (alpha, TE, turnover, cost, exposures, binding)."""
+        sec = self.data.securities
+        b = self.book.benchmark
+        w0 = self.book.weights
+        w_opt = self.optimization.weights
+        w_after = self.trades.weights_after
+        alpha = self.alpha.alpha
+        sets = {"before": w0, "optimal": w_opt, "after": w_after, "benchmark": b}
+
+        def te(w):
+            return self.risk_model.volatility((w - b).reindex(self.risk_model.asset_ids).fillna(0.0))
+
+        def port(w):
+            return {
+                "alpha": float(alpha.reindex(w.index).fillna(0.0) @ w),
+                "ex_ante_te": te(w),
+                "total_risk": self.risk_model.volatility(w.reindex(self.risk_model.asset_ids).fillna(0.0)),
+                "names_held": int((w > 1e-6).sum()),
+                "cash_weight": float(1.0 - w.sum()),
+            }
+
+        opt = self.optimization.to_dict()
+        return {
+            "fund": self.config.fund.name,
+            "as_of": str(self.as_of.date()),
+            "base_currency": self.config.fund.base_currency,
+            "nav_base": self.book.nav_base,
+            "universe_size": int(len(sec)),
+            "frozen_assets": sorted(self.frozen.index[self.frozen]),
+            "portfolio": {
+                "before": port(w0),
+                "optimal": port(w_opt),
+                "after_rounding": port(w_after),
+            },
+            "turnover": {
+                "optimal": float(0.5 * (w_opt - w0).abs().sum()),
+                "after_rounding": self.trades.turnover,
+            },
+            "trades": {
+                "count": int(len(self.trades.trades)),
+                "buys": int((self.trades.trades["side"] == "BUY").sum()),
+                "sells": int((self.trades.trades["side"] == "SELL").sum()),
+                "gross_notional_base": float(self.trades.trades["notional_base"].sum()),
+                "est_cost_base": self.trades.est_cost_base,
+                "est_cost_bps_nav": 1e4 * self.trades.est_cost_base / self.book.nav_base,
+                "cash_before_base": self.trades.cash_before_base,
+                "cash_after_base": self.trades.cash_after_base,
+                "filtered_below_min_trade": self.trades.filtered,
+                "cut_for_cash": self.trades.cash_cuts,
+            },
+            "optimizer": opt,
+            "constraint_breaches_after_rounding": self.breaches,
+            "exposures": group_exposures(sec, sets),
+            "china_exposure": china_exposures(sec, sets),
+            "risk": {
+                "model": self.risk_report,
+                "decomposition_after": risk_decomposition(self.risk_model, w_after, b),
+            },
+            "alpha": self.alpha.diagnostics,
+            "alpha_warnings": list(self.alpha.warnings),
+            "notes": list(self.book.notes),
+        }
+
+
+class Rebalancer:
+    """Run one rebalance from a config.
+
+    Parameters
+    ----------
+    config : RebalanceConfig
+    base_dir : Path
+        Folder that relative paths in the config (vendor risk files) are resolved against.
+    """
+
+    def __init__(self, config: RebalanceConfig, base_dir: Path | None = None):
+        self.config = config
+        self.base_dir = Path(base_dir) if base_dir is not None else Path.cwd()
+
+    def constraints(self):
+        """The configured constraint objects, plus a ``halted`` freeze when the data has one."""
+        built = [build_constraint(spec) for spec in self.config.constraints]
+        return built
+
+    def run(self, data: MarketData) -> RebalanceResult:
+        cfg = self.config
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        sec = data.securities
+        as_of = pd.Timestamp(cfg.fund.as_of) if cfg.fund.as_of else data.returns.index.max()
+        returns = data.returns.loc[:as_of]
+
+        markets = load_market_table(cfg.markets)
+        lots, lot_problems = lot_sizes(sec, markets)
+        if lot_problems:
+            raise InputError("securities", lot_problems)
+        rates = linear_cost_rates(sec, markets)
+        nav_override = None if cfg.fund.nav == "holdings" else float(cfg.fund.nav)
+        book = build_book(data, nav_override)
+        timings["book_s"] = time.perf_counter() - t0
+
+        t = time.perf_counter()
+        risk_model, risk_report = estimate_risk(cfg.risk, returns, sec, as_of)
+        timings["risk_s"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        alpha = run_alpha(
+            cfg.alpha,
+            sec,
+            data.fundamentals,
+            returns,
+            residual_vol=risk_model.specific_vol(),
+            benchmark=book.benchmark,
+            as_of=as_of,
+            risk_model=risk_model,
+        )
+        timings["alpha_s"] = time.perf_counter() - t
+
+        daily_vol = risk_model.asset_vol() / np.sqrt(252.0)
+        impact = impact_coefficients(daily_vol, sec["adv_base"], book.nav_base, cfg.objective.impact_eta)
+        halted = sec["halted"].astype(bool) if "halted" in sec else pd.Series(False, index=sec.index)
+        frozen = halted | ~np.isfinite(impact)
+        assets = sec.copy()
+        costs_on = cfg.objective.transaction_costs
+        assets["cost_buy"] = rates["cost_buy"] if costs_on else 0.0
+        assets["cost_sell"] = rates["cost_sell"] if costs_on else 0.0
+        assets["impact"] = impact.where(np.isfinite(impact), 0.0)
+        assets["frozen"] = frozen
+
+        constraints = self.constraints()
+        objective = ObjectiveSpec(
+            mode=cfg.objective.mode,
+            risk_aversion=cfg.objective.risk_aversion,
+            te_cap=cfg.objective.te_cap,
+            impact=cfg.objective.impact,
+            turnover_penalty=cfg.objective.turnover_penalty,
+        )
+        t = time.perf_counter()
+        try:
+            optimizer = PortfolioOptimizer(
+                assets=assets,
+                risk=risk_model,
+                constraints=constraints,
+                objective=objective,
+                nav_base=book.nav_base,
+                solver=[cfg.solver.name, *cfg.solver.fallback],
+                frozen=frozen,
+            )
+        except (KeyError, ValueError) as exc:
+            raise ConfigError(f"constraints: {exc}") from exc
+        timings["build_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        result = optimizer.solve(alpha=alpha.alpha, benchmark=book.benchmark, w0=book.weights)
+        timings["solve_s"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        cash_min = _cash_floor(constraints)
+        trade_inputs = TradeInputs(
+            securities=sec,
+            price_base=book.price_base,
+            lot_size=lots,
+            shares_before=book.shares,
+            cash_base=book.cash_base,
+            cost_buy=assets["cost_buy"].astype(float),
+            cost_sell=assets["cost_sell"].astype(float),
+            impact=assets["impact"].astype(float) if cfg.objective.impact else assets["impact"] * 0.0,
+            frozen=frozen,
+        )
+        trade_list = build_trades(
+            trade_inputs,
+            result.weights,
+            min_trade_base=cfg.trades.min_trade_base,
+            min_cash_weight=cash_min,
+        )
+        breaches = check_constraints(
+            constraints,
+            trade_list.weights_after,
+            assets=assets,
+            risk=risk_model,
+            benchmark=book.benchmark,
+            w0=book.weights,
+        )
+        timings["trades_s"] = time.perf_counter() - t
+        timings["total_s"] = time.perf_counter() - t0
+        return RebalanceResult(
+            config=cfg,
+            as_of=pd.Timestamp(as_of),
+            data=data,
+            book=book,
+            risk_model=risk_model,
+            risk_report=risk_report,
+            alpha=alpha,
+            optimization=result,
+            trades=trade_list,
+            breaches=breaches,
+            frozen=frozen,
+            timings=timings,
+        )
+
+
+def _cash_floor(constraints) -> float:
+    """The lowest cash weight any cash-band constraint allows (0 when there is none)."""
+    floors = [float(getattr(c, "min", 0.0) or 0.0) for c in constraints if getattr(c, "kind", "") == "cash_band"]
+    return max(floors, default=0.0)

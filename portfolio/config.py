@@ -122,10 +122,9 @@ class RebalanceConfig(_Strict):
         problems = []
         for i, spec in enumerate(specs):
             try:
-                build_constraint(spec)
+                build_constraint(spec, where=f"constraints[{i}]")
             except (ValueError, TypeError, KeyError) as exc:
-                kind = spec.get("kind", "?") if isinstance(spec, dict) else "?"
-                problems.append(f"[{i}] ({kind}): {exc}")
+                problems.append(str(exc))
         if problems:
             raise ValueError("; ".join(problems))
         return specs
@@ -135,7 +134,7 @@ def _format_validation_error(err: ValidationError) -> list[str]:
     out = []
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        msg = e["msg"]
+        msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             msg = "unknown field"
         got = e.get("input")

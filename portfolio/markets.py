@@ -41,7 +41,8 @@ def load_market_table(overrides: Mapping[str, Mapping[str, object]] | None = Non
     with resources.files("portfolio").joinpath("data/markets.csv").open("r") as fh:
         table = pd.read_csv(fh, dtype={"country": str}, keep_default_na=True)
     table = table.set_index("country")
-    table["lot_size"] = table["lot_size"].astype("Float64")
+    numeric = [c for c in MARKET_COLUMNS if c not in ("market", "currency")]
+    table[numeric] = table[numeric].astype(float)
     for country, values in (overrides or {}).items():
         unknown = set(values) - set(MARKET_COLUMNS)
         if unknown:

@@ -147,9 +147,11 @@ class Rebalancer:
         self.base_dir = Path(base_dir) if base_dir is not None else Path.cwd()
 
     def constraints(self):
-        """The configured constraint objects, plus a ``halted`` freeze when the data has one."""
-        built = [build_constraint(spec) for spec in self.config.constraints]
-        return built
+        """The configured constraint objects (halted names are also frozen from the data)."""
+        return [
+            build_constraint(spec, where=f"constraints[{i}]")
+            for i, spec in enumerate(self.config.constraints)
+        ]
 
     def run(self, data: MarketData) -> RebalanceResult:
         cfg = self.config

@@ -1,0 +1,86 @@
+"""From a blended score to an expected active return (Grinold-Kahn), and its checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from optimizers.risk import FactorRiskModel
+
+__all__ = ["grinold_kahn_alpha", "benchmark_neutralize", "risk_alignment"]
+
+
+def grinold_kahn_alpha(score: pd.Series, residual_vol: pd.Series, ic: float) -> pd.Series:
+    """``alpha_i = IC * sigma_resid_i * z_i`` (annualised decimal return).
+
+    ``score`` is the cleaned blended z-score, ``residual_vol`` the annualised residual
+    (specific) volatility from the risk model, both indexed by asset_id.
+    """
+    vol = residual_vol.reindex(score.index)
+    return (ic * vol * score).rename("alpha")
+
+
+def benchmark_neutralize(alpha: pd.Series, benchmark: pd.Series) -> tuple[pd.Series, float]:
+    """Shift ``alpha`` so its benchmark-weighted mean is zero: ``alpha - sum(b a) / sum(b)``.
+
+    Only assets with a finite alpha enter the mean; a name absent from ``benchmark``
+    has weight 0. If the benchmark has no weight on those assets, the equal-weighted
+    mean is used instead (the returned shift tells what was removed).
+
+    Returns
+    -------
+    (alpha, shift) where ``shift`` is the subtracted constant.
+    """
+    b = benchmark.reindex(alpha.index).fillna(0.0).to_numpy(dtype=float)
+    a = alpha.to_numpy(dtype=float)
+    ok = np.isfinite(a)
+    wb = np.where(ok, b, 0.0)
+    if wb.sum() > 0:
+        shift = float((wb * np.where(ok, a, 0.0)).sum() / wb.sum())
+    else:
+        shift = float(a[ok].mean()) if ok.any() else 0.0
+    return (alpha - shift).rename("alpha"), shift
+
+
+def risk_alignment(
+    alpha: pd.Series, risk_model: FactorRiskModel, threshold: float = 0.5
+) -> tuple[dict, list[str]]:
+    """How strongly alpha lines up with each risk factor's exposures.
+
+    For every factor ``k``: ``rho_k = corr_i(alpha_i, B_ik)`` across the assets with a
+    finite alpha that the risk model covers, and overall ``R^2`` of alpha regressed on
+    ``[1, B]``. Alpha that is mostly a risk-factor bet is penalised by the optimiser's
+    risk term, which "fights" it: a warning names each factor with
+    ``|rho_k| > threshold``. Factors with no cross-sectional dispersion (e.g. a market
+    factor with constant exposure) have ``rho = None``.
+
+    Returns
+    -------
+    (diagnostics dict, warnings list)
+    """
+    a = alpha[np.isfinite(alpha.to_numpy(dtype=float))]
+    common = a.index.intersection(risk_model.asset_ids)
+    out: dict = {"n_assets": len(common), "correlation": {}, "r2": None}
+    if len(common) < 3:
+        return out, []
+    rm = risk_model.subset(common)
+    x = a.reindex(common).to_numpy(dtype=float)
+    B = rm.exposures
+    xc = x - x.mean()
+    Bc = B - B.mean(axis=0)
+    den = np.sqrt((Bc * Bc).sum(axis=0) * (xc * xc).sum())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = np.where(den > 0, (Bc * xc[:, None]).sum(axis=0) / den, np.nan)
+    warnings = []
+    for name, r in zip(rm.factor_names, rho, strict=True):
+        out["correlation"][str(name)] = float(r) if np.isfinite(r) else None
+        if np.isfinite(r) and abs(r) > threshold:
+            warnings.append(
+                f"alpha is strongly aligned with risk factor {name!r} (corr {r:+.2f} > "
+                f"{threshold}); the optimiser's risk penalty will fight this bet"
+            )
+    design = np.column_stack([np.ones(len(x)), B])
+    fit = design @ np.linalg.lstsq(design, x, rcond=None)[0]
+    ss = (xc * xc).sum()
+    out["r2"] = float(1.0 - ((x - fit) ** 2).sum() / ss) if ss > 0 else None
+    return out, warnings

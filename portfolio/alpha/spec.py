@@ -1,0 +1,152 @@
+"""The ``alpha:`` section of the YAML config (pydantic models, unknown fields rejected).
+
+The default is the demo market's planted composite: six factors (forward earnings
+yield, RORC, dividend yield, interest cover, free-cash-flow yield, 12-1 momentum),
+each winsorised at the 1st/99th percentiles, z-scored with equal weights, missing
+scores set to 0, blended with equal fixed weights and re-z-scored.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "WinsorizeSpec",
+    "FactorSpec",
+    "BlendSpec",
+    "EsgScreenSpec",
+    "AlphaSpec",
+    "DEFAULT_FACTORS",
+]
+
+DEFAULT_FACTORS = (
+    "earnings_yield_fwd",
+    "rorc",
+    "dividend_yield",
+    "interest_cover",
+    "fcf_yield",
+    "momentum_12_1",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WinsorizeSpec(_Strict):
+    """Outlier treatment, per date: ``percentile`` clips at the ``lower``/``upper``
+    quantiles; ``mad`` clips at ``median -/+ n_mad * 1.4826 * MAD``; ``none`` skips."""
+
+    method: Literal["percentile", "mad", "none"] = "percentile"
+    lower: float = Field(0.01, ge=0.0, le=1.0)
+    upper: float = Field(0.99, ge=0.0, le=1.0)
+    n_mad: float = Field(5.0, gt=0.0)
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.lower >= self.upper:
+            raise ValueError(f"lower ({self.lower}) must be below upper ({self.upper})")
+        return self
+
+
+class FactorSpec(_Strict):
+    """One factor of the blend.
+
+    ``source`` is a builtin factor name (see :mod:`portfolio.alpha.factors`) or a
+    numeric column of the fundamentals or securities frame (a user score); default:
+    the factor's own name. ``direction`` multiplies the raw value (default: the
+    builtin's direction, +1 for user columns). ``missing``: ``zero`` (score 0),
+    ``exclude`` (the asset gets no alpha and is reported), ``sector_median`` or
+    ``country_median`` (median score of the asset's group that date).
+    """
+
+    weight: float = 1.0
+    source: str | None = None
+    direction: Literal[1, -1] | None = None
+    winsorize: WinsorizeSpec = WinsorizeSpec()
+    missing: Literal["zero", "exclude", "sector_median", "country_median"] = "zero"
+
+    @field_validator("weight")
+    @classmethod
+    def _finite(cls, v: float) -> float:
+        if not math.isfinite(v):
+            raise ValueError("weight must be finite")
+        return v
+
+
+class BlendSpec(_Strict):
+    """How factor scores combine into one score (re-z-scored afterwards).
+
+    * ``fixed``: the factors' config weights.
+    * ``ic_weighted``: weight ``k`` = mean of factor ``k``'s information coefficient
+      over the trailing ``ic_window`` months (``ic_ir``: divided by its standard
+      deviation), negative weights set to 0 unless ``allow_negative``; the fixed
+      weights are used when fewer than ``min_periods`` months are known.
+    * ``learned``: a scikit-learn regressor (``regressor``: ``ridge``, ``linear``,
+      ``lasso``, ``elasticnet``, ``huber`` or a dotted ``sklearn.`` class path; params
+      in ``regressor_params``) fitted on past (score, next-month residual return z)
+      pairs over the trailing ``train_window`` months (all history if null).
+    """
+
+    method: Literal["fixed", "ic_weighted", "learned"] = "fixed"
+    ic_window: int = Field(24, ge=1)
+    min_periods: int = Field(6, ge=1)
+    ic_weighting: Literal["ic", "ic_ir"] = "ic"
+    allow_negative: bool = False
+    regressor: str = "ridge"
+    regressor_params: dict[str, float | int | str | bool | None] = Field(
+        default_factory=lambda: {"alpha": 1.0}
+    )
+    train_window: int | None = Field(None, ge=1)
+
+
+class EsgScreenSpec(_Strict):
+    """Exclude names whose ``column`` is below ``min_score`` or missing (reported)."""
+
+    column: str = "esg_score"
+    min_score: float
+
+
+class AlphaSpec(_Strict):
+    """The alpha stage: factors, cleaning, blending and Grinold-Kahn scaling.
+
+    ``alpha_i = ic * sigma_resid_i * z_i`` (annualised), then shifted so its
+    benchmark-weighted mean is zero.
+    """
+
+    factors: dict[str, FactorSpec] = Field(
+        default_factory=lambda: {name: FactorSpec() for name in DEFAULT_FACTORS}
+    )
+    blend: BlendSpec = BlendSpec()
+    ic: float = Field(0.05, gt=0.0, lt=1.0)
+    neutralize: list[str] = Field(default_factory=list)
+    zscore_weighting: Literal["equal", "cap"] = "equal"
+    orthogonalize: list[str] = Field(default_factory=list)
+    esg_screen: EsgScreenSpec | None = None
+    ic_residualize: list[str] = Field(default_factory=lambda: ["country", "sector"])
+    momentum_min_obs: int = Field(200, ge=1)
+    alignment_threshold: float = Field(0.5, gt=0.0, le=1.0)
+    top_n: int = Field(10, ge=1)
+
+    @model_validator(mode="after")
+    def _check(self):
+        problems = []
+        if not self.factors:
+            problems.append("factors: at least one factor is needed")
+        unknown = [f for f in self.orthogonalize if f not in self.factors]
+        if unknown:
+            problems.append(f"orthogonalize: unknown factors {unknown}")
+        if len(set(self.orthogonalize)) != len(self.orthogonalize):
+            problems.append("orthogonalize: factors listed twice")
+        if len(self.orthogonalize) == 1:
+            problems.append("orthogonalize: list at least two factors (or none)")
+        if self.blend.method == "fixed" and not any(f.weight for f in self.factors.values()):
+            problems.append("factors: fixed blend needs a non-zero weight")
+        if len(set(self.neutralize)) != len(self.neutralize):
+            problems.append("neutralize: column listed twice")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self

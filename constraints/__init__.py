@@ -1,0 +1,61 @@
+"""Constraint library: one small declarative class per constraint kind.
+
+Each kind emits cvxpy rows (``lo <= g(w) <= hi``), measures its own violation on
+numeric weights and names itself in reports. :func:`build_constraint` maps YAML-like
+dicts to objects.
+"""
+
+from constraints.assets import (
+    AssetConstraint,
+    Halted,
+    Hold,
+    NoBuy,
+    NoSell,
+    PositionBounds,
+    Restricted,
+)
+from constraints.base import Constraint, Limits, Term
+from constraints.cash import CashBand
+from constraints.check import check_constraints
+from constraints.context import ProblemContext
+from constraints.data import ProblemData, align_weights
+from constraints.errors import ConstraintSpecError
+from constraints.groups import AttributeBounds, GroupBounds, group_membership
+from constraints.integer import HELD_TOL, MaxNames, MinHolding, MinTrade
+from constraints.registry import CONSTRAINT_KINDS, build_constraint, build_constraints
+from constraints.risk import FactorRiskShare, TotalRisk, TrackingError
+from constraints.trading import Liquidity, Turnover
+
+__all__ = [
+    "AssetConstraint",
+    "AttributeBounds",
+    "CONSTRAINT_KINDS",
+    "CashBand",
+    "Constraint",
+    "ConstraintSpecError",
+    "FactorRiskShare",
+    "GroupBounds",
+    "HELD_TOL",
+    "Halted",
+    "Hold",
+    "Limits",
+    "Liquidity",
+    "MaxNames",
+    "MinHolding",
+    "MinTrade",
+    "NoBuy",
+    "NoSell",
+    "PositionBounds",
+    "ProblemContext",
+    "ProblemData",
+    "Restricted",
+    "Term",
+    "TotalRisk",
+    "TrackingError",
+    "Turnover",
+    "align_weights",
+    "build_constraint",
+    "build_constraints",
+    "check_constraints",
+    "group_membership",
+]

@@ -69,9 +69,7 @@ class FactorRiskModel:
         else:
             bad = ~np.isfinite(d) | (d < 0)
             if bad.any():
-                problems.append(
-                    f"specific_var negative or not finite for {list(ids[bad][:10])}"
-                )
+                problems.append(f"specific_var negative or not finite for {list(ids[bad][:10])}")
         if B.shape == (n, k) and not np.isfinite(B).all():
             rows = ~np.isfinite(B).all(axis=1)
             problems.append(f"exposures not finite for {list(ids[rows][:10])}")

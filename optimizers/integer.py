@@ -1,0 +1,94 @@
+"""Heuristic for the integer kinds when no mixed-integer solver fits.
+
+Used when no mixed-integer solver is installed (SCIP via ``pyscipopt``) or the
+universe exceeds ``mi_max_assets``. Starting from the continuous solution, each
+round tightens the per-asset bounds and re-solves the same parametrised problem:
+
+* minimum trade ``m``: a trade smaller than ``m/2`` is cancelled (``w = w0``); a
+  trade between ``m/2`` and ``m`` is pushed to ``m`` in its direction;
+* minimum holding ``m``: a position smaller than ``m/2`` is closed (``w = 0``) unless
+  a lower bound forces it; one between ``m/2`` and ``m`` is raised to ``m``;
+* maximum names ``K``: names forced by a lower bound are kept, then the largest
+  positions up to ``K``; the rest are closed.
+
+If a round turns infeasible, its pushes are replaced by cancels / closes and it is
+re-solved once; the loop stops after ``max_rounds`` or when nothing is breached.
+Whatever is still breached is reported in ``OptimizationResult.violations``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from constraints import HELD_TOL, Constraint, MaxNames, MinHolding, MinTrade
+
+__all__ = ["integer_heuristic"]
+
+
+def _round(cons, w, w0, lb, elb, eub, push: bool) -> bool:
+    changed = False
+    for c in cons:
+        if isinstance(c, MinTrade):
+            x = w - w0
+            small = (np.abs(x) > HELD_TOL) & (np.abs(x) < c.min - 1e-9)
+            cancel = small & ((np.abs(x) < c.min / 2) | (not push))
+            elb[cancel] = np.maximum(elb[cancel], w0[cancel])
+            eub[cancel] = np.minimum(eub[cancel], w0[cancel])
+            up = small & ~cancel & (x > 0)
+            dn = small & ~cancel & (x < 0)
+            elb[up] = np.maximum(elb[up], w0[up] + c.min)
+            eub[dn] = np.minimum(eub[dn], np.maximum(w0[dn] - c.min, 0.0))
+            changed |= bool(small.any())
+        elif isinstance(c, MinHolding):
+            small = (w > HELD_TOL) & (w < c.min - 1e-9)
+            close = small & (lb <= HELD_TOL) & ((w < c.min / 2) | (not push))
+            eub[close] = 0.0
+            raise_ = small & ~close
+            elb[raise_] = np.maximum(elb[raise_], c.min)
+            changed |= bool(small.any())
+        elif isinstance(c, MaxNames):
+            held = w > HELD_TOL
+            if held.sum() > c.max:
+                forced = lb > HELD_TOL
+                room = max(int(c.max) - int(forced.sum()), 0)
+                order = np.argsort(-np.where(held & ~forced, w, -np.inf), kind="stable")
+                keep = forced.copy()
+                keep[order[:room]] = True
+                close = held & ~keep
+                eub[close] = 0.0
+                changed = True
+    return changed
+
+
+def integer_heuristic(
+    solve: Callable[[np.ndarray, np.ndarray], np.ndarray | None],
+    constraints: Sequence[Constraint],
+    w: np.ndarray,
+    w0: np.ndarray,
+    lb: np.ndarray,
+    max_rounds: int = 8,
+) -> tuple[np.ndarray, int]:
+    """Enforce the integer kinds by bound tightening; returns ``(weights, rounds)``.
+
+    ``solve(extra_lb, extra_ub)`` re-solves with extra per-asset bounds and returns the
+    weights, or ``None`` when infeasible.
+    """
+    cons = [c for c in constraints if c.integer]
+    n = len(w)
+    elb, eub = np.full(n, -np.inf), np.full(n, np.inf)
+    rounds = 0
+    for rounds in range(1, max_rounds + 1):
+        trial_lb, trial_ub = elb.copy(), eub.copy()
+        if not _round(cons, w, w0, lb, trial_lb, trial_ub, push=True):
+            return w, rounds - 1
+        new = solve(trial_lb, trial_ub)
+        if new is None:
+            trial_lb, trial_ub = elb.copy(), eub.copy()
+            _round(cons, w, w0, lb, trial_lb, trial_ub, push=False)
+            new = solve(trial_lb, trial_ub)
+            if new is None:
+                return w, rounds
+        elb, eub, w = trial_lb, trial_ub, new
+    return w, rounds

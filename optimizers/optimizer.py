@@ -1,0 +1,303 @@
+"""The portfolio optimizer: build once per universe, re-solve through parameters."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Mapping, Sequence
+
+import cvxpy as cp
+import numpy as np
+import pandas as pd
+
+from constraints import Constraint, ProblemData, TrackingError, check_constraints
+from constraints.errors import ConstraintSpecError
+from optimizers.diagnosis import diagnose
+from optimizers.errors import InfeasibleError, SolverError
+from optimizers.explain import binding_constraints, transfer_coefficient
+from optimizers.integer import integer_heuristic
+from optimizers.objective import ObjectiveSpec
+from optimizers.problem import BuiltProblem, build_problem
+from optimizers.result import OptimizationResult
+from optimizers.solvers import solve_with_fallback, solver_chain
+
+__all__ = ["PortfolioOptimizer"]
+
+TE_CAP_NAME = "TE cap (objective)"
+
+
+class PortfolioOptimizer:
+    """Long-only portfolio optimizer with factor-form risk, built once per universe.
+
+    Parameters
+    ----------
+    assets : DataFrame
+        Indexed by asset_id: attribute columns used by the constraints (``sector``,
+        ``country``, ``adv_base``, ...), ``cost_buy`` / ``cost_sell`` (fractions of
+        traded notional) when linear costs are on, ``impact`` (``k_i``, see
+        :func:`~optimizers.objective.impact_coefficients`) when impact is on.
+    risk : FactorRiskModel
+        Must cover every asset (reordered as needed; missing risk raises).
+    constraints : sequence of Constraint
+    objective : ObjectiveSpec, optional
+    nav_base : float
+        Fund NAV in base currency (liquidity limits).
+    solver : str or sequence of str
+        Preferred solver(s); the default chain follows (see :mod:`optimizers.solvers`).
+    mi_max_assets : int
+        Largest universe solved exactly with a mixed-integer solver when integer kinds
+        are present; above it (or without SCIP) the heuristic of
+        :mod:`optimizers.integer` is used.
+
+    Notes
+    -----
+    The cvxpy problem is built (and compiled for the first solver) in ``__init__``;
+    :meth:`solve` only writes parameters (alpha, benchmark, start weights, folded
+    per-asset bounds, every constraint limit, risk aversion, turnover penalty) and
+    re-solves.
+    """
+
+    def __init__(
+        self,
+        assets: pd.DataFrame,
+        risk,
+        constraints: Sequence[Constraint],
+        objective: ObjectiveSpec | None = None,
+        nav_base: float = 1.0,
+        solver: str | Sequence[str] = "CLARABEL",
+        mi_max_assets: int = 300,
+    ):
+        t0 = time.perf_counter()
+        self.objective = objective or ObjectiveSpec()
+        self.solver = solver
+        self.mi_max_assets = mi_max_assets
+        self.nav_base = nav_base
+        cons = list(constraints)
+        bad = [c for c in cons if not isinstance(c, Constraint)]
+        if bad:
+            raise TypeError(f"constraints must be Constraint objects, got {bad[:3]}")
+        if self.objective.mode == "max_alpha_te_cap":
+            cons.append(TrackingError(max=self.objective.te_cap, name=TE_CAP_NAME))
+        labels = [c.label for c in cons]
+        dup = sorted({x for x in labels if labels.count(x) > 1})
+        if dup:
+            raise ConstraintSpecError(f"constraints: duplicate names {dup}; give each a 'name'")
+        self.constraints = cons
+        self.data0 = self._data(assets, risk, None, None)
+        self.assets = self.data0.assets
+        self.risk = self.data0.risk
+        self.built = build_problem(self.data0, np.zeros(self.data0.n), cons, self.objective)
+        self.chain = solver_chain(self.built.problem, solver)
+        if not self.chain:
+            raise SolverError(f"no installed solver can handle this problem (asked for {solver})")
+        self._mi_built: BuiltProblem | None = None
+        t1 = time.perf_counter()
+        self.built.problem.get_problem_data(self.chain[0])
+        self.timings = {"build_s": t1 - t0, "compile_s": time.perf_counter() - t1}
+
+    # ----------------------------------------------------------------- helpers
+    def _te_budget(self, cons) -> float | None:
+        caps = [c.max for c in cons if isinstance(c, TrackingError)]
+        return min(caps) if caps else None
+
+    def _data(self, assets, risk, benchmark, w0, cons=None) -> ProblemData:
+        return ProblemData.from_series(
+            assets, risk, benchmark, w0, self.nav_base, self._te_budget(cons or self.constraints)
+        )
+
+    def _alpha(self, alpha: pd.Series) -> np.ndarray:
+        ids = self.assets.index
+        a = pd.Series(alpha)
+        missing, extra = ids.difference(a.index), a.index.difference(ids)
+        if len(missing) or len(extra):
+            raise ConstraintSpecError(
+                f"alpha: must cover exactly the universe (missing {list(missing[:10])}, "
+                f"extra {list(extra[:10])})"
+            )
+        vals = pd.to_numeric(a.reindex(ids), errors="coerce").to_numpy(dtype=float)
+        if not np.isfinite(vals).all():
+            raise ConstraintSpecError(f"alpha: not finite for {list(ids[~np.isfinite(vals)][:10])}")
+        return vals
+
+    def _overridden(self, overrides: Mapping[str, Mapping] | None, te_cap) -> list[Constraint]:
+        cons = list(self.constraints)
+        overrides = dict(overrides or {})
+        if te_cap is not None:
+            if self.objective.mode != "max_alpha_te_cap":
+                raise ValueError("te_cap override needs an objective in mode 'max_alpha_te_cap'")
+            overrides[TE_CAP_NAME] = {"max": te_cap}
+        labels = [c.label for c in cons]
+        unknown = sorted(set(overrides) - set(labels))
+        if unknown:
+            raise ConstraintSpecError(
+                f"constraint_overrides: unknown constraints {unknown}; known {labels}"
+            )
+        for i, c in enumerate(cons):
+            if c.label in overrides:
+                fields = dict(overrides[c.label])
+                if c.name is None:
+                    fields.setdefault("name", c.label)
+                cons[i] = dataclasses.replace(c, **fields)
+        return cons
+
+    # ------------------------------------------------------------------- solve
+    def solve(
+        self,
+        alpha: pd.Series,
+        benchmark: pd.Series,
+        w0: pd.Series,
+        *,
+        risk_aversion: float | None = None,
+        turnover_penalty: float | None = None,
+        te_cap: float | None = None,
+        constraint_overrides: Mapping[str, Mapping] | None = None,
+    ) -> OptimizationResult:
+        """Update the parameters and re-solve.
+
+        Parameters
+        ----------
+        alpha : Series
+            Expected active return per asset (annualised, decimal); must cover the universe.
+        benchmark, w0 : Series
+            Benchmark and current weights (fractions of NAV); absent assets are 0.
+        risk_aversion, turnover_penalty, te_cap : float, optional
+            What-if overrides of the objective.
+        constraint_overrides : mapping, optional
+            ``{constraint name: {field: value}}``, e.g. ``{"turnover": {"max": 0.1}}``;
+            the structure (groups, sides) must stay the same.
+
+        Raises
+        ------
+        InfeasibleError
+            With a diagnosis when the hard problem (after priority relaxation) is infeasible.
+        SolverError
+            When every solver of the chain fails.
+        """
+        t0 = time.perf_counter()
+        obj = self.objective
+        if risk_aversion is not None:
+            obj = dataclasses.replace(obj, risk_aversion=risk_aversion)
+        if turnover_penalty is not None:
+            obj = dataclasses.replace(obj, turnover_penalty=turnover_penalty)
+        cons = self._overridden(constraint_overrides, te_cap)
+        data = self._data(self.assets, self.risk, benchmark, w0, cons)
+        a = self._alpha(alpha)
+        built = self.built
+        lb, ub = built.set_parameters(data, a, cons, obj)
+        t1 = time.perf_counter()
+        status, solver = self._solve_built(built, lb, ub)
+        relaxed: list = []
+        if status == "infeasible":
+            status, solver, relaxed, lb = self._relax_by_priority(data, a, cons, obj)
+        if status == "infeasible":
+            raise InfeasibleError(diagnose(data, a, cons, self.chain))
+        t2 = time.perf_counter()
+        w = np.maximum(built.ctx.w.value, 0.0)
+        method = None
+        if any(c.integer for c in cons):
+            w, solver, method, built = self._integer(data, a, cons, obj, w, lb, solver, relaxed)
+        t3 = time.perf_counter()
+        res = self._result(built, data, a, cons, w, status, solver, relaxed, method)
+        res.timings = {
+            "set_params_s": t1 - t0,
+            "solve_s": t2 - t1,
+            "integer_s": t3 - t2,
+            "explain_s": time.perf_counter() - t3,
+        }
+        return res
+
+    def _solve_built(self, built: BuiltProblem, lb, ub, chain=None) -> tuple[str, str]:
+        if (lb > ub + 1e-12).any():
+            return "infeasible", "bounds"
+        return solve_with_fallback(built.problem, chain or self.chain)
+
+    def _relax_by_priority(self, data, a, cons, obj):
+        levels = sorted({c.priority for c in cons if c.priority is not None and not c.integer})
+        for level in levels:
+            soft = [c.priority is not None and c.priority <= level and not c.integer for c in cons]
+            modes = ["elastic" if s else "hard" for s in soft]
+            el = build_problem(data, a, cons, None, modes=modes)
+            st, _ = solve_with_fallback(el.problem, solver_chain(el.problem, self.chain))
+            if st != "optimal":
+                continue
+            relax, report = {}, []
+            for blk in el.blocks:
+                lo = np.zeros(len(blk.term.labels)) if blk.s_lo is None else blk.s_lo.value
+                hi = np.zeros(len(blk.term.labels)) if blk.s_hi is None else blk.s_hi.value
+                lo, hi = np.maximum(lo, 0.0), np.maximum(hi, 0.0)
+                if (lo > 1e-8).any() or (hi > 1e-8).any():
+                    relax[(blk.ci, blk.ti)] = (lo + 1e-9 * (lo > 1e-8), hi + 1e-9 * (hi > 1e-8))
+                    report.append(self._relax_report(cons[blk.ci], data, blk.ti, lo, hi))
+            lb, ub = self.built.set_parameters(data, a, cons, obj, relax=relax)
+            status, solver = self._solve_built(self.built, lb, ub)
+            if status != "infeasible":
+                return status, solver, report, lb
+        return "infeasible", "", [], None
+
+    @staticmethod
+    def _relax_report(c, data, ti, lo, hi) -> dict:
+        lim = c.limits(data)[ti]
+        labels = c.row_labels(data)[ti]
+        own = np.maximum(lo, hi) / lim.sens
+        idx = np.flatnonzero(own > 1e-8)
+        return {
+            "name": c.label,
+            "kind": c.kind,
+            "priority": c.priority,
+            "unit": c.term_units(data)[ti],
+            "amount": float(own.max()),
+            "rows": {str(labels[i]): float(own[i]) for i in idx[np.argsort(-own[idx])][:20]},
+        }
+
+    def _integer(self, data, a, cons, obj, w, lb, solver, relaxed):
+        if "SCIP" in cp.installed_solvers() and data.n <= self.mi_max_assets and not relaxed:
+            if self._mi_built is None:
+                self._mi_built = build_problem(data, a, cons, obj, integer=True)
+            mb = self._mi_built
+            mlb, mub = mb.set_parameters(data, a, cons, obj)
+            status, s = self._solve_built(mb, mlb, mub, solver_chain(mb.problem, "SCIP"))
+            if status == "infeasible":
+                raise InfeasibleError(diagnose(data, a, cons, self.chain))
+            return np.maximum(mb.ctx.w.value, 0.0), s, "mixed-integer (SCIP)", mb
+        built = self.built
+        base_lb, base_ub = built.lb.value.copy(), built.ub.value.copy()
+
+        def resolve(elb, eub):
+            lo, hi = np.maximum(base_lb, elb), np.minimum(base_ub, eub)
+            if (lo > hi + 1e-12).any():
+                return None
+            built.lb.value, built.ub.value = lo, np.maximum(hi, 0.0)
+            st, _ = solve_with_fallback(built.problem, self.chain)
+            return None if st == "infeasible" else np.maximum(built.ctx.w.value, 0.0)
+
+        w, rounds = integer_heuristic(resolve, cons, w, data.w0, lb)
+        return w, solver, f"heuristic ({rounds} rounds)", built
+
+    def _result(
+        self, built, data, a, cons, w, status, solver, relaxed, method
+    ) -> OptimizationResult:
+        b = data.benchmark
+        ids = data.ids
+        terms = {
+            k: float("nan") if v.value is None else float(np.sum(v.value))
+            for k, v in built.terms.items()
+        }
+        active = w - b
+        exact = method is None or method.startswith("mixed")
+        binding = binding_constraints(built, cons, data) if method is None else []
+        violations = check_constraints(cons, pd.Series(w, index=ids), data, tol=1e-6)
+        return OptimizationResult(
+            weights=pd.Series(w, index=ids, name="weight"),
+            cash=float(1.0 - w.sum()),
+            status=status if exact else f"{status} (integer heuristic)",
+            solver=solver,
+            objective=float(built.problem.value),
+            terms=terms,
+            ex_ante_te=float(self.risk.volatility(active)),
+            turnover=float(0.5 * np.abs(w - data.w0).sum()),
+            binding=binding,
+            transfer_coefficient=transfer_coefficient(a, active, self.risk),
+            relaxed=relaxed,
+            violations=violations,
+            integer_method=method,
+        )

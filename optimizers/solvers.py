@@ -1,0 +1,91 @@
+"""Solver choice and fallback: status mapping to typed outcomes, respecting problem class.
+
+Chains (first installed solver that supports the problem class is tried first):
+QP (no cones) ``CLARABEL -> PIQP -> OSQP -> SCS``; conic (TE cap, impact)
+``CLARABEL -> SCS``; mixed-integer ``SCIP -> HIGHS`` (HiGHS for MILP only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cvxpy as cp
+
+from optimizers.errors import SolverError
+
+__all__ = ["DEFAULT_CHAIN", "solver_chain", "solve_with_fallback"]
+
+DEFAULT_CHAIN = ("CLARABEL", "PIQP", "OSQP", "SCS")
+QP_ONLY = {"PIQP", "OSQP"}
+MI_CAPABLE = {"SCIP", "HIGHS"}
+OPTIONS = {
+    "CLARABEL": {},
+    "PIQP": {},
+    "OSQP": {"eps_abs": 1e-8, "eps_rel": 1e-8, "max_iter": 200000, "polishing": True},
+    "SCS": {"eps_abs": 1e-8, "eps_rel": 1e-8, "max_iters": 200000},
+    "SCIP": {},
+    "HIGHS": {},
+}
+
+
+def solver_chain(problem: cp.Problem, preferred: str | Sequence[str]) -> list[str]:
+    """Solvers to try, in order: ``preferred`` first, then the default chain, filtered by class."""
+    pref = [preferred] if isinstance(preferred, str) else list(preferred)
+    installed = set(cp.installed_solvers())
+    unknown = [s for s in pref if s not in OPTIONS]
+    if unknown:
+        raise ValueError(
+            f"The 'solver' parameter must name solvers among {sorted(OPTIONS)}. Got {unknown} instead."
+        )
+    is_mi = bool(problem.is_mixed_integer())
+    is_qp = (not is_mi) and problem.is_qp()
+    extra = ["SCIP", "HIGHS"] if is_mi else list(DEFAULT_CHAIN)
+    out = []
+    for s in pref + extra:
+        if s in out or s not in installed:
+            continue
+        if is_mi and s not in MI_CAPABLE:
+            continue
+        if s in QP_ONLY and not is_qp:
+            continue
+        if not is_mi and s == "HIGHS" and not is_qp:
+            continue
+        out.append(s)
+    return out
+
+
+def solve_with_fallback(
+    problem: cp.Problem, chain: Sequence[str], warm_start: bool = False
+) -> tuple[str, str]:
+    """Solve ``problem`` with the first solver in ``chain`` that succeeds.
+
+    Returns ``(status, solver)`` where status is ``"optimal"``,
+    ``"optimal_inaccurate"`` (only when no solver reached optimal) or
+    ``"infeasible"``. Raises :class:`SolverError` if the problem is unbounded or
+    every solver fails.
+    """
+    attempts: list[tuple[str, str]] = []
+    inaccurate: str | None = None
+    for s in chain:
+        try:
+            problem.solve(solver=s, warm_start=warm_start, **OPTIONS[s])
+        except (cp.SolverError, ValueError, ArithmeticError) as exc:
+            attempts.append((s, f"error: {str(exc)[:120]}"))
+            continue
+        status = problem.status
+        if status == cp.OPTIMAL:
+            return "optimal", s
+        if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
+            return "infeasible", s
+        if status in (cp.UNBOUNDED, cp.UNBOUNDED_INACCURATE):
+            raise SolverError(
+                "the problem is unbounded (check alpha and bounds)", attempts + [(s, status)]
+            )
+        attempts.append((s, str(status)))
+        if status == cp.OPTIMAL_INACCURATE and inaccurate is None:
+            inaccurate = s
+    if inaccurate is not None:
+        problem.solve(solver=inaccurate, **OPTIONS[inaccurate])
+        if problem.status == cp.OPTIMAL_INACCURATE:
+            return "optimal_inaccurate", inaccurate
+    raise SolverError("no solver in the fallback chain succeeded", attempts)

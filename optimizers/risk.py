@@ -119,7 +119,7 @@ class FactorRiskModel:
 
     def asset_vol(self) -> pd.Series:
         """Total volatility of each asset, ``sqrt(diag(S))``, annualised."""
-        sys_var = np.einsum("ik,kl,il->i", self.exposures, self.factor_cov, self.exposures)
+        sys_var = ((self.exposures @ self.factor_cov) * self.exposures).sum(axis=1)
         return pd.Series(np.sqrt(sys_var + self.specific_var), index=self.asset_ids)
 
     def specific_vol(self) -> pd.Series:

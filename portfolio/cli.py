@@ -122,19 +122,36 @@ def cmd_rebalance(args) -> int:
 
 def cmd_alpha(args) -> int:
     from portfolio.alpha import format_alpha_diagnostics
-    from portfolio.pipeline_stages import alpha_stage
+    from portfolio.book import build_book
+    from portfolio.rebalance import Rebalancer
 
     config, data, base = _load(args.config)
-    result = alpha_stage(config, data)
+    rebalancer = Rebalancer(config, base)
+    risk_model, _ = rebalancer.risk_stage(data)
+    nav = None if config.fund.nav == "holdings" else float(config.fund.nav)
+    result = rebalancer.alpha_stage(data, risk_model, build_book(data, nav))
     print(format_alpha_diagnostics(result))
     return EXIT_OK
 
 
 def cmd_risk(args) -> int:
-    from portfolio.pipeline_stages import risk_holdout
+    from portfolio.errors import ConfigError
+    from portfolio.rebalance import Rebalancer
+    from portfolio.risk import ESTIMATORS, format_holdout_report, holdout_check
 
     config, data, base = _load(args.config)
-    print(risk_holdout(config, data, args.holdout, args.n_random))
+    if args.holdout < 5:
+        raise ConfigError(f"--holdout: expected at least 5 trading days, got {args.holdout}")
+    rebalancer = Rebalancer(config, base)
+    spec = rebalancer._risk_spec()
+    names = args.estimators or list(ESTIMATORS)
+    unknown = sorted(set(names) - set(ESTIMATORS))
+    if unknown:
+        raise ConfigError(f"--estimators: unknown {unknown}; known: {sorted(ESTIMATORS)}")
+    specs = {n: spec.model_copy(update={"estimator": n}) for n in names}
+    returns = data.returns.loc[: rebalancer.as_of(data)]
+    result = holdout_check(returns, data.securities, specs, args.holdout, n_random=args.n_random)
+    print(format_holdout_report(result))
     return EXIT_OK
 
 
@@ -160,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("config")
     k.add_argument("--holdout", type=int, required=True, help="hold-out window in trading days")
     k.add_argument("--n-random", type=int, default=200, help="random portfolios for the bias test")
+    k.add_argument("--estimators", nargs="+", help="estimators to compare (default: all)")
     k.set_defaults(func=cmd_risk)
     return p
 

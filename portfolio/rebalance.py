@@ -15,13 +15,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from constraints import build_constraint
+from constraints import (
+    Hold,
+    Liquidity,
+    NoBuy,
+    PositionBounds,
+    ProblemData,
+    build_constraint,
+    check_constraints,
+)
 from optimizers import (
     FactorRiskModel,
     ObjectiveSpec,
     OptimizationResult,
     PortfolioOptimizer,
-    check_constraints,
+    impact_coefficients,
 )
 from portfolio.alpha import AlphaResult, run_alpha
 from portfolio.book import Book, build_book
@@ -33,21 +41,7 @@ from portfolio.markets import linear_cost_rates, load_market_table, lot_sizes
 from portfolio.risk import estimate_risk, risk_decomposition
 from portfolio.trades import TradeInputs, TradeList, build_trades
 
-__all__ = ["Rebalancer", "RebalanceResult", "impact_coefficients"]
-
-
-def impact_coefficients(daily_vol: pd.Series, adv_base: pd.Series, nav_base: float, eta: float) -> pd.Series:
-    """Square-root impact ``k_i = eta * sigma_i * sqrt(NAV / ADV_i)`` (DESIGN.md section 5).
-
-    ``sigma_i`` is the daily volatility, so a trade of ``x_i`` (fraction of NAV) costs
-    ``k_i |x_i|^1.5`` of NAV, i.e. ``eta * sigma_i * sqrt(Q_i / ADV_i)`` of its notional
-    ``Q_i = x_i NAV``. Names with no traded value (ADV 0) get an infinite coefficient,
-    which the caller must freeze.
-    """
-    adv = adv_base.astype(float)
-    with np.errstate(divide="ignore"):
-        k = eta * daily_vol * np.sqrt(nav_base / adv)
-    return k.where(adv > 0, np.inf)
+__all__ = ["Rebalancer", "RebalanceResult"]
 
 
 @dataclass(eq=False)
@@ -90,6 +84,8 @@ class RebalanceResult:
             }
 
         opt = self.optimization.to_dict()
+        opt.pop("weights", None)  # per-asset weights are in target_holdings.csv
+        opt.pop("timings", None)  # timings vary run to run: they live in manifest.json
         return {
             "fund": self.config.fund.name,
             "as_of": str(self.as_of.date()),
@@ -127,6 +123,7 @@ class RebalanceResult:
                 "decomposition_after": risk_decomposition(self.risk_model, w_after, b),
             },
             "alpha": self.alpha.diagnostics,
+            "excluded_from_alpha": self.alpha.excluded.to_dict(orient="records"),
             "alpha_warnings": list(self.alpha.warnings),
             "notes": list(self.book.notes),
         }
@@ -153,13 +150,49 @@ class Rebalancer:
             for i, spec in enumerate(self.config.constraints)
         ]
 
+    def as_of(self, data: MarketData) -> pd.Timestamp:
+        """The configured as-of date, or the last date of the returns history."""
+        cfg = self.config
+        return pd.Timestamp(cfg.fund.as_of) if cfg.fund.as_of else data.returns.index.max()
+
+    def risk_stage(self, data: MarketData) -> tuple[FactorRiskModel, dict]:
+        """Fit the configured risk model on returns up to the as-of date."""
+        as_of = self.as_of(data)
+        return estimate_risk(self._risk_spec(), data.returns.loc[:as_of], data.securities, as_of)
+
+    def alpha_stage(self, data: MarketData, risk_model: FactorRiskModel, book: Book) -> AlphaResult:
+        """Scores, blend and Grinold-Kahn alpha with residual vol from ``risk_model``."""
+        as_of = self.as_of(data)
+        return run_alpha(
+            self.config.alpha,
+            data.securities,
+            data.fundamentals,
+            data.returns.loc[:as_of],
+            residual_vol=risk_model.specific_vol(),
+            benchmark=book.benchmark,
+            as_of=as_of,
+            risk_model=risk_model,
+        )
+
+    def _risk_spec(self):
+        """The risk spec with vendor file paths resolved against the config's folder."""
+        spec = self.config.risk
+        vendor = getattr(spec, "vendor", None)
+        if vendor is None:
+            return spec
+        resolved = {
+            name: str((self.base_dir / value).resolve())
+            for name, value in vendor.model_dump().items()
+            if isinstance(value, str)
+        }
+        return spec.model_copy(update={"vendor": vendor.model_copy(update=resolved)})
+
     def run(self, data: MarketData) -> RebalanceResult:
         cfg = self.config
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         sec = data.securities
-        as_of = pd.Timestamp(cfg.fund.as_of) if cfg.fund.as_of else data.returns.index.max()
-        returns = data.returns.loc[:as_of]
+        as_of = self.as_of(data)
 
         markets = load_market_table(cfg.markets)
         lots, lot_problems = lot_sizes(sec, markets)
@@ -171,38 +204,47 @@ class Rebalancer:
         timings["book_s"] = time.perf_counter() - t0
 
         t = time.perf_counter()
-        risk_model, risk_report = estimate_risk(cfg.risk, returns, sec, as_of)
+        risk_model, risk_report = self.risk_stage(data)
         timings["risk_s"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        alpha = run_alpha(
-            cfg.alpha,
-            sec,
-            data.fundamentals,
-            returns,
-            residual_vol=risk_model.specific_vol(),
-            benchmark=book.benchmark,
-            as_of=as_of,
-            risk_model=risk_model,
-        )
+        alpha = self.alpha_stage(data, risk_model, book)
         timings["alpha_s"] = time.perf_counter() - t
+        excluded = alpha.excluded
+        n_excluded = excluded["asset_id"].nunique() if len(excluded) else 0
+        if n_excluded > cfg.data.max_excluded_share * len(sec):
+            raise InputError(
+                "alpha",
+                f"{n_excluded} of {len(sec)} assets excluded (more than data.max_excluded_share = "
+                f"{cfg.data.max_excluded_share:.0%}); first: "
+                + "; ".join(f"{r.asset_id}: {r.reason}" for r in excluded.head(5).itertuples()),
+            )
 
         daily_vol = risk_model.asset_vol() / np.sqrt(252.0)
-        impact = impact_coefficients(daily_vol, sec["adv_base"], book.nav_base, cfg.objective.impact_eta)
+        no_liquidity = ~(sec["adv_base"] > 0)
+        adv = sec["adv_base"].where(~no_liquidity, 1.0)
+        impact = impact_coefficients(daily_vol, adv, book.nav_base, cfg.objective.impact_eta)
+        impact = impact.where(~no_liquidity, 0.0)
         halted = sec["halted"].astype(bool) if "halted" in sec else pd.Series(False, index=sec.index)
-        frozen = halted | ~np.isfinite(impact)
+        frozen = halted | no_liquidity
         assets = sec.copy()
         costs_on = cfg.objective.transaction_costs
         assets["cost_buy"] = rates["cost_buy"] if costs_on else 0.0
         assets["cost_sell"] = rates["cost_sell"] if costs_on else 0.0
-        assets["impact"] = impact.where(np.isfinite(impact), 0.0)
-        assets["frozen"] = frozen
+        assets["impact"] = impact
 
         constraints = self.constraints()
+        if no_liquidity.any():  # no traded value: the name cannot trade at all
+            ids = tuple(sorted(sec.index[no_liquidity.to_numpy()]))
+            constraints.append(Hold(assets=ids, name="No traded value (adv_base = 0)"))
+        if len(alpha.excluded):  # no view: may be held or sold, never bought
+            ids = tuple(sorted(set(alpha.excluded["asset_id"])))
+            constraints.append(NoBuy(assets=ids, name="Excluded from alpha (no view)"))
         objective = ObjectiveSpec(
             mode=cfg.objective.mode,
             risk_aversion=cfg.objective.risk_aversion,
             te_cap=cfg.objective.te_cap,
+            linear_costs=costs_on,
             impact=cfg.objective.impact,
             turnover_penalty=cfg.objective.turnover_penalty,
         )
@@ -215,7 +257,6 @@ class Rebalancer:
                 objective=objective,
                 nav_base=book.nav_base,
                 solver=[cfg.solver.name, *cfg.solver.fallback],
-                frozen=frozen,
             )
         except (KeyError, ValueError) as exc:
             raise ConfigError(f"constraints: {exc}") from exc
@@ -223,6 +264,7 @@ class Rebalancer:
         t = time.perf_counter()
         result = optimizer.solve(alpha=alpha.alpha, benchmark=book.benchmark, w0=book.weights)
         timings["solve_s"] = time.perf_counter() - t
+        timings.update({f"optimizer_{k}": v for k, v in result.timings.items()})
 
         t = time.perf_counter()
         cash_min = _cash_floor(constraints)
@@ -242,15 +284,13 @@ class Rebalancer:
             result.weights,
             min_trade_base=cfg.trades.min_trade_base,
             min_cash_weight=cash_min,
+            trade_limits=_trade_share_limits(constraints, sec, book),
+            holding_limits=_holding_share_limits(constraints, book),
         )
-        breaches = check_constraints(
-            constraints,
-            trade_list.weights_after,
-            assets=assets,
-            risk=risk_model,
-            benchmark=book.benchmark,
-            w0=book.weights,
+        check_data = ProblemData.from_series(
+            assets, risk=risk_model, benchmark=book.benchmark, w0=book.weights, nav_base=book.nav_base
         )
+        breaches = check_constraints(constraints, trade_list.weights_after, check_data)
         timings["trades_s"] = time.perf_counter() - t
         timings["total_s"] = time.perf_counter() - t0
         return RebalanceResult(
@@ -273,3 +313,42 @@ def _cash_floor(constraints) -> float:
     """The lowest cash weight any cash-band constraint allows (0 when there is none)."""
     floors = [float(getattr(c, "min", 0.0) or 0.0) for c in constraints if getattr(c, "kind", "") == "cash_band"]
     return max(floors, default=0.0)
+
+
+def _trade_share_limits(constraints, sec: pd.DataFrame, book: Book) -> tuple[pd.Series, pd.Series]:
+    """Per-asset trade limits in shares from the liquidity constraints (for lot rounding).
+
+    ``|trade_i| <= max_pct_adv * days * ADV_i / price_base_i``.
+    """
+    cap = pd.Series(np.inf, index=sec.index)
+    for c in constraints:
+        if isinstance(c, Liquidity) and c.max_pct_adv is not None:
+            adv = pd.to_numeric(sec[c.column], errors="coerce").fillna(np.inf)
+            cap = np.minimum(cap, c.max_pct_adv * c.days * adv / book.price_base)
+    return -cap, cap
+
+
+def _holding_share_limits(constraints, book: Book) -> tuple[pd.Series, pd.Series]:
+    """Per-asset bounds on shares held after trading, from the position-bound constraints.
+
+    ``max(min, b + active_min) <= w_i <= min(max, b + active_max)`` (per-asset overrides
+    replace ``min``/``max``), converted to shares at ``NAV / price_base``.
+    """
+    ids = book.weights.index
+    lo_w = pd.Series(0.0, index=ids)
+    hi_w = pd.Series(np.inf, index=ids)
+    for c in constraints:
+        if not isinstance(c, PositionBounds):
+            continue
+        lo = pd.Series(float(c.min), index=ids)
+        hi = pd.Series(float(c.max), index=ids)
+        for aid, (o_lo, o_hi) in dict(c.overrides).items():
+            if aid in lo.index:
+                lo[aid], hi[aid] = float(o_lo), float(o_hi)
+        if c.active_min is not None:
+            lo = np.maximum(lo, book.benchmark + c.active_min)
+        if c.active_max is not None:
+            hi = np.minimum(hi, book.benchmark + c.active_max)
+        lo_w, hi_w = np.maximum(lo_w, lo), np.minimum(hi_w, hi)
+    scale = book.nav_base / book.price_base
+    return np.maximum(lo_w, 0.0) * scale, hi_w * scale

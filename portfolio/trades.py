@@ -10,10 +10,16 @@ Rules, in order:
    ``shares_after = shares_before + trade`` and the trade is a whole number of lots. A
    target weight of exactly zero sells the whole position, odd lot included.
 3. Trades worth less than ``min_trade_base`` are not sent (each is reported).
-4. If the rounded buys would take cash below ``min_cash_weight * NAV`` (after estimated
-   costs), buys are cut one lot at a time, largest rounding overshoot first, and each cut
+4. A rounded trade that would leave its per-asset limits (``trade_limits`` on the trade
+   itself, e.g. a liquidity cap, and ``holding_limits`` on the shares after, e.g. position
+   bounds) is rounded toward the limit instead, in whole lots.
+5. If the rounded buys would take cash below ``min_cash_weight * NAV``, buys are cut,
+   largest rounding overshoot first, by as many lots as the shortfall needs, and each cut
    is reported.
-5. Frozen names (halted, hold list) never trade.
+6. Frozen names (halted, hold list) never trade.
+
+Weights after are fractions of the pre-trade NAV, as in the optimizer
+(``sum(w) + cash = 1``); estimated costs are reported beside them, not deducted.
 
 Every constraint is then re-checked on the rounded portfolio by the caller.
 """
@@ -82,7 +88,7 @@ class TradeList:
 
     trades: pd.DataFrame
     holdings: pd.DataFrame
-    weights_after: pd.Series  # fractions of the post-trade NAV (NAV less estimated costs)
+    weights_after: pd.Series  # fractions of NAV; sum + cash_after / NAV = 1
     cash_before_base: float
     cash_after_base: float
     nav_base: float
@@ -108,8 +114,14 @@ def build_trades(
     target_weights: pd.Series,
     min_trade_base: float = 0.0,
     min_cash_weight: float = 0.0,
+    trade_limits: tuple[pd.Series, pd.Series] | None = None,
+    holding_limits: tuple[pd.Series, pd.Series] | None = None,
 ) -> TradeList:
-    """Round ``target_weights`` into a board-lot trade list (see the module docstring)."""
+    """Round ``target_weights`` into a board-lot trade list (see the module docstring).
+
+    ``trade_limits`` and ``holding_limits`` are ``(lower, upper)`` in shares per asset
+    (NaN or infinite for no limit).
+    """
     ids = inp.securities.index
     missing = ids.difference(target_weights.index)
     if len(missing):
@@ -121,7 +133,16 @@ def build_trades(
     before = inp.shares_before.reindex(ids).fillna(0).astype(np.int64)
 
     raw = (w_target * nav / price) - before
-    trade = (np.round(raw / lot) * lot).astype(np.int64)
+    trade = np.round(raw / lot) * lot
+    lo = pd.Series(-np.inf, index=ids)
+    hi = pd.Series(np.inf, index=ids)
+    for limits, offset in ((trade_limits, 0), (holding_limits, before)):
+        if limits is not None:
+            lo = np.maximum(lo, (limits[0].reindex(ids) - offset).fillna(-np.inf))
+            hi = np.minimum(hi, (limits[1].reindex(ids) - offset).fillna(np.inf))
+    trade = trade.where(trade <= hi, np.floor(hi / lot) * lot)
+    trade = trade.where(trade >= lo, np.minimum(np.ceil(lo / lot) * lot, np.floor(hi / lot) * lot))
+    trade = trade.astype(np.int64)
     exit_all = (w_target <= 0) & (before > 0)
     trade = trade.where(~exit_all, -before)
     trade = trade.where(~inp.frozen.reindex(ids).fillna(False).astype(bool), 0)
@@ -141,21 +162,18 @@ def build_trades(
     overshoot = (trade * price - (w_target * nav - before * price)) / nav  # >0: bought too much
     min_cash = min_cash_weight * nav
     while True:
-        notional = trade * price
-        costs = _trade_costs(inp, notional, nav)
-        cash_after = inp.cash_base - notional.sum() - costs.sum()
-        if cash_after >= min_cash - 1e-9:
-            break
+        shortfall = min_cash - (inp.cash_base - float((trade * price).sum()))
         buys = trade > 0
-        if not buys.any():
+        if shortfall <= 1e-9 or not buys.any():
             break
-        score = overshoot.where(buys, -np.inf)
-        aid = score.idxmax()
-        new = int(trade[aid] - lot[aid])
+        aid = overshoot.where(buys, -np.inf).idxmax()
+        lot_value = lot[aid] * price[aid]
+        n_lots = min(int(np.ceil(shortfall / lot_value)), int(trade[aid] // lot[aid]))
+        new = int(trade[aid] - n_lots * lot[aid])
         if 0 < new * price[aid] < min_trade_base:
             new = 0
         cash_cuts.append({"asset_id": aid, "from_shares": int(trade[aid]), "to_shares": new,
-                          "reason": "rounded buys exceeded available cash"})
+                          "reason": "rounded buys exceeded the cash available above the cash floor"})
         overshoot[aid] -= (trade[aid] - new) * price[aid] / nav
         trade[aid] = new
 
@@ -163,8 +181,8 @@ def build_trades(
     costs = _trade_costs(inp, notional, nav)
     after = before + trade
     value_after = after * price
-    cash_after = float(inp.cash_base - notional.sum() - costs.sum())
-    nav_after = float(value_after.sum() + cash_after)  # NAV less estimated costs
+    cash_after = float(inp.cash_base - notional.sum())
+    nav_after = float(value_after.sum() + cash_after)  # = NAV: costs are reported, not deducted
     w_before = before * price / nav
     w_after = value_after / nav_after
 

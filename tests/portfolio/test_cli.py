@@ -168,3 +168,44 @@ def test_yaml_syntax_error(demo_files, tmp_path, capsys):
     d = _copy(demo_files, tmp_path)
     (d / "config.yaml").write_text("fund: [unclosed\n")
     _expect_input_error(d, capsys, "config.yaml: not valid YAML", tmp_path)
+
+
+def test_infeasible_exits_3_and_writes_the_diagnosis(demo_files, tmp_path, capsys):
+    d = _copy(demo_files, tmp_path)
+    cfg = yaml.safe_load((d / "config.yaml").read_text())
+    for c in cfg["constraints"]:
+        if c.get("name") == "China exposure":
+            c["bounds"]["China"] = [0.0, 0.01]  # the fund holds about 5 % China today
+        if c["kind"] == "turnover":
+            c["max"] = 0.01
+    (d / "config.yaml").write_text(yaml.safe_dump(cfg))
+    out = tmp_path / "run"
+    code = main(["rebalance", str(d / "config.yaml"), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 3, err
+    diagnosis = json.loads((out / "diagnosis.json").read_text())
+    text = json.dumps(diagnosis)
+    assert "China exposure" in text and "turnover" in text
+    assert not (out / "trades.csv").exists()
+
+
+def test_alpha_command_prints_diagnostics(demo_files, capsys):
+    assert main(["alpha", str(demo_files / "config.yaml")]) == 0
+    out = capsys.readouterr().out
+    for factor in ("earnings_yield_fwd", "rorc", "dividend_yield", "interest_cover", "fcf_yield",
+                   "momentum_12_1"):
+        assert factor in out
+    assert "blended score IC" in out
+
+
+def test_risk_holdout_command(demo_files, capsys):
+    code = main(["risk", str(demo_files / "config.yaml"), "--holdout", "63",
+                 "--estimators", "fundamental", "ledoit_wolf", "--n-random", "20"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "fundamental" in out and "ledoit_wolf" in out and "bias" in out
+
+
+def test_risk_holdout_rejects_unknown_estimator(demo_files, capsys):
+    assert main(["risk", str(demo_files / "config.yaml"), "--holdout", "63", "--estimators", "magic"]) == 2
+    assert "--estimators: unknown ['magic']" in capsys.readouterr().err

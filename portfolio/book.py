@@ -58,7 +58,9 @@ def build_book(data: MarketData, nav_override: float | None = None) -> Book:
     fx = data.fx
     price_base = sec["price_local"] * sec["currency"].map(fx).astype(float)
     shares = data.holdings["shares"].reindex(sec.index).fillna(0).astype(np.int64)
-    cash_base = float((data.cash["amount_local"] * data.cash["currency"].map(fx).astype(float)).sum())
+    cash_base = float(
+        (data.cash["amount_local"] * data.cash["currency"].map(fx).astype(float)).sum()
+    )
     value = shares * price_base
     nav_holdings = float(value.sum() + cash_base)
     notes = []

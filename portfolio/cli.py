@@ -39,7 +39,9 @@ def _default_out(config, as_of) -> Path:
     return Path("runs") / f"{_slug(config.fund.name)}-{as_of.date()}"
 
 
-def _rebalance_and_write(config, data, base_dir: Path, out: Path | None, extra_manifest=None) -> int:
+def _rebalance_and_write(
+    config, data, base_dir: Path, out: Path | None, extra_manifest=None
+) -> int:
     from optimizers import InfeasibleError
     from portfolio.outputs import dumps_json, write_run_folder
     from portfolio.rebalance import Rebalancer
@@ -54,14 +56,22 @@ def _rebalance_and_write(config, data, base_dir: Path, out: Path | None, extra_m
 
         as_of = pd.Timestamp(config.fund.as_of) if config.fund.as_of else data.returns.index.max()
         out = out or _default_out(config, as_of)
-        diagnosis = exc.diagnosis.to_dict() if getattr(exc, "diagnosis", None) else {"message": str(exc)}
+        diagnosis = (
+            exc.diagnosis.to_dict() if getattr(exc, "diagnosis", None) else {"message": str(exc)}
+        )
         status = {"optimizer": "infeasible"}
         write_run_folder(
             out,
             {
                 "diagnosis.json": dumps_json(diagnosis),
                 "manifest.json": dumps_json(
-                    manifest(config, data.sources, status, {"total_s": time.perf_counter() - t0}, extra_manifest)
+                    manifest(
+                        config,
+                        data.sources,
+                        status,
+                        {"total_s": time.perf_counter() - t0},
+                        extra_manifest,
+                    )
                 ),
             },
         )
@@ -76,11 +86,11 @@ def _rebalance_and_write(config, data, base_dir: Path, out: Path | None, extra_m
 
 
 def cmd_demo(args) -> int:
+    import yaml
+
     from portfolio.config import parse_config
     from portfolio.datasets import generate_demo_market
     from portfolio.demo import demo_market_data
-
-    import yaml
 
     config = parse_config(yaml.safe_load(demo_config_text()), source="demo_fund.yaml")
     market = generate_demo_market(seed=args.seed)

@@ -148,7 +148,9 @@ def parse_config(data: Any, source: str = "config") -> RebalanceConfig:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: the top level must be a mapping of sections, got {type(data).__name__}")
+        raise ConfigError(
+            f"{source}: the top level must be a mapping of sections, got {type(data).__name__}"
+        )
     try:
         return RebalanceConfig.model_validate(data)
     except ValidationError as exc:

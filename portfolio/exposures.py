@@ -25,7 +25,9 @@ def group_exposures(
     for col in columns:
         if col not in securities:
             continue
-        frame = pd.DataFrame({k: w.reindex(securities.index).fillna(0.0) for k, w in weights.items()})
+        frame = pd.DataFrame(
+            {k: w.reindex(securities.index).fillna(0.0) for k, w in weights.items()}
+        )
         sums = frame.groupby(securities[col].astype(str)).sum().sort_index()
         out[col] = {
             str(g): {k: round(float(v), 10) for k, v in row.items()} for g, row in sums.iterrows()

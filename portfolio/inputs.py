@@ -11,7 +11,7 @@ securities    asset_id, name, country, country_of_risk, sector,           ticker
                                                                           china_revenue_share,
                                                                           esg_score, analyst_count,
                                                                           halted, half_spread_bps
-fundamentals  asset_id + the columns the factors need (``date`` for a     eps_fwd, book_value_ps, ...
+fundamentals  asset_id + the columns the factors need (``date`` for a     eps_fwd, dps, ...
               point-in-time history)
 holdings      asset_id, shares                                            cost_basis_local
 cash          currency, amount_local
@@ -128,7 +128,9 @@ def read_table(path: Path, label: str) -> pd.DataFrame:
     """Read a CSV or Parquet file by extension; a missing or unreadable file raises InputError."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(label, f"file not found: {path.name} (looked in {path.parent.name or '.'}/)")
+        raise InputError(
+            label, f"file not found: {path.name} (looked in {path.parent.name or '.'}/)"
+        )
     suffix = path.suffix.lower()
     try:
         if suffix in (".parquet", ".pq"):
@@ -181,9 +183,13 @@ def _validate_securities(raw: pd.DataFrame, problems: list[str]) -> pd.DataFrame
             continue
         bad = frame[col].notna() & ~frame[col].str.fullmatch(r"[A-Z]{2}").fillna(False)
         if bad.any():
-            problems.append(f"{col} is not an ISO 3166 alpha-2 code for {_ids(ids[bad.to_numpy()])}")
+            problems.append(
+                f"{col} is not an ISO 3166 alpha-2 code for {_ids(ids[bad.to_numpy()])}"
+            )
     if "currency" in frame:
-        bad = frame["currency"].notna() & ~frame["currency"].str.fullmatch(r"[A-Z]{3}").fillna(False)
+        bad = frame["currency"].notna() & ~frame["currency"].str.fullmatch(r"[A-Z]{3}").fillna(
+            False
+        )
         if bad.any():
             problems.append(f"currency is not an ISO 4217 code for {_ids(ids[bad.to_numpy()])}")
     else:
@@ -214,8 +220,16 @@ def _validate_securities(raw: pd.DataFrame, problems: list[str]) -> pd.DataFrame
 
 def _parse_bool(col: pd.Series, name: str, ids: pd.Index, problems: list[str]) -> pd.Series:
     text = col.astype("string").str.strip().str.lower()
-    mapping = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False,
-               "1.0": True, "0.0": False}
+    mapping = {
+        "true": True,
+        "false": False,
+        "1": True,
+        "0": False,
+        "yes": True,
+        "no": False,
+        "1.0": True,
+        "0.0": False,
+    }
     out = text.map(mapping)
     bad = out.isna() & col.notna()
     if bad.any():
@@ -234,8 +248,9 @@ def _validate_fx(raw: pd.DataFrame, problems: list[str]) -> pd.Series:
     bad = ~(rate > 0)
     if bad.any():
         problems.append(f"base_per_unit <= 0 or not numeric for {_ids(cur[bad])}")
-    return pd.Series(rate.to_numpy(dtype=float), index=pd.Index(cur, name="currency"),
-                     name="base_per_unit")
+    return pd.Series(
+        rate.to_numpy(dtype=float), index=pd.Index(cur, name="currency"), name="base_per_unit"
+    )
 
 
 def _validate_holdings(raw: pd.DataFrame, problems: list[str]) -> pd.DataFrame:
@@ -272,7 +287,9 @@ def _validate_returns(raw: pd.DataFrame, problems: list[str]) -> pd.DataFrame:
     if {"date", "asset_id", "return"} <= set(raw.columns):  # long form
         dup = raw.duplicated(["date", "asset_id"])
         if dup.any():
-            problems.append(f"duplicate (date, asset_id) rows for {_ids(set(raw['asset_id'][dup]))}")
+            problems.append(
+                f"duplicate (date, asset_id) rows for {_ids(set(raw['asset_id'][dup]))}"
+            )
             raw = raw[~dup]
         wide = raw.pivot(index="date", columns="asset_id", values="return")
     else:
@@ -286,7 +303,9 @@ def _validate_returns(raw: pd.DataFrame, problems: list[str]) -> pd.DataFrame:
         return wide
     wide.columns = pd.Index(wide.columns.astype(str), name="asset_id")
     if wide.index.has_duplicates:
-        problems.append(f"duplicate dates {[str(d.date()) for d in wide.index[wide.index.duplicated()][:5]]}")
+        problems.append(
+            f"duplicate dates {[str(d.date()) for d in wide.index[wide.index.duplicated()][:5]]}"
+        )
     wide = wide.sort_index()
     values = wide.apply(pd.to_numeric, errors="coerce")
     nonnum = values.isna() & wide.notna()
@@ -317,9 +336,9 @@ def validate_market_data(
     ``securities`` and ``holdings`` may carry ``asset_id`` as a column or as the index.
     All problems of all inputs are gathered and raised as one InputError.
     """
-    labels = {k: k for k in ("securities", "fundamentals", "returns", "holdings", "cash", "fx")} | dict(
-        labels or {}
-    )
+    labels = {
+        k: k for k in ("securities", "fundamentals", "returns", "holdings", "cash", "fx")
+    } | dict(labels or {})
     per_file: dict[str, list[str]] = {k: [] for k in labels}
 
     def as_columns(frame: pd.DataFrame) -> pd.DataFrame:
@@ -355,12 +374,15 @@ def validate_market_data(
             if base not in fxs.index:
                 per_file["fx"].append(f"no rate for the base currency {base} (expected 1.0)")
             elif not np.isclose(fxs[base], 1.0, rtol=0, atol=1e-12):
-                per_file["fx"].append(f"base currency {base} has base_per_unit {fxs[base]}, expected 1.0")
+                per_file["fx"].append(
+                    f"base currency {base} has base_per_unit {fxs[base]}, expected 1.0"
+                )
             no_fx = sec["currency"].notna() & ~sec["currency"].isin(fxs.index)
             if no_fx.any():
                 missing = sorted(set(sec.loc[no_fx, "currency"]))
                 per_file["fx"].append(
-                    f"no rate for currencies {missing} used by securities {_ids(sec.index[no_fx.to_numpy()])}"
+                    f"no rate for currencies {missing} used by securities "
+                    f"{_ids(sec.index[no_fx.to_numpy()])}"
                 )
             if len(cash_v):
                 no_cash_fx = ~cash_v["currency"].isin(fxs.index)
@@ -389,11 +411,16 @@ def load_market_data(paths: Mapping[str, Path], base_currency: str) -> MarketDat
     ``paths`` maps ``securities, fundamentals, returns, holdings, cash, fx`` to files.
     Missing files are all reported in one InputError before anything else.
     """
-    missing = [f"{k}: file not found: {Path(p).name}" for k, p in paths.items() if not Path(p).is_file()]
+    missing = [
+        f"{k}: file not found: {Path(p).name}" for k, p in paths.items() if not Path(p).is_file()
+    ]
     if missing:
         raise InputError("input data", missing)
     frames = {k: read_table(Path(p), Path(p).name) for k, p in paths.items()}
     labels = {k: Path(p).name for k, p in paths.items()}
     return validate_market_data(
-        **frames, base_currency=base_currency, labels=labels, sources={k: Path(p) for k, p in paths.items()}
+        **frames,
+        base_currency=base_currency,
+        labels=labels,
+        sources={k: Path(p) for k, p in paths.items()},
     )

@@ -78,11 +78,14 @@ def lot_sizes(securities: pd.DataFrame, markets: pd.DataFrame) -> tuple[pd.Serie
     missing = lots.isna() & ~unknown_market
     if missing.any():
         problems.append(
-            f"lot_size required (market sets lots per security) for {sorted(securities.index[missing])[:10]}"
+            "lot_size required (market sets lots per security) for "
+            f"{sorted(securities.index[missing])[:10]}"
         )
     bad_value = lots.notna() & ((lots <= 0) | (lots != np.round(lots)))
     if bad_value.any():
-        problems.append(f"lot_size not a positive integer for {sorted(securities.index[bad_value])[:10]}")
+        problems.append(
+            f"lot_size not a positive integer for {sorted(securities.index[bad_value])[:10]}"
+        )
     return lots.fillna(1).astype(int), problems
 
 

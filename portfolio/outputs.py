@@ -81,7 +81,9 @@ def package_versions() -> dict[str, str | None]:
     return out
 
 
-def write_run_folder(out_dir: Path, files: Mapping[str, str | bytes | Callable[[Path], None]]) -> Path:
+def write_run_folder(
+    out_dir: Path, files: Mapping[str, str | bytes | Callable[[Path], None]]
+) -> Path:
     """Write ``files`` (name -> text, bytes, or a writer taking a path) into ``out_dir`` atomically.
 
     An existing ``out_dir`` is replaced only after the new folder is complete.

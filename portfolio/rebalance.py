@@ -72,13 +72,17 @@ class RebalanceResult:
         sets = {"before": w0, "optimal": w_opt, "after": w_after, "benchmark": b}
 
         def te(w):
-            return self.risk_model.volatility((w - b).reindex(self.risk_model.asset_ids).fillna(0.0))
+            return self.risk_model.volatility(
+                (w - b).reindex(self.risk_model.asset_ids).fillna(0.0)
+            )
 
         def port(w):
             return {
                 "alpha": float(alpha.reindex(w.index).fillna(0.0) @ w),
                 "ex_ante_te": te(w),
-                "total_risk": self.risk_model.volatility(w.reindex(self.risk_model.asset_ids).fillna(0.0)),
+                "total_risk": self.risk_model.volatility(
+                    w.reindex(self.risk_model.asset_ids).fillna(0.0)
+                ),
                 "names_held": int((w > 1e-6).sum()),
                 "cash_weight": float(1.0 - w.sum()),
             }
@@ -225,7 +229,9 @@ class Rebalancer:
         adv = sec["adv_base"].where(~no_liquidity, 1.0)
         impact = impact_coefficients(daily_vol, adv, book.nav_base, cfg.objective.impact_eta)
         impact = impact.where(~no_liquidity, 0.0)
-        halted = sec["halted"].astype(bool) if "halted" in sec else pd.Series(False, index=sec.index)
+        halted = (
+            sec["halted"].astype(bool) if "halted" in sec else pd.Series(False, index=sec.index)
+        )
         frozen = halted | no_liquidity
         assets = sec.copy()
         costs_on = cfg.objective.transaction_costs
@@ -276,7 +282,9 @@ class Rebalancer:
             cash_base=book.cash_base,
             cost_buy=assets["cost_buy"].astype(float),
             cost_sell=assets["cost_sell"].astype(float),
-            impact=assets["impact"].astype(float) if cfg.objective.impact else assets["impact"] * 0.0,
+            impact=assets["impact"].astype(float)
+            if cfg.objective.impact
+            else assets["impact"] * 0.0,
             frozen=frozen,
         )
         trade_list = build_trades(
@@ -288,7 +296,11 @@ class Rebalancer:
             holding_limits=_holding_share_limits(constraints, book),
         )
         check_data = ProblemData.from_series(
-            assets, risk=risk_model, benchmark=book.benchmark, w0=book.weights, nav_base=book.nav_base
+            assets,
+            risk=risk_model,
+            benchmark=book.benchmark,
+            w0=book.weights,
+            nav_base=book.nav_base,
         )
         breaches = check_constraints(constraints, trade_list.weights_after, check_data)
         timings["trades_s"] = time.perf_counter() - t
@@ -311,7 +323,11 @@ class Rebalancer:
 
 def _cash_floor(constraints) -> float:
     """The lowest cash weight any cash-band constraint allows (0 when there is none)."""
-    floors = [float(getattr(c, "min", 0.0) or 0.0) for c in constraints if getattr(c, "kind", "") == "cash_band"]
+    floors = [
+        float(getattr(c, "min", 0.0) or 0.0)
+        for c in constraints
+        if getattr(c, "kind", "") == "cash_band"
+    ]
     return max(floors, default=0.0)
 
 

@@ -17,11 +17,15 @@ def _csv(frame: pd.DataFrame, index: bool = False) -> str:
     return frame.to_csv(index=index, lineterminator="\n")
 
 
-def manifest(result_config, sources, status: dict, timings: dict, extra: dict | None = None) -> dict:
+def manifest(
+    result_config, sources, status: dict, timings: dict, extra: dict | None = None
+) -> dict:
     """What was used: config, input file hashes, package and solver versions, status, timings."""
     return {
         "config": result_config.model_dump(mode="json"),
-        "inputs": {k: {"file": Path(p).name, "sha256": file_sha256(Path(p))} for k, p in sources.items()},
+        "inputs": {
+            k: {"file": Path(p).name, "sha256": file_sha256(Path(p))} for k, p in sources.items()
+        },
         "versions": package_versions(),
         "status": status,
         "timings_s": {k: round(v, 4) for k, v in timings.items()},
@@ -61,42 +65,56 @@ def _pct(x: float, digits: int = 2) -> str:
 def terminal_summary(result: RebalanceResult) -> str:
     """A short readable summary for the terminal."""
     s = result.summary()
-    before, opt, after = (s["portfolio"][k] for k in ("before", "optimal", "after_rounding"))
+    cols = [s["portfolio"][k] for k in ("before", "optimal", "after_rounding")]
     tr = s["trades"]
+    ccy = s["base_currency"]
+
+    def row(label: str, key: str, fmt) -> str:
+        return f"  {label:18}" + "".join(f"{fmt(c[key]):>12}" for c in cols)
+
     lines = [
-        f"{s['fund']} rebalance as of {s['as_of']}  NAV {s['base_currency']} {s['nav_base']:,.0f}",
-        f"  universe {s['universe_size']} names, {len(s['frozen_assets'])} frozen (halted / no liquidity)",
-        f"  {'':18}{'before':>10}{'optimal':>10}{'after lots':>12}",
-        f"  {'alpha (ann.)':18}{_pct(before['alpha']):>10}{_pct(opt['alpha']):>10}{_pct(after['alpha']):>12}",
-        f"  {'tracking error':18}{_pct(before['ex_ante_te']):>10}{_pct(opt['ex_ante_te']):>10}"
-        f"{_pct(after['ex_ante_te']):>12}",
-        f"  {'names held':18}{before['names_held']:>10}{opt['names_held']:>10}{after['names_held']:>12}",
-        f"  {'cash':18}{_pct(before['cash_weight']):>10}{_pct(opt['cash_weight']):>10}"
-        f"{_pct(after['cash_weight']):>12}",
+        f"{s['fund']} rebalance as of {s['as_of']}  NAV {ccy} {s['nav_base']:,.0f}",
+        f"  universe {s['universe_size']} names,"
+        f" {len(s['frozen_assets'])} frozen (halted / no traded value)",
+        f"  {'':18}{'before':>12}{'optimal':>12}{'after lots':>12}",
+        row("alpha (ann.)", "alpha", _pct),
+        row("tracking error", "ex_ante_te", _pct),
+        row("names held", "names_held", str),
+        row("cash", "cash_weight", _pct),
+        f"  {'China exposure':46}{'before':>8}{'after':>9}{'benchmark':>11}",
     ]
-    china = s["china_exposure"]
-    for name, vals in china.items():
+    for name, v in s["china_exposure"].items():
         lines.append(
-            f"  {('China: ' + name)[:40]:40} before {_pct(vals['before'])}, after {_pct(vals['after'])},"
-            f" benchmark {_pct(vals['benchmark'])}"
+            f"    {name:44}{_pct(v['before']):>8}{_pct(v['after']):>9}{_pct(v['benchmark']):>11}"
         )
     lines += [
         f"  turnover (one-way) {_pct(s['turnover']['after_rounding'])};"
         f" {tr['count']} trades ({tr['buys']} buys, {tr['sells']} sells),"
-        f" gross {s['base_currency']} {tr['gross_notional_base']:,.0f},"
-        f" est. cost {s['base_currency']} {tr['est_cost_base']:,.0f} ({tr['est_cost_bps_nav']:.1f} bp of NAV)",
+        f" gross {ccy} {tr['gross_notional_base']:,.0f}",
+        f"  estimated cost {ccy} {tr['est_cost_base']:,.0f}"
+        f" ({tr['est_cost_bps_nav']:.1f} bp of NAV)",
     ]
     if tr["filtered_below_min_trade"]:
-        lines.append(f"  {len(tr['filtered_below_min_trade'])} trades below the minimum trade value not sent")
+        lines.append(
+            f"  {len(tr['filtered_below_min_trade'])} trades below the minimum trade value not sent"
+        )
+    if tr["cut_for_cash"]:
+        lines.append(
+            f"  {len(tr['cut_for_cash'])} buys cut after rounding to stay above the cash floor"
+        )
     binding = s["optimizer"].get("binding", [])
     if binding:
-        names = ", ".join(str(b.get("name")) for b in binding[:6])
+        names = ", ".join(
+            f"{b.get('name')} ({b.get('alpha_cost_bp', 0):.1f} bp)" for b in binding[:6]
+        )
         more = f" and {len(binding) - 6} more" if len(binding) > 6 else ""
-        lines.append(f"  binding constraints: {names}{more}")
+        lines.append(f"  binding (bp of utility per 1 % relaxation): {names}{more}")
     if result.breaches:
-        lines.append(f"  WARNING: {len(result.breaches)} constraint breaches after board-lot rounding:")
+        lines.append(
+            f"  WARNING: {len(result.breaches)} constraint breaches after board-lot rounding:"
+        )
         for b in result.breaches[:8]:
-            lines.append(f"    - {b.get('name')}: {b.get('message', b.get('violation'))}")
+            lines.append(f"    - {b.get('name')}: {b.get('violation'):.3g} {b.get('unit', '')}")
     else:
         lines.append("  all constraints hold on the rounded portfolio")
     return "\n".join(lines)

@@ -100,7 +100,9 @@ class TradeList:
     @property
     def turnover(self) -> float:
         """One-way turnover of the rounded trades, ``0.5 * sum |w_after - w_before|``."""
-        return float(0.5 * (self.holdings["weight_after"] - self.holdings["weight_before"]).abs().sum())
+        return float(
+            0.5 * (self.holdings["weight_after"] - self.holdings["weight_before"]).abs().sum()
+        )
 
 
 def _trade_costs(inp: TradeInputs, notional_base: pd.Series, nav: float) -> pd.Series:
@@ -153,8 +155,12 @@ def build_trades(
     small = (trade != 0) & (notional.abs() < min_trade_base)
     for aid in ids[small.to_numpy()]:
         filtered.append(
-            {"asset_id": aid, "shares": int(trade[aid]), "notional_base": float(notional[aid]),
-             "reason": f"below minimum trade value {min_trade_base:,.0f}"}
+            {
+                "asset_id": aid,
+                "shares": int(trade[aid]),
+                "notional_base": float(notional[aid]),
+                "reason": f"below minimum trade value {min_trade_base:,.0f}",
+            }
         )
     trade = trade.where(~small, 0)
 
@@ -172,8 +178,14 @@ def build_trades(
         new = int(trade[aid] - n_lots * lot[aid])
         if 0 < new * price[aid] < min_trade_base:
             new = 0
-        cash_cuts.append({"asset_id": aid, "from_shares": int(trade[aid]), "to_shares": new,
-                          "reason": "rounded buys exceeded the cash available above the cash floor"})
+        cash_cuts.append(
+            {
+                "asset_id": aid,
+                "from_shares": int(trade[aid]),
+                "to_shares": new,
+                "reason": "rounded buys exceeded the cash available above the cash floor",
+            }
+        )
         overshoot[aid] -= (trade[aid] - new) * price[aid] / nav
         trade[aid] = new
 

@@ -42,8 +42,20 @@ def test_demo_writes_the_run_folder(demo_run):
     assert names == ["manifest.json", "summary.json", "target_holdings.csv", "trades.csv"]
     trades = pd.read_csv(demo_run / "trades.csv", dtype={"asset_id": str})
     assert list(trades.columns) == [
-        "asset_id", "ticker", "name", "side", "shares", "lot_size", "price_local", "currency",
-        "notional_local", "notional_base", "weight_before", "weight_after", "pct_adv", "est_cost_base",
+        "asset_id",
+        "ticker",
+        "name",
+        "side",
+        "shares",
+        "lot_size",
+        "price_local",
+        "currency",
+        "notional_local",
+        "notional_base",
+        "weight_before",
+        "weight_after",
+        "pct_adv",
+        "est_cost_base",
     ]
     assert len(trades) > 0
     assert (trades["shares"] % trades["lot_size"] == 0).all()
@@ -74,7 +86,14 @@ def test_demo_data_then_rebalance_reproduces_the_demo(demo_files, demo_run, tmp_
     for name in ("trades.csv", "target_holdings.csv", "summary.json"):
         assert (out / name).read_bytes() == (demo_run / name).read_bytes(), name
     manifest = json.loads((out / "manifest.json").read_text())
-    assert set(manifest["inputs"]) == {"securities", "fundamentals", "returns", "holdings", "cash", "fx"}
+    assert set(manifest["inputs"]) == {
+        "securities",
+        "fundamentals",
+        "returns",
+        "holdings",
+        "cash",
+        "fx",
+    }
     assert all(len(v["sha256"]) == 64 for v in manifest["inputs"].values())
 
 
@@ -120,7 +139,9 @@ def test_non_positive_price(demo_files, tmp_path, capsys):
     sec = pd.read_csv(d / "securities.csv", dtype={"asset_id": str})
     sec.loc[3, "price_local"] = 0.0
     sec.to_csv(d / "securities.csv", index=False)
-    _expect_input_error(d, capsys, f"price_local <= 0 or missing for ['{sec.loc[3, 'asset_id']}']", tmp_path)
+    _expect_input_error(
+        d, capsys, f"price_local <= 0 or missing for ['{sec.loc[3, 'asset_id']}']", tmp_path
+    )
 
 
 def test_holding_not_in_universe(demo_files, tmp_path, capsys):
@@ -128,7 +149,9 @@ def test_holding_not_in_universe(demo_files, tmp_path, capsys):
     h = pd.read_csv(d / "holdings.csv", dtype={"asset_id": str})
     h.loc[0, "asset_id"] = "NOSUCH.T"
     h.to_csv(d / "holdings.csv", index=False)
-    _expect_input_error(d, capsys, "holdings not in the securities universe: ['NOSUCH.T']", tmp_path)
+    _expect_input_error(
+        d, capsys, "holdings not in the securities universe: ['NOSUCH.T']", tmp_path
+    )
 
 
 @pytest.mark.parametrize(
@@ -153,7 +176,10 @@ def test_unknown_group_in_constraint(demo_files, tmp_path, capsys, column, group
         (lambda c: c["fund"].__setitem__("base_currency", "usd"), "fund.base_currency"),
         (lambda c: c["trades"].__setitem__("min_trade", 5), "trades.min_trade: unknown field"),
         (lambda c: c["constraints"][5].__setitem__("max", "lots"), "constraints[5]"),
-        (lambda c: c["constraints"].append({"kind": "sector_cap"}), "unknown constraint kind 'sector_cap'"),
+        (
+            lambda c: c["constraints"].append({"kind": "sector_cap"}),
+            "unknown constraint kind 'sector_cap'",
+        ),
     ],
 )
 def test_malformed_yaml_field(demo_files, tmp_path, capsys, edit, needle):
@@ -192,20 +218,40 @@ def test_infeasible_exits_3_and_writes_the_diagnosis(demo_files, tmp_path, capsy
 def test_alpha_command_prints_diagnostics(demo_files, capsys):
     assert main(["alpha", str(demo_files / "config.yaml")]) == 0
     out = capsys.readouterr().out
-    for factor in ("earnings_yield_fwd", "rorc", "dividend_yield", "interest_cover", "fcf_yield",
-                   "momentum_12_1"):
+    for factor in (
+        "earnings_yield_fwd",
+        "rorc",
+        "dividend_yield",
+        "interest_cover",
+        "fcf_yield",
+        "momentum_12_1",
+    ):
         assert factor in out
     assert "blended score IC" in out
 
 
 def test_risk_holdout_command(demo_files, capsys):
-    code = main(["risk", str(demo_files / "config.yaml"), "--holdout", "63",
-                 "--estimators", "fundamental", "ledoit_wolf", "--n-random", "20"])
+    code = main(
+        [
+            "risk",
+            str(demo_files / "config.yaml"),
+            "--holdout",
+            "63",
+            "--estimators",
+            "fundamental",
+            "ledoit_wolf",
+            "--n-random",
+            "20",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "fundamental" in out and "ledoit_wolf" in out and "bias" in out
 
 
 def test_risk_holdout_rejects_unknown_estimator(demo_files, capsys):
-    assert main(["risk", str(demo_files / "config.yaml"), "--holdout", "63", "--estimators", "magic"]) == 2
+    assert (
+        main(["risk", str(demo_files / "config.yaml"), "--holdout", "63", "--estimators", "magic"])
+        == 2
+    )
     assert "--estimators: unknown ['magic']" in capsys.readouterr().err

@@ -85,7 +85,9 @@ def test_rounding_moves_the_portfolio_little(run):
     w_opt = run.optimization.weights.reindex(run.data.securities.index).fillna(0.0)
     diff = (run.trades.weights_after - w_opt).abs()
     lot_value = run.trades.holdings["lot_size"] * run.book.price_base / run.book.nav_base
-    filtered = {f["asset_id"] for f in run.trades.filtered} | {c["asset_id"] for c in run.trades.cash_cuts}
+    filtered = {f["asset_id"] for f in run.trades.filtered} | {
+        c["asset_id"] for c in run.trades.cash_cuts
+    }
     # nearest-lot rounding moves a name by at most half a lot; rounding toward a limit by one lot
     ok = diff <= lot_value + 1e-12
     ok[list(filtered)] = True

@@ -30,7 +30,9 @@ def frames():
     fund = pd.DataFrame({"asset_id": sec["asset_id"], "eps_fwd": [1.0, 2.0, 3.0]})
     hold = pd.DataFrame({"asset_id": ["7203.T"], "shares": [100.0]})
     cash = pd.DataFrame({"currency": ["USD"], "amount_local": [1000.0]})
-    fx = pd.DataFrame({"currency": ["USD", "JPY", "HKD", "TWD"], "base_per_unit": [1.0, 0.0067, 0.128, 0.031]})
+    fx = pd.DataFrame(
+        {"currency": ["USD", "JPY", "HKD", "TWD"], "base_per_unit": [1.0, 0.0067, 0.128, 0.031]}
+    )
     return dict(securities=sec, fundamentals=fund, returns=rets, holdings=hold, cash=cash, fx=fx)
 
 
@@ -45,16 +47,43 @@ def test_valid_frames_pass_and_are_typed():
 @pytest.mark.parametrize(
     "mutate, expected",
     [
-        (lambda f: f.__setitem__("securities", f["securities"].drop(columns="sector")), "missing column 'sector'"),
-        (lambda f: f["securities"].loc.__setitem__((1, "asset_id"), "7203.T"), "duplicate asset_id ['7203.T']"),
-        (lambda f: f["securities"].loc.__setitem__((2, "price_local"), -1.0), "price_local <= 0 or missing for ['2330.TW']"),
-        (lambda f: f["securities"].loc.__setitem__((0, "price_local"), 0.0), "price_local <= 0 or missing for ['7203.T']"),
-        (lambda f: f["holdings"].loc.__setitem__((0, "asset_id"), "9999.T"), "holdings not in the securities universe: ['9999.T']"),
-        (lambda f: f["holdings"].loc.__setitem__((0, "shares"), 10.5), "shares not a non-negative whole number for ['7203.T']"),
+        (
+            lambda f: f.__setitem__("securities", f["securities"].drop(columns="sector")),
+            "missing column 'sector'",
+        ),
+        (
+            lambda f: f["securities"].loc.__setitem__((1, "asset_id"), "7203.T"),
+            "duplicate asset_id ['7203.T']",
+        ),
+        (
+            lambda f: f["securities"].loc.__setitem__((2, "price_local"), -1.0),
+            "price_local <= 0 or missing for ['2330.TW']",
+        ),
+        (
+            lambda f: f["securities"].loc.__setitem__((0, "price_local"), 0.0),
+            "price_local <= 0 or missing for ['7203.T']",
+        ),
+        (
+            lambda f: f["holdings"].loc.__setitem__((0, "asset_id"), "9999.T"),
+            "holdings not in the securities universe: ['9999.T']",
+        ),
+        (
+            lambda f: f["holdings"].loc.__setitem__((0, "shares"), 10.5),
+            "shares not a non-negative whole number for ['7203.T']",
+        ),
         (lambda f: f.__setitem__("fx", f["fx"].drop(index=2)), "no rate for currencies ['HKD']"),
-        (lambda f: f["securities"].loc.__setitem__((0, "country"), "Japan"), "country is not an ISO 3166 alpha-2 code for ['7203.T']"),
-        (lambda f: f["securities"].loc.__setitem__((0, "halted"), "maybe"), "halted is not true/false for ['7203.T']"),
-        (lambda f: f["returns"].iloc.__setitem__((0, 1), -1.5), "returns <= -100 % for ['0700.HK']"),
+        (
+            lambda f: f["securities"].loc.__setitem__((0, "country"), "Japan"),
+            "country is not an ISO 3166 alpha-2 code for ['7203.T']",
+        ),
+        (
+            lambda f: f["securities"].loc.__setitem__((0, "halted"), "maybe"),
+            "halted is not true/false for ['7203.T']",
+        ),
+        (
+            lambda f: f["returns"].iloc.__setitem__((0, 1), -1.5),
+            "returns <= -100 % for ['0700.HK']",
+        ),
     ],
 )
 def test_each_bad_input_is_named(mutate, expected):

@@ -15,11 +15,22 @@ from .test_inputs import frames
 
 def test_market_table_starting_values():
     m = load_market_table()
-    assert {c: m.loc[c, "lot_size"] for c in ["JP", "CN", "TW", "SG", "MY", "TH", "KR", "IN", "AU"]} == {
-        "JP": 100, "CN": 100, "TW": 1000, "SG": 100, "MY": 100, "TH": 100, "KR": 1, "IN": 1, "AU": 1
+    assert {
+        c: m.loc[c, "lot_size"] for c in ["JP", "CN", "TW", "SG", "MY", "TH", "KR", "IN", "AU"]
+    } == {
+        "JP": 100,
+        "CN": 100,
+        "TW": 1000,
+        "SG": 100,
+        "MY": 100,
+        "TH": 100,
+        "KR": 1,
+        "IN": 1,
+        "AU": 1,
     }
     assert pd.isna(m.loc["HK", "lot_size"])  # per security
-    # DESIGN.md section 7: HK stamp duty 0.10 % each side (+ levies), CN A 0.05 % on sells, TW 0.30 % on sells
+    # DESIGN.md section 7: HK stamp duty 0.10 % each side (+ levies),
+    # China A 0.05 % on sells, Taiwan 0.30 % on sells
     assert m.loc["HK", "buy_tax_bps"] >= 10 and m.loc["HK", "sell_tax_bps"] >= 10
     assert (m.loc["CN", "buy_tax_bps"], m.loc["CN", "sell_tax_bps"]) == (0, 5)
     assert (m.loc["TW", "buy_tax_bps"], m.loc["TW", "sell_tax_bps"]) == (0, 30)
@@ -53,7 +64,9 @@ def test_linear_cost_rates_by_side():
     assert r.loc["x.TW", "cost_sell"] == pytest.approx(
         (tw["default_half_spread_bps"] + tw["commission_bps"] + 30) / 1e4, rel=1e-12
     )
-    assert r.loc["y.T", "cost_buy"] == pytest.approx((7.0 + m.loc["JP", "commission_bps"]) / 1e4, rel=1e-12)
+    assert r.loc["y.T", "cost_buy"] == pytest.approx(
+        (7.0 + m.loc["JP", "commission_bps"]) / 1e4, rel=1e-12
+    )
 
 
 def test_book_nav_and_weights():
@@ -88,4 +101,6 @@ def test_group_and_china_exposures_by_hand():
     c = china_exposures(sec, {"w": w})
     assert c["country_of_risk in {CN}"]["w"] == pytest.approx(0.2)
     assert c["listing country in {CN, HK}"]["w"] == pytest.approx(0.2)
-    assert c["revenue look-through (china_revenue_share)"]["w"] == pytest.approx(0.2 * 0.8 + 0.3 * 0.1)
+    assert c["revenue look-through (china_revenue_share)"]["w"] == pytest.approx(
+        0.2 * 0.8 + 0.3 * 0.1
+    )

@@ -17,8 +17,13 @@ def make_inputs(n=8, seed=0, cash=50_000.0, frozen=None, lots=None):
     lot = pd.Series(lots if lots is not None else rng.choice([1, 100, 1000], n), index=ids)
     shares = (pd.Series(rng.integers(0, 20, n), index=ids) * lot).astype(np.int64)
     sec = pd.DataFrame(
-        {"ticker": ids, "name": [f"Co {i}" for i in range(n)], "currency": "JPY",
-         "price_local": price_local, "adv_base": rng.uniform(1e5, 1e7, n)},
+        {
+            "ticker": ids,
+            "name": [f"Co {i}" for i in range(n)],
+            "currency": "JPY",
+            "price_local": price_local,
+            "adv_base": rng.uniform(1e5, 1e7, n),
+        },
         index=ids,
     )
     return TradeInputs(
@@ -72,7 +77,9 @@ def test_trades_are_whole_lots_and_add_up():
     )
     assert signed.to_dict() == h["trade_shares"][h["trade_shares"] != 0].to_dict()
     # weights after + cash after = 1 (of post-cost NAV), to 1e-12
-    assert res.weights_after.sum() + res.cash_after_base / res.nav_after_base == pytest.approx(1, abs=1e-12)
+    assert res.weights_after.sum() + res.cash_after_base / res.nav_after_base == pytest.approx(
+        1, abs=1e-12
+    )
 
 
 def test_matches_slow_reference_when_cash_is_ample():
@@ -82,7 +89,9 @@ def test_matches_slow_reference_when_cash_is_ample():
     target.iloc[::5] = 0.0
     res = build_trades(inp, target, min_trade_base=2_000.0)
     ref = slow_reference(inp, target, 2_000.0)
-    pd.testing.assert_series_equal(res.holdings["trade_shares"], ref, check_names=False, check_dtype=False)
+    pd.testing.assert_series_equal(
+        res.holdings["trade_shares"], ref, check_names=False, check_dtype=False
+    )
     assert res.cash_cuts == []
 
 

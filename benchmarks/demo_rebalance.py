@@ -28,8 +28,11 @@ def run_once(out: Path) -> dict:
     wall = time.perf_counter() - t0
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     manifest = json.loads((out / "manifest.json").read_text())
-    return {"wall_s": round(wall, 3), "peak_rss_mb": round(peak_kb / 1024, 1),
-            "stage_timings_s": manifest["timings_s"]}
+    return {
+        "wall_s": round(wall, 3),
+        "peak_rss_mb": round(peak_kb / 1024, 1),
+        "stage_timings_s": manifest["timings_s"],
+    }
 
 
 def main() -> None:

@@ -9,11 +9,17 @@ from portfolio.alpha.blend import FixedBlend, ICWeightedBlend, LearnedBlend
 from portfolio.alpha.cleaning import CrossSectionalZScore, MissingValueFiller, Winsorizer
 from portfolio.alpha.diagnostics import build_diagnostics, format_alpha_diagnostics
 from portfolio.alpha.factors import BUILTIN_FACTORS, FactorDefinition, compute_raw_factor
-from portfolio.alpha.ic import cross_sectional_ic, ic_summary, residualize
+from portfolio.alpha.ic import cross_sectional_ic, ic_summary
 from portfolio.alpha.inputs import AlphaPanel, build_panel
 from portfolio.alpha.model import AlphaResult, make_blender, make_regressor, run_alpha
 from portfolio.alpha.momentum import forward_returns, momentum_12_1, window_returns
 from portfolio.alpha.neutralize import GroupNeutralizer, SequentialOrthogonalizer
+from portfolio.alpha.residual import (
+    ICResidualization,
+    cross_sectional_residual,
+    residual_design,
+    resolve_residualization,
+)
 from portfolio.alpha.scaling import benchmark_neutralize, grinold_kahn_alpha, risk_alignment
 from portfolio.alpha.scores import clean_factor_scores
 from portfolio.alpha.spec import (
@@ -38,6 +44,7 @@ __all__ = [
     "FactorSpec",
     "FixedBlend",
     "GroupNeutralizer",
+    "ICResidualization",
     "ICWeightedBlend",
     "LearnedBlend",
     "MissingValueFiller",
@@ -50,6 +57,7 @@ __all__ = [
     "clean_factor_scores",
     "compute_raw_factor",
     "cross_sectional_ic",
+    "cross_sectional_residual",
     "format_alpha_diagnostics",
     "forward_returns",
     "grinold_kahn_alpha",
@@ -57,7 +65,8 @@ __all__ = [
     "make_blender",
     "make_regressor",
     "momentum_12_1",
-    "residualize",
+    "residual_design",
+    "resolve_residualization",
     "risk_alignment",
     "run_alpha",
     "window_returns",

@@ -41,6 +41,7 @@ def build_diagnostics(
     scores,
     score_all,
     resid,
+    residualization,
     blender,
     clean_report,
     current,
@@ -62,7 +63,8 @@ def build_diagnostics(
         blend_ic = cross_sectional_ic(sc, resid)
         blend_rank = cross_sectional_ic(sc, resid, method="spearman")
         ic_block = {
-            "residualized_on": list(spec.ic_residualize),
+            "residualized_on": residualization["on"],
+            "residualization": residualization,
             "horizon": "next snapshot date (monthly)",
             "blend": {
                 **ic_summary(blend_ic),
@@ -152,6 +154,8 @@ def format_alpha_diagnostics(result) -> str:
             f"IR {_f(b['ir'], '{:+.2f}')}, rank IC {_f(b['rank_ic_mean'])}, "
             f"{b['n_periods']} months; returns residualised on {d['ic']['residualized_on']}"
         )
+        if d["ic"]["residualization"].get("note"):
+            out.append(f"  note: {d['ic']['residualization']['note']}")
     names = list(d["correlation"])
     out += [
         "",

@@ -5,9 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from portfolio.alpha.neutralize import dummy_fitted, dummy_regression
-
-__all__ = ["cross_sectional_ic", "ic_summary", "residualize", "rank_cross_section"]
+__all__ = ["cross_sectional_ic", "ic_summary", "rank_cross_section"]
 
 
 def rank_cross_section(x: np.ndarray) -> np.ndarray:
@@ -86,23 +84,3 @@ def ic_summary(ic: np.ndarray) -> dict[str, float | int | None]:
         "ir": mean / std if ok else None,
         "t_stat": mean / std * np.sqrt(n) if ok else None,
     }
-
-
-def residualize(values: np.ndarray, codes: list[np.ndarray], sizes: list[int]) -> np.ndarray:
-    """Residual of ``values`` (T x N) on the group dummies, per date.
-
-    ``codes`` are T x N integer group codes (-1 = absent), one array per grouping with
-    ``sizes`` categories. Residuals are orthogonal to every dummy (so to the
-    intercept); NaN values stay NaN. With no groupings, values are demeaned.
-    """
-    out = np.full_like(values, np.nan)
-    if not codes:
-        codes, sizes = [np.zeros(values.shape, dtype=np.intp)], [1]
-    for t in range(values.shape[0]):  # loop over dates
-        rows = np.flatnonzero(np.isfinite(values[t]) & np.all([c[t] >= 0 for c in codes], axis=0))
-        if len(rows) < 2:
-            continue
-        cs = [c[t, rows] for c in codes]
-        y = values[t, rows][:, None]
-        out[t, rows] = (y - dummy_fitted(cs, sizes, dummy_regression(cs, sizes, y)))[:, 0]
-    return out

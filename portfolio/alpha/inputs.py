@@ -10,6 +10,7 @@ A score column found only in the securities frame is taken from it for all dates
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,7 @@ import pandas as pd
 
 from portfolio.alpha.factors import BUILTIN_FACTORS, compute_raw_factor
 from portfolio.alpha.momentum import cumulative_log_returns, forward_returns, momentum_12_1
+from portfolio.alpha.residual import resolve_residualization
 from portfolio.alpha.spec import AlphaSpec
 from portfolio.errors import InputError
 
@@ -112,10 +114,18 @@ def build_panel(
     fundamentals: pd.DataFrame,
     returns: pd.DataFrame | None,
     as_of: pd.Timestamp,
+    ic_groups: Sequence[str] | None = None,
 ) -> AlphaPanel:
-    """The raw panel of every configured factor (direction applied) with its context."""
+    """The raw panel of every configured factor (direction applied) with its context.
+
+    ``ic_groups``: the group columns the IC history is residualised on (default: as
+    :func:`~portfolio.alpha.residual.resolve_residualization` resolves the spec with no
+    risk model); they are carried in the frame and must be present in ``securities``.
+    """
     as_of = pd.Timestamp(as_of)
-    groups = sorted(set(spec.neutralize) | set(spec.ic_residualize) | _median_groups(spec))
+    if ic_groups is None:
+        ic_groups = resolve_residualization(spec, None).groups
+    groups = sorted(set(spec.neutralize) | set(ic_groups) | _median_groups(spec))
     _check_securities(securities, groups)
     f = _snapshot_rows(fundamentals, as_of)
     in_universe = f["asset_id"].isin(securities.index)

@@ -18,9 +18,14 @@ from optimizers.risk import FactorRiskModel
 from portfolio.alpha.blend import FixedBlend, ICWeightedBlend, LearnedBlend
 from portfolio.alpha.cleaning import CrossSectionalZScore
 from portfolio.alpha.diagnostics import build_diagnostics
-from portfolio.alpha.ic import residualize
 from portfolio.alpha.inputs import build_panel
 from portfolio.alpha.panel import group_codes, to_cube
+from portfolio.alpha.residual import (
+    ICResidualization,
+    cross_sectional_residual,
+    residual_design,
+    resolve_residualization,
+)
 from portfolio.alpha.scaling import benchmark_neutralize, grinold_kahn_alpha, risk_alignment
 from portfolio.alpha.scores import clean_factor_scores
 from portfolio.alpha.spec import AlphaSpec, BlendSpec
@@ -107,18 +112,27 @@ def _check_vol(residual_vol: pd.Series) -> None:
 
 
 def _targets(
-    panel, scores: pd.DataFrame, groups: list[str]
-) -> tuple[np.ndarray | None, pd.Series | None]:
-    """Forward returns residualised on ``groups`` (T x N) and their per-date z-scores (long)."""
+    panel, scores: pd.DataFrame, choice: ICResidualization, risk_model: FactorRiskModel | None
+) -> tuple[np.ndarray | None, pd.Series | None, dict]:
+    """Residual forward returns (T x N), their per-date z-scores (long) and a report.
+
+    The residual is taken on the design ``choice`` names (see
+    :mod:`portfolio.alpha.residual`); the same residual feeds the IC history and the
+    IC-weighted and learned blends' targets.
+    """
+    report = {"method": choice.method, "on": choice.label(), "note": choice.note}
     if panel.forward is None:
-        return None, None
-    cube = to_cube(scores, [], "scores")
-    codes, sizes = [], []
-    for g in groups:
-        c, cats = group_codes(panel.frame, cube, g, "securities")
-        codes.append(c)
-        sizes.append(len(cats))
-    resid = residualize(np.where(cube.present, panel.forward, np.nan), codes, sizes)
+        return None, None, report
+    cube = to_cube(scores, list(choice.scores), "scores")
+    groups = []
+    for g in choice.groups:
+        codes, cats = group_codes(panel.frame, cube, g, "securities")
+        groups.append((codes.max(axis=0, initial=-1), cats))  # labels are static per asset
+    X, extra, regressors, info = residual_design(
+        choice, cube.assets, groups, cube.values if choice.scores else None, risk_model
+    )
+    resid, _ = cross_sectional_residual(np.where(cube.present, panel.forward, np.nan), X, extra)
+    report |= info | {"regressors": ["constant", *regressors]}
     ok = np.isfinite(resid)
     n = np.maximum(ok.sum(axis=1, keepdims=True), 1)
     r0 = np.where(ok, resid, 0.0)
@@ -126,7 +140,7 @@ def _targets(
     sd = np.sqrt((dev * dev).sum(axis=1, keepdims=True) / n)
     z = np.where(ok & (sd > 0), dev / np.where(sd > 0, sd, 1.0), np.nan)
     y = pd.Series(z[cube.date_codes, cube.asset_codes], index=scores.index, name="y")
-    return resid, y
+    return resid, y, report
 
 
 def run_alpha(
@@ -153,17 +167,25 @@ def run_alpha(
     residual_vol : Series, annualised residual volatility per asset (risk model).
     benchmark : Series, benchmark weights per asset (absent = 0).
     as_of : Timestamp
-    risk_model : FactorRiskModel, optional, for the risk-alignment check.
+    risk_model : FactorRiskModel, optional
+        For the risk-alignment check and, with ``spec.ic_residualize`` ``"auto"`` (the
+        default) or ``"risk_model"``, the exposures the IC history's forward returns
+        (and the history blends' targets) are residualised on. Its exposures are those
+        at ``as_of`` and are used for every history month: a small look-ahead for the
+        IC history and the historical blend weights, none for the current alpha.
+        Without it, ``"auto"`` falls back to country and sector dummies (noted in
+        ``diagnostics["ic"]["residualization"]``).
     """
     as_of = pd.Timestamp(as_of)
     warnings: list[str] = []
     if spec.blend.method != "fixed" and returns is None:
         raise InputError("returns", f"blend method {spec.blend.method!r} needs a returns history")
     _check_vol(residual_vol)
-    panel = build_panel(spec, securities, fundamentals, returns, as_of)
+    choice = resolve_residualization(spec, risk_model)
+    panel = build_panel(spec, securities, fundamentals, returns, as_of, ic_groups=choice.groups)
     names = list(spec.factors)
     scores, clean_report = clean_factor_scores(spec, panel.frame, panel.current_date)
-    resid, y = _targets(panel, scores, list(spec.ic_residualize))
+    resid, y, residualization = _targets(panel, scores, choice, risk_model)
     blender = make_blender(spec)
     blender.fit(scores, y if y is not None else pd.Series(np.nan, index=scores.index))
     blended = blender.transform(scores).to_frame("score")
@@ -233,6 +255,7 @@ def run_alpha(
         scores=scores,
         score_all=score_all,
         resid=resid,
+        residualization=residualization,
         blender=blender,
         clean_report=clean_report,
         current=cur,

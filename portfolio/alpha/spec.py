@@ -115,6 +115,15 @@ class AlphaSpec(_Strict):
 
     ``alpha_i = ic * sigma_resid_i * z_i`` (annualised), then shifted so its
     benchmark-weighted mean is zero.
+
+    ``ic_residualize`` sets what next-month returns are residualised on before the IC
+    history and the targets of the IC-weighted and learned blends are computed (see
+    :mod:`portfolio.alpha.residual`): ``"risk_model"`` (the risk model's exposures:
+    market, country, sector and style factors), a list of securities columns (their
+    dummies; ``[]`` only demeans), or ``"auto"`` (default): the risk model when
+    ``run_alpha`` is given one, else ``["country", "sector"]`` with a note in the
+    diagnostics. ``ic_residualize_scores`` adds point-in-time factor scores of this
+    spec (e.g. ``["momentum_12_1"]``) as per-month regressors.
     """
 
     factors: dict[str, FactorSpec] = Field(
@@ -126,7 +135,8 @@ class AlphaSpec(_Strict):
     zscore_weighting: Literal["equal", "cap"] = "equal"
     orthogonalize: list[str] = Field(default_factory=list)
     esg_screen: EsgScreenSpec | None = None
-    ic_residualize: list[str] = Field(default_factory=lambda: ["country", "sector"])
+    ic_residualize: Literal["auto", "risk_model"] | list[str] = "auto"
+    ic_residualize_scores: list[str] = Field(default_factory=list)
     momentum_min_obs: int = Field(200, ge=1)
     alignment_threshold: float = Field(0.5, gt=0.0, le=1.0)
     top_n: int = Field(10, ge=1)
@@ -147,6 +157,19 @@ class AlphaSpec(_Strict):
             problems.append("factors: fixed blend needs a non-zero weight")
         if len(set(self.neutralize)) != len(self.neutralize):
             problems.append("neutralize: column listed twice")
+        if isinstance(self.ic_residualize, list):
+            if len(set(self.ic_residualize)) != len(self.ic_residualize):
+                problems.append("ic_residualize: column listed twice")
+            keywords = [c for c in self.ic_residualize if c in ("auto", "risk_model")]
+            if keywords:
+                problems.append(
+                    f"ic_residualize: {keywords} is a keyword, give it as a string, not in a list"
+                )
+        unknown = [f for f in self.ic_residualize_scores if f not in self.factors]
+        if unknown:
+            problems.append(f"ic_residualize_scores: unknown factors {unknown}")
+        if len(set(self.ic_residualize_scores)) != len(self.ic_residualize_scores):
+            problems.append("ic_residualize_scores: factor listed twice")
         if problems:
             raise ValueError("; ".join(problems))
         return self

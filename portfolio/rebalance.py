@@ -124,13 +124,29 @@ class RebalanceResult:
             "china_exposure": china_exposures(sec, sets),
             "risk": {
                 "model": self.risk_report,
-                "decomposition_after": risk_decomposition(self.risk_model, w_after, b),
+                "decomposition_after": self._risk_summary(w_after),
             },
             "alpha": self.alpha.diagnostics,
             "excluded_from_alpha": self.alpha.excluded.to_dict(orient="records"),
             "alpha_warnings": list(self.alpha.warnings),
             "notes": list(self.book.notes),
         }
+
+
+    def risk_by_asset(self) -> pd.DataFrame:
+        """Per-asset weights and contributions to TE of the rounded portfolio (a CSV output)."""
+        d = risk_decomposition(self.risk_model, self.trades.weights_after, self.book.benchmark)
+        frame = pd.DataFrame.from_dict(d["by_asset"], orient="index")
+        frame.index.name = "asset_id"
+        return frame.sort_index()
+
+    def _risk_summary(self, weights: pd.Series, top: int = 15) -> dict:
+        """Risk decomposition with the ``top`` contributors to TE (all are in risk_by_asset.csv)."""
+        d = risk_decomposition(self.risk_model, weights, self.book.benchmark)
+        by_asset = d.pop("by_asset")
+        ranked = sorted(by_asset.items(), key=lambda kv: -abs(kv[1]["ctr"]))[:top]
+        d["top_contributors_to_te"] = dict(ranked)
+        return d
 
 
 class Rebalancer:

@@ -34,7 +34,8 @@ def manifest(
 
 
 def run_folder_files(result: RebalanceResult, extra_manifest: dict | None = None) -> dict[str, str]:
-    """``trades.csv``, ``target_holdings.csv``, ``summary.json``, ``manifest.json`` as text."""
+    """``trades.csv``, ``target_holdings.csv``, ``risk_by_asset.csv``, ``summary.json`` and
+    ``manifest.json`` as text."""
     holdings = result.trades.holdings.copy()
     holdings["benchmark_weight"] = result.book.benchmark
     holdings["active_weight"] = holdings["weight_after"] - holdings["benchmark_weight"]
@@ -51,6 +52,7 @@ def run_folder_files(result: RebalanceResult, extra_manifest: dict | None = None
     return {
         "trades.csv": _csv(result.trades.trades),
         "target_holdings.csv": _csv(holdings, index=True),
+        "risk_by_asset.csv": _csv(result.risk_by_asset(), index=True),
         "summary.json": dumps_json(summary),
         "manifest.json": dumps_json(
             manifest(result.config, result.data.sources, status, result.timings, extra_manifest)

@@ -39,7 +39,13 @@ def test_packaged_demo_config_is_the_commented_example():
 
 def test_demo_writes_the_run_folder(demo_run):
     names = sorted(p.name for p in demo_run.iterdir())
-    assert names == ["manifest.json", "summary.json", "target_holdings.csv", "trades.csv"]
+    assert names == [
+        "manifest.json",
+        "risk_by_asset.csv",
+        "summary.json",
+        "target_holdings.csv",
+        "trades.csv",
+    ]
     trades = pd.read_csv(demo_run / "trades.csv", dtype={"asset_id": str})
     assert list(trades.columns) == [
         "asset_id",
@@ -83,7 +89,7 @@ def test_holdings_plus_trades_equal_targets_in_whole_lots(demo_run):
 def test_demo_data_then_rebalance_reproduces_the_demo(demo_files, demo_run, tmp_path):
     out = tmp_path / "from-files"
     assert main(["rebalance", str(demo_files / "config.yaml"), "--out", str(out)]) == 0
-    for name in ("trades.csv", "target_holdings.csv", "summary.json"):
+    for name in ("trades.csv", "target_holdings.csv", "risk_by_asset.csv", "summary.json"):
         assert (out / name).read_bytes() == (demo_run / name).read_bytes(), name
     manifest = json.loads((out / "manifest.json").read_text())
     assert set(manifest["inputs"]) == {

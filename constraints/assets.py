@@ -13,8 +13,9 @@ from typing import ClassVar
 
 import cvxpy as cp
 import numpy as np
+import scipy.sparse as sp
 
-from constraints.base import Constraint, Limits, Term
+from constraints.base import Constraint, Limits, Linear, Term
 from constraints.context import ProblemContext
 from constraints.data import ProblemData
 from constraints.errors import ConstraintSpecError
@@ -53,13 +54,23 @@ class AssetConstraint(Constraint):
     def values(self, data: ProblemData, w: np.ndarray) -> list[np.ndarray]:
         return [w[sel] for _, sel, _ in self.blocks(data)]
 
+    def linear(self, data: ProblemData) -> list[Linear]:
+        out = []
+        for _, sel, _ in self.blocks(data):
+            m = len(sel)
+            W = sp.csr_matrix((np.ones(m), (np.arange(m), sel)), shape=(m, data.n))
+            out.append(Linear(W, None, None, np.zeros(m)))
+        return out
+
     def row_labels(self, data: ProblemData) -> list[tuple[str, ...]]:
         return [tuple(data.ids[sel]) for _, sel, _ in self.blocks(data)]
 
 
 @dataclass(frozen=True, kw_only=True)
 class PositionBounds(AssetConstraint):
-    r"""Bounds on every position: ``max(min, b_i + active_min) <= w_i <= min(max, b_i + active_max)``.
+    r"""Bounds on every position.
+
+    ``max(min, b_i + active_min) <= w_i <= min(max, b_i + active_max)``.
 
     Parameters
     ----------

@@ -16,12 +16,13 @@ from typing import ClassVar
 import cvxpy as cp
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from constraints.context import ProblemContext
 from constraints.data import ProblemData, align_weights
 from constraints.errors import ConstraintSpecError
 
-__all__ = ["Constraint", "Term", "Limits"]
+__all__ = ["Constraint", "Term", "Limits", "Linear"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,25 @@ class Term:
     expr: cp.Expression
     unit: str = "weight"
     rows: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Linear:
+    """A term's rows as sparse matrices: ``g = W w + U buy + V sell + const``.
+
+    ``W``, ``U``, ``V`` are (rows x N) sparse matrices or ``None`` (zero); used by the
+    direct (matrix) solver path, which needs no cvxpy expression.
+    """
+
+    w: sp.csr_matrix | None
+    buy: sp.csr_matrix | None
+    sell: sp.csr_matrix | None
+    const: np.ndarray
+
+
+def dense_row(x: np.ndarray) -> sp.csr_matrix:
+    """A 1 x N sparse row holding ``x``."""
+    return sp.csr_matrix(np.asarray(x, dtype=float)[None, :])
 
 
 @dataclass(frozen=True)
@@ -123,6 +143,14 @@ class Constraint:
 
     def values(self, data: ProblemData, w: np.ndarray) -> list[np.ndarray]:
         raise NotImplementedError
+
+    def linear(self, data: ProblemData) -> list[Linear] | None:
+        """Each term's rows as sparse matrices (same order as :meth:`limits`).
+
+        ``None`` when a term is not linear in ``(w, buy, sell)`` (risk kinds, integer
+        kinds); the optimizer then uses its cvxpy path for a soft or elastic version.
+        """
+        return None
 
     # ----------------------------------------------------------------- generic
     def build(self, ctx: ProblemContext) -> list[cp.Constraint]:

@@ -8,7 +8,7 @@ from typing import ClassVar
 import cvxpy as cp
 import numpy as np
 
-from constraints.base import Constraint, Limits, Term
+from constraints.base import Constraint, Limits, Linear, Term, dense_row
 from constraints.errors import ConstraintSpecError
 
 __all__ = ["CashBand"]
@@ -40,3 +40,6 @@ class CashBand(Constraint):
 
     def values(self, data, w):
         return [np.array([1.0 - w.sum()])]
+
+    def linear(self, data):
+        return [Linear(dense_row(-np.ones(data.n)), None, None, np.ones(1))]

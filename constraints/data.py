@@ -2,8 +2,8 @@
 
 | field | meaning | units |
 |---|---|---|
-| ``assets`` | attributes indexed by ``asset_id`` (``sector``, ``country``, ``adv_base``, ...) | mixed |
-| ``risk`` | factor model with ``exposures`` (N x K), ``factor_cov_sqrt()``, ``specific_var`` | annualised |
+| ``assets`` | attributes by ``asset_id`` (``sector``, ``country``, ``adv_base``...) | mixed |
+| ``risk`` | factor model: ``exposures`` (N x K), ``factor_cov_sqrt()``, ``specific_var`` | annual |
 | ``benchmark`` | benchmark weight ``b`` per asset | fraction of NAV |
 | ``w0`` | current weight per asset | fraction of NAV |
 | ``nav_base`` | fund NAV | base currency |
@@ -113,7 +113,8 @@ class ProblemData:
         """The attribute column ``name``; raises naming ``who`` when it is missing."""
         if name not in self.assets.columns:
             raise ConstraintSpecError(
-                f"{who}: column '{name}' not in assets (have {sorted(map(str, self.assets.columns))})"
+                f"{who}: column '{name}' not in assets "
+                f"(have {sorted(map(str, self.assets.columns))})"
             )
         return self.assets[name]
 

@@ -14,7 +14,7 @@ from typing import ClassVar, Literal
 import numpy as np
 import scipy.sparse as sp
 
-from constraints.base import Constraint, Limits, Term
+from constraints.base import Constraint, Limits, Linear, Term, dense_row
 from constraints.context import ProblemContext
 from constraints.data import ProblemData
 from constraints.errors import ConstraintSpecError
@@ -103,7 +103,8 @@ class GroupBounds(Constraint):
             )
         if self.relative_to not in ("none", "benchmark"):
             raise ConstraintSpecError(
-                f"group_bounds.relative_to: expected 'none' or 'benchmark', got {self.relative_to!r}"
+                "group_bounds.relative_to: expected 'none' or 'benchmark', "
+                f"got {self.relative_to!r}"
             )
         if not isinstance(self.bounds, Mapping):
             raise ConstraintSpecError("group_bounds.bounds: expected {group: [lo, hi]}")
@@ -151,6 +152,10 @@ class GroupBounds(Constraint):
     def row_labels(self, data: ProblemData) -> list[tuple[str, ...]]:
         return [tuple(f"{self.column} {g}" for g in self._structure(data)[0])]
 
+    def linear(self, data: ProblemData) -> list[Linear]:
+        M = self._structure(data)[1]
+        return [Linear(M, None, None, np.zeros(M.shape[0]))]
+
 
 @dataclass(frozen=True, kw_only=True)
 class AttributeBounds(Constraint):
@@ -177,7 +182,8 @@ class AttributeBounds(Constraint):
             )
         if self.relative_to not in ("none", "benchmark"):
             raise ConstraintSpecError(
-                f"attribute_bounds.relative_to: expected 'none' or 'benchmark', got {self.relative_to!r}"
+                "attribute_bounds.relative_to: expected 'none' or 'benchmark', "
+                f"got {self.relative_to!r}"
             )
         lo, hi = self.number("min"), self.number("max")
         if lo is None and hi is None:
@@ -202,3 +208,7 @@ class AttributeBounds(Constraint):
 
     def values(self, data: ProblemData, w: np.ndarray) -> list[np.ndarray]:
         return [np.array([data.numeric(self.column, self.label) @ w])]
+
+    def linear(self, data: ProblemData) -> list[Linear]:
+        x = data.numeric(self.column, self.label)
+        return [Linear(dense_row(x), None, None, np.zeros(1))]

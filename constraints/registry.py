@@ -52,7 +52,8 @@ def build_constraint(spec: Mapping, where: str = "constraints") -> Constraint:
     kind = spec.pop("kind", None)
     if kind not in CONSTRAINT_KINDS:
         raise ConstraintSpecError(
-            f"{where}.kind: unknown constraint kind {kind!r}; known kinds: {sorted(CONSTRAINT_KINDS)}"
+            f"{where}.kind: unknown constraint kind {kind!r}; "
+            f"known kinds: {sorted(CONSTRAINT_KINDS)}"
         )
     cls = CONSTRAINT_KINDS[kind]
     fields = {f.name: f for f in dataclasses.fields(cls)}

@@ -14,7 +14,7 @@ import cvxpy as cp
 import numpy as np
 
 from constraints.assets import AssetConstraint
-from constraints.base import Constraint, Limits, Term
+from constraints.base import Constraint, Limits, Linear, Term, dense_row
 from constraints.context import ProblemContext
 from constraints.data import ProblemData
 from constraints.errors import ConstraintSpecError
@@ -82,7 +82,8 @@ class Turnover(Constraint):
         unknown = sorted(set(self.by_group) - set(names))
         if unknown:
             raise ConstraintSpecError(
-                f"{self.label}: unknown groups {unknown} in column '{self.column}' (known: {names[:20]})"
+                f"{self.label}: unknown groups {unknown} in column '{self.column}' "
+                f"(known: {names[:20]})"
             )
         keep = [i for i, g in enumerate(names) if g in self.by_group]
         return [names[i] for i in keep], M[keep]
@@ -120,6 +121,15 @@ class Turnover(Constraint):
         out = [np.array([vals[k]]) for k in self._parts()]
         if self.by_group:
             out.append(0.5 * (self._groups(data)[1] @ np.abs(x)))
+        return out
+
+    def linear(self, data: ProblemData) -> list[Linear]:
+        one = dense_row(np.ones(data.n))
+        sides = {"max": (0.5 * one, 0.5 * one), "max_buy": (one, None), "max_sell": (None, one)}
+        out = [Linear(None, *sides[k], np.zeros(1)) for k in self._parts()]
+        if self.by_group:
+            M = 0.5 * self._groups(data)[1]
+            out.append(Linear(None, M, M, np.zeros(M.shape[0])))
         return out
 
     def row_labels(self, data: ProblemData) -> list[tuple[str, ...]]:

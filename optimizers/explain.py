@@ -5,7 +5,10 @@ maximised, annualised return units), relaxing the row bound by ``delta`` raises 
 optimal objective by ``y * delta`` to first order. A constraint's own unit moves a
 row bound by ``sens``, so relaxing the constraint by 0.01 of its own units (1
 %-point for weights, turnover and TE) gains ``0.01 * sum_rows y * sens``, reported
-in basis points as ``alpha_cost_bp = 100 * sum_rows y * sens``.
+in basis points as ``alpha_cost_bp = 100 * sum_rows y * sens``. For the folded
+per-asset bounds ``lb <= w <= ub`` the net dual ``y_ub - y_lb`` of each name is
+priced (to its upper-bound source when positive, lower-bound source when negative):
+for a name frozen by ``lb = ub`` the two duals are not unique, only their difference.
 """
 
 from __future__ import annotations
@@ -41,20 +44,21 @@ def binding_constraints(built: BuiltProblem, constraints, data) -> list[dict]:
             rows = per.setdefault(blk.ci, {})
             for i in np.flatnonzero(bp > DUAL_TOL_BP):
                 rows[labels[i]] = rows.get(labels[i], 0.0) + float(bp[i])
-    for con, src in ((built.con_lb, built.lb_src), (built.con_ub, built.ub_src)):
-        y = _dual(con)
-        if y is None or src is None:
-            continue
-        for ci in np.unique(src[src >= 0]):
-            c = constraints[ci]
-            sens = np.zeros(data.n)
-            for _, rows_i, lim in c.blocks(data):
-                sens[rows_i] = np.maximum(sens[rows_i], lim.sens)
-            bp = 100.0 * y * sens * (src == ci)
-            rows = per.setdefault(int(ci), {})
-            for i in np.flatnonzero(bp > DUAL_TOL_BP):
-                key = str(data.ids[i])
-                rows[key] = rows.get(key, 0.0) + float(bp[i])
+    y_lb, y_ub = _dual(built.con_lb), _dual(built.con_ub)
+    if y_lb is not None and y_ub is not None and built.lb_src is not None:
+        # a name fixed by lb = ub has non-unique bound duals; only the net one is priced
+        net = y_ub - y_lb
+        for y, src in ((np.maximum(net, 0.0), built.ub_src), (np.maximum(-net, 0.0), built.lb_src)):
+            for ci in np.unique(src[src >= 0]):
+                c = constraints[ci]
+                sens = np.zeros(data.n)
+                for _, rows_i, lim in c.blocks(data):
+                    sens[rows_i] = np.maximum(sens[rows_i], lim.sens)
+                bp = 100.0 * y * sens * (src == ci)
+                rows = per.setdefault(int(ci), {})
+                for i in np.flatnonzero(bp > DUAL_TOL_BP):
+                    key = str(data.ids[i])
+                    rows[key] = rows.get(key, 0.0) + float(bp[i])
     out = []
     for ci, rows in sorted(per.items()):
         if not rows:

@@ -95,6 +95,7 @@ def impact_coefficients(
     bad = ~(np.isfinite(adv) & (adv > 0)) | ~np.isfinite(sigma) | (sigma < 0)
     if bad.any():
         raise ValueError(
-            f"impact_coefficients: sigma or adv_base missing or invalid for {list(sigma.index[bad][:10])}"
+            "impact_coefficients: sigma or adv_base missing or invalid for "
+            f"{list(sigma.index[bad][:10])}"
         )
     return eta * sigma * np.sqrt(nav_base / adv)

@@ -13,13 +13,14 @@ import pandas as pd
 from constraints import Constraint, ProblemData, TrackingError, check_constraints
 from constraints.errors import ConstraintSpecError
 from optimizers.diagnosis import diagnose
+from optimizers.direct import DirectProblem, direct_supported
 from optimizers.errors import InfeasibleError, SolverError
 from optimizers.explain import binding_constraints, transfer_coefficient
 from optimizers.integer import integer_heuristic
 from optimizers.objective import ObjectiveSpec
 from optimizers.problem import BuiltProblem, build_problem
 from optimizers.result import OptimizationResult
-from optimizers.solvers import solve_with_fallback, solver_chain
+from optimizers.solvers import OPTIONS, solve_with_fallback, solver_chain
 
 __all__ = ["PortfolioOptimizer"]
 
@@ -48,10 +49,15 @@ class PortfolioOptimizer:
         Largest universe solved exactly with a mixed-integer solver when integer kinds
         are present; above it (or without SCIP) the heuristic of
         :mod:`optimizers.integer` is used.
+    direct : bool, optional
+        Use the direct Clarabel path (:mod:`optimizers.direct`). Default: whenever
+        possible (Clarabel first in ``solver`` and no soft constraint); ``False``
+        forces the cvxpy path.
 
     Notes
     -----
-    The cvxpy problem is built (and compiled for the first solver) in ``__init__``;
+    The problem is built once in ``__init__``: as Clarabel matrices (direct path, the
+    default for hard constraints) or as a cvxpy problem compiled for the first solver.
     :meth:`solve` only writes parameters (alpha, benchmark, start weights, folded
     per-asset bounds, every constraint limit, risk aversion, turnover penalty) and
     re-solves.
@@ -66,6 +72,7 @@ class PortfolioOptimizer:
         nav_base: float = 1.0,
         solver: str | Sequence[str] = "CLARABEL",
         mi_max_assets: int = 300,
+        direct: bool | None = None,
     ):
         t0 = time.perf_counter()
         self.objective = objective or ObjectiveSpec()
@@ -86,14 +93,43 @@ class PortfolioOptimizer:
         self.data0 = self._data(assets, risk, None, None)
         self.assets = self.data0.assets
         self.risk = self.data0.risk
-        self.built = build_problem(self.data0, np.zeros(self.data0.n), cons, self.objective)
-        self.chain = solver_chain(self.built.problem, solver)
-        if not self.chain:
-            raise SolverError(f"no installed solver can handle this problem (asked for {solver})")
+        pref = [solver] if isinstance(solver, str) else list(solver)
+        unknown = [x for x in pref if x not in OPTIONS]
+        if unknown or not pref:
+            raise ValueError(
+                f"The 'solver' parameter must name solvers among {sorted(OPTIONS)}. "
+                f"Got {pref} instead."
+            )
+        self._cvx: BuiltProblem | None = None
         self._mi_built: BuiltProblem | None = None
-        t1 = time.perf_counter()
-        self.built.problem.get_problem_data(self.chain[0])
+        self.chain = pref
+        use_direct = pref[0] == "CLARABEL" and direct_supported(cons, self.data0)
+        if direct and not use_direct:
+            raise ValueError(
+                "direct=True needs solver 'CLARABEL' first and only hard linear, per-asset, "
+                "risk-cap or integer constraints"
+            )
+        if use_direct and direct is not False:
+            self.built = DirectProblem(self.data0, cons, self.objective)
+            t1 = time.perf_counter()
+        else:
+            self.built = self._cvxpy()
+            t1 = time.perf_counter()
+            self.built.problem.get_problem_data(self.chain[0])
         self.timings = {"build_s": t1 - t0, "compile_s": time.perf_counter() - t1}
+
+    def _cvxpy(self) -> BuiltProblem:
+        """The cvxpy form of the problem (built on first use) and its solver chain."""
+        if self._cvx is None:
+            data = self.data0
+            self._cvx = build_problem(data, np.zeros(data.n), self.constraints, self.objective)
+            chain = solver_chain(self._cvx.problem, self.solver)
+            if not chain:
+                raise SolverError(
+                    f"no installed solver can handle this problem (asked for {self.solver})"
+                )
+            self.chain = chain
+        return self._cvx
 
     # ----------------------------------------------------------------- helpers
     def _te_budget(self, cons) -> float | None:
@@ -182,20 +218,22 @@ class PortfolioOptimizer:
         cons = self._overridden(constraint_overrides, te_cap)
         data = self._data(self.assets, self.risk, benchmark, w0, cons)
         a = self._alpha(alpha)
-        built = self.built
-        lb, ub = built.set_parameters(data, a, cons, obj)
+        params = (data, a, cons, obj)
+        lb, ub = self.built.set_parameters(*params)
         t1 = time.perf_counter()
-        status, solver = self._solve_built(built, lb, ub)
+        status, solver, built = self._solve_built(self.built, lb, ub, params)
         relaxed: list = []
         if status == "infeasible":
-            status, solver, relaxed, lb = self._relax_by_priority(data, a, cons, obj)
+            status, solver, relaxed, lb, built = self._relax_by_priority(data, a, cons, obj)
         if status == "infeasible":
             raise InfeasibleError(diagnose(data, a, cons, self.chain))
         t2 = time.perf_counter()
         w = np.maximum(built.ctx.w.value, 0.0)
         method = None
         if any(c.integer for c in cons):
-            w, solver, method, built = self._integer(data, a, cons, obj, w, lb, solver, relaxed)
+            w, solver, method, built = self._integer(
+                data, a, cons, obj, w, lb, solver, relaxed, built
+            )
         t3 = time.perf_counter()
         res = self._result(built, data, a, cons, w, status, solver, relaxed, method)
         res.timings = {
@@ -206,10 +244,30 @@ class PortfolioOptimizer:
         }
         return res
 
-    def _solve_built(self, built: BuiltProblem, lb, ub, chain=None) -> tuple[str, str]:
+    def _solve_built(self, built, lb, ub, params=None, chain=None, relax=None):
+        """Solve ``built``; returns ``(status, solver, the problem holding the solution)``.
+
+        The direct path falls back to the cvxpy form (and its solver chain) when
+        Clarabel fails numerically; an inaccurate Clarabel answer is accepted as
+        ``optimal_inaccurate``.
+        """
         if (lb > ub + 1e-12).any():
-            return "infeasible", "bounds"
-        return solve_with_fallback(built.problem, chain or self.chain)
+            return "infeasible", "bounds", built
+        if isinstance(built, DirectProblem):
+            status = built.solve()
+            if status == "unbounded":
+                raise SolverError("the problem is unbounded (check alpha and bounds)")
+            if status != "error":
+                return status, built.solver_name, built
+            cv = self._cvxpy()
+            if params is None:
+                raise SolverError("Clarabel failed on the direct path", [("CLARABEL", "error")])
+            cv.set_parameters(*params, relax=relax)
+            cv.lb.value, cv.ub.value = built.lb.value, built.ub.value
+            status, solver = solve_with_fallback(cv.problem, self.chain)
+            return status, solver, cv
+        status, solver = solve_with_fallback(built.problem, chain or self.chain)
+        return status, solver, built
 
     def _relax_by_priority(self, data, a, cons, obj):
         levels = sorted({c.priority for c in cons if c.priority is not None and not c.integer})
@@ -229,10 +287,12 @@ class PortfolioOptimizer:
                     relax[(blk.ci, blk.ti)] = (lo + 1e-9 * (lo > 1e-8), hi + 1e-9 * (hi > 1e-8))
                     report.append(self._relax_report(cons[blk.ci], data, blk.ti, lo, hi))
             lb, ub = self.built.set_parameters(data, a, cons, obj, relax=relax)
-            status, solver = self._solve_built(self.built, lb, ub)
+            status, solver, built = self._solve_built(
+                self.built, lb, ub, (data, a, cons, obj), relax=relax
+            )
             if status != "infeasible":
-                return status, solver, report, lb
-        return "infeasible", "", [], None
+                return status, solver, report, lb, built
+        return "infeasible", "", [], None, self.built
 
     @staticmethod
     def _relax_report(c, data, ti, lo, hi) -> dict:
@@ -249,25 +309,29 @@ class PortfolioOptimizer:
             "rows": {str(labels[i]): float(own[i]) for i in idx[np.argsort(-own[idx])][:20]},
         }
 
-    def _integer(self, data, a, cons, obj, w, lb, solver, relaxed):
+    def _integer(self, data, a, cons, obj, w, lb, solver, relaxed, built):
         if "SCIP" in cp.installed_solvers() and data.n <= self.mi_max_assets and not relaxed:
             if self._mi_built is None:
                 self._mi_built = build_problem(data, a, cons, obj, integer=True)
             mb = self._mi_built
             mlb, mub = mb.set_parameters(data, a, cons, obj)
-            status, s = self._solve_built(mb, mlb, mub, solver_chain(mb.problem, "SCIP"))
+            status, s, _ = self._solve_built(mb, mlb, mub, chain=solver_chain(mb.problem, "SCIP"))
             if status == "infeasible":
                 raise InfeasibleError(diagnose(data, a, cons, self.chain))
             return np.maximum(mb.ctx.w.value, 0.0), s, "mixed-integer (SCIP)", mb
-        built = self.built
         base_lb, base_ub = built.lb.value.copy(), built.ub.value.copy()
 
         def resolve(elb, eub):
             lo, hi = np.maximum(base_lb, elb), np.minimum(base_ub, eub)
             if (lo > hi + 1e-12).any():
                 return None
-            built.lb.value, built.ub.value = lo, np.maximum(hi, 0.0)
-            st, _ = solve_with_fallback(built.problem, self.chain)
+            if isinstance(built, DirectProblem):
+                built.set_bounds(lo, np.maximum(hi, 0.0))
+                st = built.solve()
+                st = "infeasible" if st not in ("optimal", "optimal_inaccurate") else st
+            else:
+                built.lb.value, built.ub.value = lo, np.maximum(hi, 0.0)
+                st, _ = solve_with_fallback(built.problem, self.chain)
             return None if st == "infeasible" else np.maximum(built.ctx.w.value, 0.0)
 
         w, rounds = integer_heuristic(resolve, cons, w, data.w0, lb)

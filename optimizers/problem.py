@@ -25,7 +25,7 @@ from constraints import Constraint, Limits, ProblemContext, ProblemData, Term
 from constraints.errors import ConstraintSpecError
 from optimizers.objective import ObjectiveSpec
 
-__all__ = ["Block", "BuiltProblem", "build_problem", "BIG"]
+__all__ = ["Block", "BuiltProblem", "build_problem", "fold_bounds", "resolve_modes", "BIG"]
 
 BIG = 1e6  # stands in for an infinite entry inside a finite parameter vector
 
@@ -98,28 +98,10 @@ class BuiltProblem:
             db = np.asarray(data.risk.specific_var) * data.benchmark
             self.risk_lin.value = 2.0 * self.lam.value * db
             self.risk_const.value = self.lam.value * float(db @ data.benchmark)
-        n = data.n
-        lb, ub = np.zeros(n), np.ones(n)
-        lb_src, ub_src = np.full(n, -1), np.full(n, -1)
-        relax = relax or {}
-        for ci, (c, mode) in enumerate(zip(cons, self.modes, strict=True)):
-            if mode != "fold":
-                continue
-            for ti, (_, rows, lim) in enumerate(c.blocks(data)):
-                lo_r, hi_r = relax.get((ci, ti), (0.0, 0.0))
-                lo, hi = lim.lo - lo_r, lim.hi + hi_r
-                up = lo > lb[rows]
-                lb[rows[up]], lb_src[rows[up]] = lo[up], ci
-                dn = hi < ub[rows]
-                ub[rows[dn]], ub_src[rows[dn]] = hi[dn], ci
-        if extra_lb is not None:
-            up = extra_lb > lb
-            lb[up], lb_src[up] = extra_lb[up], -2
-        if extra_ub is not None:
-            dn = extra_ub < ub
-            ub[dn], ub_src[dn] = extra_ub[dn], -2
+        lb, ub, lb_src, ub_src = fold_bounds(data, cons, self.modes, relax, extra_lb, extra_ub)
         self.lb.value, self.ub.value = lb, np.maximum(ub, 0.0)
         self.lb_src, self.ub_src = lb_src, ub_src
+        relax = relax or {}
         for blk in self.blocks:
             c = cons[blk.ci]
             lim: Limits = c.limits(data)[blk.ti]
@@ -132,6 +114,57 @@ class BuiltProblem:
             if blk.w_hi is not None:
                 blk.w_hi.value = price
         return lb, ub
+
+
+def fold_bounds(
+    data: ProblemData,
+    cons: Sequence[Constraint],
+    modes: Sequence[str],
+    relax: Mapping[tuple[int, int], tuple[np.ndarray, np.ndarray]] | None = None,
+    extra_lb: np.ndarray | None = None,
+    extra_ub: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Fold every ``"fold"``-mode (hard per-asset) constraint into one bound pair.
+
+    Returns ``(lb, ub, lb_src, ub_src)``: ``lb = max(0, lo_c ...)``, ``ub = min(1, hi_c
+    ...)`` over the folded constraints ``c`` and the ``extra`` bounds; ``*_src`` holds the
+    index of the constraint that set each bound (-1 none, -2 extra).
+    """
+    n = data.n
+    lb, ub = np.zeros(n), np.ones(n)
+    lb_src, ub_src = np.full(n, -1), np.full(n, -1)
+    relax = relax or {}
+    for ci, (c, mode) in enumerate(zip(cons, modes, strict=True)):
+        if mode != "fold":
+            continue
+        for ti, (_, rows, lim) in enumerate(c.blocks(data)):
+            lo_r, hi_r = relax.get((ci, ti), (0.0, 0.0))
+            lo, hi = lim.lo - lo_r, lim.hi + hi_r
+            up = lo > lb[rows]
+            lb[rows[up]], lb_src[rows[up]] = lo[up], ci
+            dn = hi < ub[rows]
+            ub[rows[dn]], ub_src[rows[dn]] = hi[dn], ci
+    if extra_lb is not None:
+        up = extra_lb > lb
+        lb[up], lb_src[up] = extra_lb[up], -2
+    if extra_ub is not None:
+        dn = extra_ub < ub
+        ub[dn], ub_src[dn] = extra_ub[dn], -2
+    return lb, ub, lb_src, ub_src
+
+
+def resolve_modes(cons: Sequence[Constraint], modes: Sequence[str] | None, integer: bool):
+    """Per-constraint mode: ``soft`` / ``hard`` by default; hard per-asset kinds ``fold``;
+    integer kinds ``integer`` (when ``integer``) or ``off``."""
+    if modes is None:
+        modes = ["soft" if c.soft is not None else "hard" for c in cons]
+    modes = list(modes)
+    for i, c in enumerate(cons):
+        if c.integer:
+            modes[i] = "integer" if (integer and modes[i] != "off") else "off"
+        elif modes[i] == "hard" and c.per_asset:
+            modes[i] = "fold"
+    return modes
 
 
 def _assign(param: cp.Parameter | None, value: np.ndarray, big: float, c: Constraint, side: str):
@@ -172,14 +205,7 @@ def build_problem(
     """
     ctx = ProblemContext(data)
     cons = list(constraints)
-    if modes is None:
-        modes = ["soft" if c.soft is not None else "hard" for c in cons]
-    modes = list(modes)
-    for i, c in enumerate(cons):
-        if c.integer:
-            modes[i] = "integer" if (integer and modes[i] != "off") else "off"
-        elif modes[i] == "hard" and c.per_asset:
-            modes[i] = "fold"
+    modes = resolve_modes(cons, modes, integer)
     lb = cp.Parameter(data.n, name="lb")
     ub = cp.Parameter(data.n, nonneg=True, name="ub")
     con_lb, con_ub = ctx.w >= lb, ctx.w <= ub

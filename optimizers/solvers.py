@@ -35,7 +35,8 @@ def solver_chain(problem: cp.Problem, preferred: str | Sequence[str]) -> list[st
     unknown = [s for s in pref if s not in OPTIONS]
     if unknown:
         raise ValueError(
-            f"The 'solver' parameter must name solvers among {sorted(OPTIONS)}. Got {unknown} instead."
+            f"The 'solver' parameter must name solvers among {sorted(OPTIONS)}. "
+            f"Got {unknown} instead."
         )
     is_mi = bool(problem.is_mixed_integer())
     is_qp = (not is_mi) and problem.is_qp()

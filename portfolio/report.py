@@ -104,6 +104,12 @@ def terminal_summary(result: RebalanceResult) -> str:
         lines.append(
             f"  {len(tr['cut_for_cash'])} buys cut after rounding to stay above the cash floor"
         )
+    tc = s["optimizer"].get("transfer_coefficient")
+    if tc is not None:
+        lines.append(
+            f"  ex-ante transfer coefficient {tc:.2f}; solver {s['optimizer'].get('solver')}"
+            f" ({s['optimizer'].get('status')})"
+        )
     binding = s["optimizer"].get("binding", [])
     if binding:
         names = ", ".join(

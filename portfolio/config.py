@@ -112,7 +112,6 @@ class RebalanceConfig(_Strict):
     trades: TradeRules = TradeRules()
     markets: dict[str, dict[str, Any]] = Field(default_factory=dict)
     solver: SolverConfig = SolverConfig()
-    china_exposure_definitions: list[dict[str, Any]] = Field(default_factory=list)
 
     @field_validator("constraints")
     @classmethod

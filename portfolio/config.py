@@ -113,6 +113,11 @@ class RebalanceConfig(_Strict):
     markets: dict[str, dict[str, Any]] = Field(default_factory=dict)
     solver: SolverConfig = SolverConfig()
 
+    @field_validator("markets")
+    @classmethod
+    def _markets_known_fields(cls, overrides: dict[str, dict[str, Any]]):
+        return _check_markets(overrides)
+
     @field_validator("constraints")
     @classmethod
     def _constraints_parse(cls, specs: list[dict[str, Any]]):
@@ -127,6 +132,13 @@ class RebalanceConfig(_Strict):
         if problems:
             raise ValueError("; ".join(problems))
         return specs
+
+
+def _check_markets(overrides: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    from portfolio.markets import load_market_table
+
+    load_market_table(overrides)  # raises ValueError naming the market and field
+    return overrides
 
 
 def _format_validation_error(err: ValidationError) -> list[str]:

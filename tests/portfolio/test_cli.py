@@ -186,6 +186,10 @@ def test_unknown_group_in_constraint(demo_files, tmp_path, capsys, column, group
             lambda c: c["constraints"].append({"kind": "sector_cap"}),
             "unknown constraint kind 'sector_cap'",
         ),
+        (
+            lambda c: c.__setitem__("markets", {"JP": {"lot": 100}}),
+            "markets: markets.JP: unknown fields ['lot']",
+        ),
     ],
 )
 def test_malformed_yaml_field(demo_files, tmp_path, capsys, edit, needle):

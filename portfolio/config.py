@@ -99,6 +99,18 @@ class SolverConfig(_Strict):
     name: str = "CLARABEL"
     fallback: list[str] = Field(default_factory=lambda: ["PIQP", "SCS"])
 
+    @field_validator("name", "fallback")
+    @classmethod
+    def _installed(cls, value):
+        import cvxpy as cp
+
+        installed = set(cp.installed_solvers())
+        names = [value] if isinstance(value, str) else value
+        unknown = [n for n in names if n.upper() not in installed]
+        if unknown:
+            raise ValueError(f"solvers {unknown} are not installed; installed: {sorted(installed)}")
+        return value.upper() if isinstance(value, str) else [n.upper() for n in value]
+
 
 class RebalanceConfig(_Strict):
     """The whole run configuration (the top level of the YAML file)."""

@@ -132,7 +132,6 @@ class RebalanceResult:
             "notes": list(self.book.notes),
         }
 
-
     def risk_by_asset(self) -> pd.DataFrame:
         """Per-asset weights and contributions to TE of the rounded portfolio (a CSV output)."""
         d = risk_decomposition(self.risk_model, self.trades.weights_after, self.book.benchmark)
@@ -256,6 +255,18 @@ class Rebalancer:
         assets["impact"] = impact
 
         constraints = self.constraints()
+        check_data = ProblemData.from_series(
+            assets,
+            risk=risk_model,
+            benchmark=book.benchmark,
+            w0=book.weights,
+            nav_base=book.nav_base,
+        )
+        for i, c in enumerate(constraints):  # unknown groups, columns, assets: name the entry
+            try:
+                c.violation(book.weights, check_data)
+            except (KeyError, ValueError) as exc:
+                raise ConfigError(f"constraints[{i}] ({c.label}): {exc}") from exc
         if no_liquidity.any():  # no traded value: the name cannot trade at all
             ids = tuple(sorted(sec.index[no_liquidity.to_numpy()]))
             constraints.append(Hold(assets=ids, name="No traded value (adv_base = 0)"))
@@ -281,7 +292,7 @@ class Rebalancer:
                 solver=[cfg.solver.name, *cfg.solver.fallback],
             )
         except (KeyError, ValueError) as exc:
-            raise ConfigError(f"constraints: {exc}") from exc
+            raise ConfigError(f"optimizer set-up: {exc}") from exc
         timings["build_s"] = time.perf_counter() - t
         t = time.perf_counter()
         result = optimizer.solve(alpha=alpha.alpha, benchmark=book.benchmark, w0=book.weights)

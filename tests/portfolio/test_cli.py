@@ -172,7 +172,7 @@ def test_unknown_group_in_constraint(demo_files, tmp_path, capsys, column, group
     )
     (d / "config.yaml").write_text(yaml.safe_dump(cfg))
     err = _expect_input_error(d, capsys, needle, tmp_path)
-    assert "constraints" in err
+    assert f"constraints[{len(cfg['constraints']) - 1}]" in err
 
 
 @pytest.mark.parametrize(
@@ -265,3 +265,22 @@ def test_risk_holdout_rejects_unknown_estimator(demo_files, capsys):
         == 2
     )
     assert "--estimators: unknown ['magic']" in capsys.readouterr().err
+
+
+def test_unknown_asset_in_a_list_constraint(demo_files, tmp_path, capsys):
+    d = _copy(demo_files, tmp_path)
+    cfg = yaml.safe_load((d / "config.yaml").read_text())
+    cfg["constraints"].append({"kind": "restricted", "assets": ["NOSUCH.T"]})
+    (d / "config.yaml").write_text(yaml.safe_dump(cfg))
+    err = _expect_input_error(d, capsys, "NOSUCH.T", tmp_path)
+    assert f"constraints[{len(cfg['constraints']) - 1}]" in err
+
+
+def test_solver_not_installed(demo_files, tmp_path, capsys):
+    d = _copy(demo_files, tmp_path)
+    cfg = yaml.safe_load((d / "config.yaml").read_text())
+    cfg["solver"]["name"] = "NOSUCHSOLVER"
+    (d / "config.yaml").write_text(yaml.safe_dump(cfg))
+    _expect_input_error(
+        d, capsys, "solver.name: solvers ['NOSUCHSOLVER'] are not installed", tmp_path
+    )

@@ -19,6 +19,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.linear_model import Ridge
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from portfolio.alpha.ic import cross_sectional_ic
 from portfolio.alpha.panel import from_cube, to_cube
@@ -178,7 +179,8 @@ class LearnedBlend(_Blend):
                 mask = usable[known]
                 Xt = cube.values[known][mask]
                 yt = ret[known][mask]
-                est = clone(base).fit(Xt, yt)
+                with threadpool_limits(limits=1, user_api="blas"):  # small fits: threads cost more
+                    est = clone(base).fit(Xt, yt)
                 prev_key = key
             self.estimators_[cube.dates[t]] = est
             coef = getattr(est, "coef_", None)

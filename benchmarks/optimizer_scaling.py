@@ -15,6 +15,11 @@ sector / country / turnover / liquidity / TE-cap / impact terms, so it is a *sma
 problem than ours; skfolio forms the dense N x N covariance, so it is skipped above
 ``SKFOLIO_MAX_N``.
 
+A third line per size times the pure-QP variant (same constraints without the TE cap,
+no impact) re-solved by Clarabel and by PIQP on the direct path
+(``DirectProblem(..., qp_solver="PIQP")``): ``qp_clarabel_resolve_s``,
+``qp_piqp_resolve_s`` and the objective difference.
+
 Usage: ``python benchmarks/optimizer_scaling.py [N ...]`` (default 500 2000 5000 10000).
 """
 
@@ -32,6 +37,7 @@ import sklearn
 
 from constraints import build_constraints
 from optimizers import ObjectiveSpec, PortfolioOptimizer
+from optimizers.direct import DirectProblem
 from optimizers.synthetic import demo_constraint_specs, synthetic_problem
 
 warnings.filterwarnings("ignore", category=UserWarning)
@@ -62,6 +68,30 @@ def run(n: int) -> dict:
         "solver": r1.solver,
         "path": type(opt.built).__name__,
     }
+
+
+def run_qp(n: int) -> dict:
+    """Pure QP (no TE cap, no impact): Clarabel against PIQP re-solve times."""
+    p = synthetic_problem(n, n_style=16, seed=0)
+    specs = [s for s in demo_constraint_specs() if s["kind"] != "tracking_error"]
+    obj = ObjectiveSpec(risk_aversion=2.0, impact=False)
+    out: dict = {"n": n, "problem": "demo constraints without TE cap, no impact"}
+    objective = {}
+    for name in ("clarabel", "piqp"):
+        opt = PortfolioOptimizer(
+            p.assets, p.risk, build_constraints(specs), obj, nav_base=p.nav_base
+        )
+        if name == "piqp":
+            opt.built = DirectProblem(opt.data0, opt.constraints, opt.objective, qp_solver="PIQP")
+        opt.solve(p.alpha, p.benchmark, p.w0)
+        t0 = time.perf_counter()
+        r = opt.solve(p.alpha * 1.1, p.benchmark, p.w0)
+        out[f"qp_{name}_resolve_s"] = round(time.perf_counter() - t0, 4)
+        out[f"qp_{name}_solver_s"] = round(r.timings["solve_s"], 4)
+        out[f"qp_{name}_solver"] = r.solver
+        objective[name] = r.objective
+    out["objective_diff"] = float(abs(objective["piqp"] - objective["clarabel"]))
+    return out
 
 
 def run_skfolio(n: int, ours_s: float) -> dict:
@@ -108,6 +138,9 @@ def main(argv: list[str]) -> None:
     if argv[:1] == ["--one"]:
         print(json.dumps(run(int(argv[1]))), flush=True)
         return
+    if argv[:1] == ["--qp"]:
+        print(json.dumps(run_qp(int(argv[1]))), flush=True)
+        return
     sizes = [int(a) for a in argv] or [500, 2000, 5000, 10000]
     for n in sizes:
         out = subprocess.run(
@@ -122,6 +155,13 @@ def main(argv: list[str]) -> None:
             print(json.dumps(run_skfolio(n, row["first_solve_s"])), flush=True)
         except Exception as exc:  # report and continue: skfolio is an optional comparison
             print(json.dumps({"n": n, "skfolio_error": str(exc)[:200]}), flush=True)
+        qp = subprocess.run(
+            [sys.executable, __file__, "--qp", str(n)], capture_output=True, text=True
+        )
+        if qp.returncode != 0:
+            print(json.dumps({"n": n, "qp_error": qp.stderr.strip()[-300:]}), flush=True)
+        else:
+            print(qp.stdout.strip().splitlines()[-1], flush=True)
 
 
 if __name__ == "__main__":

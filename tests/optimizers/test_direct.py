@@ -1,4 +1,13 @@
-"""The direct Clarabel path against the cvxpy path: same answers, same shadow prices."""
+"""The direct Clarabel path against the cvxpy path: same answers, same shadow prices.
+
+Tolerances: objectives to 1e-6 (the issue's criterion); weights to 1e-4, because the
+direct path stops at Clarabel feasibility / gap tolerance 1e-7 (``direct.FAST``) and
+weights along near-flat directions of the utility are then determined only to a few
+1e-5 (measured 4e-5 at most on these problems; 4e-6 at Clarabel's default 1e-8).
+PIQP against Clarabel on the same matrices: objective to 1e-6, weights to 5e-4: the
+utility's curvature per name is ``2 lambda d_i`` ~ 0.1, so an objective accurate to
+~1e-8 fixes a weight only to ``sqrt(2e-8 / 0.1)`` ~ 4e-4 (measured 1.9e-4).
+"""
 
 import dataclasses
 import warnings
@@ -6,6 +15,7 @@ import warnings
 import numpy as np
 import pytest
 
+import optimizers.direct as direct
 from constraints import build_constraints
 from optimizers import ObjectiveSpec, PortfolioOptimizer
 from optimizers.direct import DirectProblem
@@ -37,10 +47,10 @@ def both(assets, p, specs, obj):
     return fast, slow
 
 
-def assert_same(r1, r2):
+def assert_same(r1, r2, w_atol=1e-4):
     assert r1.status == r2.status == "optimal"
     assert r1.objective == pytest.approx(r2.objective, abs=1e-6)
-    np.testing.assert_allclose(r1.weights.to_numpy(), r2.weights.to_numpy(), atol=2e-5)
+    np.testing.assert_allclose(r1.weights.to_numpy(), r2.weights.to_numpy(), atol=w_atol)
     for k in r2.terms:
         assert r1.terms[k] == pytest.approx(r2.terms[k], abs=1e-6), k
     # shadow prices of rows (per-asset bounds at a degenerate vertex such as a
@@ -134,3 +144,83 @@ def test_impact_cone_scale_does_not_change_the_optimum(prob, monkeypatch):
         assert opt.built.scale == scale
         assert r.objective == pytest.approx(r0.objective, abs=1e-7)
         assert r.terms["impact_cost"] == pytest.approx(r0.terms["impact_cost"], abs=1e-7)
+
+
+QP_SPECS = [
+    {"kind": "position_bounds", "max": 0.12, "active_min": -0.04, "active_max": 0.04},
+    {"kind": "group_bounds", "column": "sector", "relative_to": "benchmark",
+     "default": [-0.03, 0.03]},
+    {"kind": "group_bounds", "name": "China exposure", "column": "country_of_risk",
+     "groups": {"China": ["CN"]}, "bounds": {"China": [0.0, 0.2]}},
+    {"kind": "turnover", "max": 0.25, "max_sell": 0.15},
+    {"kind": "cash_band", "min": 0.0, "max": 0.03},
+    {"kind": "halted", "column": "halted"},
+]  # fmt: skip
+
+
+def with_piqp(opt: PortfolioOptimizer) -> PortfolioOptimizer:
+    opt.built = DirectProblem(opt.data0, opt.constraints, opt.objective, qp_solver="PIQP")
+    return opt
+
+
+def test_piqp_matches_clarabel_on_pure_qps(prob):
+    """A pure QP (no risk cone, no impact) solved by PIQP equals Clarabel's answer."""
+    p, assets = prob
+    obj = ObjectiveSpec(risk_aversion=4.0, turnover_penalty=0.002)
+    cons = build_constraints(QP_SPECS)
+    clar = PortfolioOptimizer(assets, p.risk, cons, obj)
+    piq = with_piqp(PortfolioOptimizer(assets, p.risk, cons, obj))
+    assert piq.built.use_piqp and not clar.built.use_piqp
+    r1, r2 = piq.solve(p.alpha, p.benchmark, p.w0), clar.solve(p.alpha, p.benchmark, p.w0)
+    assert (r1.solver, r2.solver) == ("PIQP", "CLARABEL")
+    assert_same(r1, r2, w_atol=5e-4)
+    # net per-asset bound duals (priced by explain) agree to 3e-5 (0.003 bp per 1 %-point),
+    # except for frozen names (lb = ub = w0), whose duals are shared with buy, sell >= 0
+    net = [o.built.con_ub.dual_value - o.built.con_lb.dual_value for o in (piq, clar)]
+    free = clar.built.ub.value > clar.built.lb.value + 1e-12
+    assert (~free).sum() >= 1
+    np.testing.assert_allclose(net[0][free], net[1][free], atol=3e-5)
+    kw = {"risk_aversion": 1.5, "constraint_overrides": {"turnover": {"max": 0.2}}}
+    alpha2 = p.alpha.iloc[::-1].set_axis(p.alpha.index)
+    r1 = piq.solve(alpha2, p.benchmark, p.w0, **kw)
+    assert r1.solver == "PIQP"
+    assert_same(r1, clar.solve(alpha2, p.benchmark, p.w0, **kw), w_atol=5e-4)
+
+
+def test_piqp_hands_infeasible_and_conic_problems_to_clarabel(prob):
+    p, assets = prob
+    bad = QP_SPECS + [{"kind": "cash_band", "name": "big cash", "min": 0.5, "max": 0.6}]
+    opt = with_piqp(PortfolioOptimizer(assets, p.risk, build_constraints(bad), ObjectiveSpec()))
+    from optimizers import InfeasibleError
+
+    with pytest.raises(InfeasibleError):
+        opt.solve(p.alpha, p.benchmark, p.w0)
+    assert opt.built.solver_name == "CLARABEL"
+    # a TE cap or impact makes the problem conic: PIQP is never set up
+    for obj, extra in (
+        (ObjectiveSpec(impact=True), []),
+        (ObjectiveSpec(), [{"kind": "tracking_error", "max": 0.05}]),
+    ):
+        cons = build_constraints(QP_SPECS + extra)
+        opt = with_piqp(PortfolioOptimizer(assets, p.risk, cons, obj))
+        assert not opt.built.use_piqp
+        assert opt.solve(p.alpha, p.benchmark, p.w0).solver == "CLARABEL"
+    with pytest.raises(ValueError, match="qp_solver"):
+        DirectProblem(opt.data0, opt.constraints, opt.objective, qp_solver="OSQP")
+
+
+def test_default_tolerance_answer_is_within_stated_tolerance(prob, monkeypatch):
+    """The 1e-7 tolerances of ``FAST`` change the optimum by < 1e-6 vs Clarabel's 1e-8."""
+    p, assets = prob
+    specs = full_specs(list(assets.index))
+    obj = ObjectiveSpec(risk_aversion=5.0, impact=True, turnover_penalty=0.001)
+    r7 = PortfolioOptimizer(assets, p.risk, build_constraints(specs), obj).solve(
+        p.alpha, p.benchmark, p.w0
+    )
+    strict = {k: v for k, v in direct.FAST.items() if not k.startswith("tol_")}
+    monkeypatch.setattr(direct, "FAST", strict)
+    r8 = PortfolioOptimizer(assets, p.risk, build_constraints(specs), obj).solve(
+        p.alpha, p.benchmark, p.w0
+    )
+    assert r7.objective == pytest.approx(r8.objective, abs=1e-6)
+    np.testing.assert_allclose(r7.weights.to_numpy(), r8.weights.to_numpy(), atol=1e-4)

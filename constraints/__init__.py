@@ -15,12 +15,19 @@ from constraints.assets import (
     Restricted,
 )
 from constraints.base import Constraint, Limits, Term
+from constraints.cache import UniverseCache
 from constraints.cash import CashBand
 from constraints.check import check_constraints
 from constraints.context import ProblemContext
-from constraints.data import ProblemData, align_weights
+from constraints.data import ProblemData, align_weights, flag_values
 from constraints.errors import ConstraintSpecError
-from constraints.groups import AttributeBounds, GroupBounds, group_membership
+from constraints.groups import (
+    AttributeBounds,
+    GroupBounds,
+    GroupStructure,
+    bounded_groups,
+    group_membership,
+)
 from constraints.integer import HELD_TOL, MaxNames, MinHolding, MinTrade
 from constraints.registry import CONSTRAINT_KINDS, build_constraint, build_constraints
 from constraints.risk import FactorRiskShare, TotalRisk, TrackingError
@@ -35,6 +42,7 @@ __all__ = [
     "ConstraintSpecError",
     "FactorRiskShare",
     "GroupBounds",
+    "GroupStructure",
     "HELD_TOL",
     "Halted",
     "Hold",
@@ -53,9 +61,12 @@ __all__ = [
     "TotalRisk",
     "TrackingError",
     "Turnover",
+    "UniverseCache",
     "align_weights",
+    "bounded_groups",
     "build_constraint",
     "build_constraints",
     "check_constraints",
+    "flag_values",
     "group_membership",
 ]

@@ -45,7 +45,7 @@ class AssetConstraint(Constraint):
         out = []
         for key, sel, _ in self.blocks(ctx.data):
             expr = ctx.w if len(sel) == ctx.n else ctx.w[sel]
-            out.append(Term(key, tuple(ctx.data.ids[sel]), expr, self.unit, rows=sel))
+            out.append(Term(key, tuple(self.asset_ids(ctx.data)[sel]), expr, self.unit, rows=sel))
         return out
 
     def limits(self, data: ProblemData) -> list[Limits]:
@@ -63,7 +63,8 @@ class AssetConstraint(Constraint):
         return out
 
     def row_labels(self, data: ProblemData) -> list[tuple[str, ...]]:
-        return [tuple(data.ids[sel]) for _, sel, _ in self.blocks(data)]
+        ids = self.asset_ids(data)
+        return [tuple(ids[sel]) for _, sel, _ in self.blocks(data)]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -124,10 +125,18 @@ class PositionBounds(AssetConstraint):
         if self.active_max is not None:
             hi = np.minimum(hi, b + self.active_max)
         if self.overrides:
-            pos = data.asset_positions(self.overrides, f"{self.label}.overrides")
-            bounds = np.array(list(self.overrides.values()))
+            pos, bounds = self._overrides(data)
             lo[pos], hi[pos] = bounds[:, 0], bounds[:, 1]
         return [("w", np.arange(data.n), Limits(lo, hi, np.ones(data.n)))]
+
+    def _overrides(self, data: ProblemData) -> tuple[np.ndarray, np.ndarray]:
+        """Positions and ``[lo, hi]`` rows of the overridden assets, memoised per universe."""
+
+        def build():
+            pos = data.asset_positions(self.overrides, f"{self.label}.overrides")
+            return pos, np.array(list(self.overrides.values()), dtype=float)
+
+        return self.memo.get("overrides", data.assets, (), build)
 
 
 def _pct(x: float | None) -> str:
@@ -158,6 +167,11 @@ class _ListConstraint(AssetConstraint):
         return f"{self.kind.replace('_', '-')} list ({src})"
 
     def selected(self, data: ProblemData) -> np.ndarray:
+        """Positions of the listed names, memoised per universe (asset index + column)."""
+        cols = () if self.column is None else (self.column,)
+        return self.memo.get("selected", data.assets, cols, lambda: self._select(data))
+
+    def _select(self, data: ProblemData) -> np.ndarray:
         mask = np.zeros(data.n, dtype=bool)
         if self.assets:
             mask[data.asset_positions(self.assets, f"{self.label}.assets")] = True

@@ -6,6 +6,11 @@ expression ``g(w)`` with numeric limits ``lo <= g(w) <= hi`` that are recomputed
 once and re-solved through parameters). ``sens`` converts the constraint's own units
 into row units: relaxing the constraint by ``delta`` of its own units moves a row
 bound by ``sens * delta``; violations are reported as ``excess / sens``.
+
+Row *structure* that depends on the universe only (group matrices, listed names,
+validated columns, labels) is memoised on the constraint instance
+(:attr:`Constraint.memo`, :mod:`constraints.cache`) and reused across re-solves;
+limits that depend on the benchmark or start weights are recomputed every time.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from constraints.cache import UniverseCache
 from constraints.context import ProblemContext
 from constraints.data import ProblemData, align_weights
 from constraints.errors import ConstraintSpecError
@@ -130,6 +136,24 @@ class Constraint:
         """Portfolio-language statement of the constraint."""
         return self.label
 
+    @property
+    def memo(self) -> UniverseCache:
+        """This instance's memo of universe-only values (see :mod:`constraints.cache`).
+
+        Row structure (group matrices, listed names, validated columns, labels) is
+        computed once per universe, not at every re-solve; limits that depend on the
+        benchmark or start weights are always recomputed.
+        """
+        memo = self.__dict__.get("_memo")
+        if memo is None:
+            memo = UniverseCache()
+            object.__setattr__(self, "_memo", memo)
+        return memo
+
+    def asset_ids(self, data: ProblemData) -> np.ndarray:
+        """The asset ids as an object array (row labels of per-asset terms), memoised."""
+        return self.memo.get("asset_ids", data.assets, (), lambda: _as_object(data.ids))
+
     # ------------------------------------------------------------- to override
     def validate(self, data: ProblemData) -> None:
         """Raise :class:`ConstraintSpecError` for unknown columns, groups or assets."""
@@ -226,5 +250,12 @@ class Constraint:
         data = getattr(data, "data", data)
         w = align_weights(weights, data.ids, f"{self.label}: weights")
         rows = self.row_violation(data, w)
-        labels = [lab for block in self.row_labels(data) for lab in block]
+        blocks = self.row_labels(data)
+        labels = np.concatenate([_as_object(b) for b in blocks]) if blocks else []
         return pd.Series(np.concatenate(rows) if rows else [], index=labels, dtype=float)
+
+
+def _as_object(labels) -> np.ndarray:
+    out = np.empty(len(labels), dtype=object)
+    out[:] = labels
+    return out

@@ -16,10 +16,45 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import infer_dtype
 
 from constraints.errors import ConstraintSpecError
 
-__all__ = ["ProblemData", "align_weights"]
+__all__ = ["ProblemData", "align_weights", "flag_values"]
+
+_TRUE, _FALSE = ["true", "1"], ["false", "0"]
+_NUMERIC_KINDS = ("integer", "floating", "mixed-integer-float", "integer-na", "decimal")
+
+
+def flag_values(col: pd.Series) -> np.ndarray:
+    """``1.0`` (true), ``0.0`` (false) or NaN (not a boolean) per value, vectorised.
+
+    Booleans are taken as they are; numbers must be 0 or 1; strings (case and
+    surrounding blanks ignored) must be ``true`` / ``false`` / ``1`` / ``0``; missing
+    values are NaN. An ``object`` column mixing those types is classified value by
+    value (the rare case; constraints memoise the result per universe).
+    """
+    kind = infer_dtype(col, skipna=False)
+    if kind == "boolean":
+        return col.astype("boolean").to_numpy(dtype=float, na_value=np.nan)
+    if kind in _NUMERIC_KINDS:
+        x = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        return np.where((x == 0.0) | (x == 1.0), x, np.nan)
+    if kind in ("string", "empty"):
+        text = col.astype("string").str.strip().str.lower()
+        true = text.isin(_TRUE).to_numpy(dtype=bool, na_value=False)
+        false = text.isin(_FALSE).to_numpy(dtype=bool, na_value=False)
+        return np.where(true, 1.0, np.where(false, 0.0, np.nan))
+    return np.array([_flag(v) for v in col.to_numpy(dtype=object)], dtype=float)
+
+
+def _flag(v) -> float:
+    if isinstance(v, str):
+        t = v.strip().lower()
+        return 1.0 if t in _TRUE else 0.0 if t in _FALSE else np.nan
+    if isinstance(v, bool | np.bool_ | int | np.integer | float | np.floating) and v in (0, 1):
+        return float(v)
+    return np.nan
 
 
 def align_weights(values: pd.Series | None, ids: pd.Index, what: str) -> np.ndarray:
@@ -130,23 +165,13 @@ class ProblemData:
 
     def flags(self, name: str, who: str) -> np.ndarray:
         """Boolean column ``name`` (bool, 0/1, 'true'/'false'); anything else raises."""
-        col = self.column(name, who)
-        words = {"true": True, "false": False, "1": True, "0": False}
-
-        def as_flag(v):
-            if isinstance(v, str):
-                return words.get(v.strip().lower())
-            if isinstance(v, bool | np.bool_) or v in (0, 1):
-                return bool(v)
-            return None
-
-        vals = col.map(as_flag)
-        bad = vals.isna().to_numpy()
+        vals = flag_values(self.column(name, who))
+        bad = np.isnan(vals)
         if bad.any():
             raise ConstraintSpecError(
                 f"{who}: column '{name}' is not boolean for {list(self.ids[bad][:10])}"
             )
-        return vals.to_numpy(dtype=bool)
+        return vals == 1.0
 
     def asset_positions(self, assets, who: str) -> np.ndarray:
         """Integer positions of ``assets``; unknown assets raise naming them."""

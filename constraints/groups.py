@@ -19,7 +19,7 @@ from constraints.context import ProblemContext
 from constraints.data import ProblemData
 from constraints.errors import ConstraintSpecError
 
-__all__ = ["GroupBounds", "AttributeBounds", "group_membership"]
+__all__ = ["GroupBounds", "AttributeBounds", "GroupStructure", "bounded_groups", "group_membership"]
 
 
 def group_membership(
@@ -47,8 +47,8 @@ def group_membership(
         names = [str(x) for x in names]
         rows, cols = codes, np.arange(data.n)
     else:
+        present = set(values.dropna().unique())  # distinct values only: no walk over assets
         names, rows_l, cols_l = [], [], []
-        present = set(values.dropna())
         for g, members in groups.items():
             members = [members] if isinstance(members, str) else list(members)
             absent = [m for m in members if m not in present]
@@ -56,7 +56,7 @@ def group_membership(
                 raise ConstraintSpecError(
                     f"{who}: group '{g}' lists values {absent} not found in column '{column}'"
                 )
-            idx = np.flatnonzero(values.isin(members).fillna(False).to_numpy(dtype=bool))
+            idx = np.flatnonzero(values.isin(members).to_numpy(dtype=bool, na_value=False))
             if not len(idx):
                 raise ConstraintSpecError(f"{who}: group '{g}' has no assets")
             names.append(str(g))
@@ -65,6 +65,44 @@ def group_membership(
         rows, cols = np.concatenate(rows_l), np.concatenate(cols_l)
     M = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(names), data.n))
     return names, M
+
+
+@dataclass(frozen=True)
+class GroupStructure:
+    """The groups a constraint bounds: ``names``, G x N membership ``M`` and row ``labels``.
+
+    Depends on the asset index and the group column only (memoised per universe).
+    """
+
+    names: list[str]
+    M: sp.csr_matrix
+    labels: tuple[str, ...]
+
+
+def bounded_groups(
+    data: ProblemData,
+    column: str,
+    groups: Mapping[str, Sequence[str]] | None,
+    who: str,
+    listed,
+    keep_all: bool,
+    label: str,
+) -> GroupStructure:
+    """The groups of ``column`` (or custom ``groups``) that carry a limit.
+
+    ``listed`` are the group names given explicitly (unknown ones raise naming them);
+    with ``keep_all`` (a default limit) every group is kept. Row labels read
+    ``"{label} {group}"``.
+    """
+    names, M = group_membership(data, column, groups, who)
+    unknown = sorted(set(listed) - set(names))
+    if unknown:
+        raise ConstraintSpecError(
+            f"{who}: unknown groups {unknown} in column '{column}' (known: {names[:20]})"
+        )
+    keep = [i for i, g in enumerate(names) if keep_all or g in listed]
+    kept = [names[i] for i in keep]
+    return GroupStructure(kept, sp.csr_matrix(M[keep]), tuple(f"{label} {g}" for g in kept))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -125,35 +163,51 @@ class GroupBounds(Constraint):
             return f"group{rel} bounds ({names})"
         return f"{self.column}{rel} bounds"
 
-    def _structure(self, data: ProblemData) -> tuple[list[str], sp.csr_matrix]:
-        names, M = group_membership(data, self.column, self.groups, self.label)
-        unknown = sorted(set(self.bounds) - set(names))
-        if unknown:
-            raise ConstraintSpecError(
-                f"{self.label}: unknown groups {unknown} in column '{self.column}' "
-                f"(known: {names[:20]})"
-            )
-        keep = [i for i, g in enumerate(names) if g in self.bounds or self.default is not None]
-        return [names[i] for i in keep], M[keep]
+    def _structure(self, data: ProblemData) -> GroupStructure:
+        """Group names, membership and labels, memoised per universe (asset index + column)."""
+        return self.memo.get(
+            "groups",
+            data.assets,
+            (self.column,),
+            lambda: bounded_groups(
+                data,
+                self.column,
+                self.groups,
+                self.label,
+                self.bounds,
+                self.default is not None,
+                self.column,
+            ),
+        )
+
+    def _pairs(self, data: ProblemData) -> np.ndarray:
+        """``[lo_g, hi_g]`` per kept group (G x 2), memoised with the structure."""
+        names = self._structure(data).names
+        return self.memo.get(
+            "pairs",
+            data.assets,
+            (self.column,),
+            lambda: np.array([self.bounds.get(g, self.default) for g in names], dtype=float),
+        )
 
     def terms(self, ctx: ProblemContext) -> list[Term]:
-        names, M = self._structure(ctx.data)
-        return [Term("groups", tuple(names), M @ ctx.w, "weight")]
+        st = self._structure(ctx.data)
+        return [Term("groups", tuple(st.names), st.M @ ctx.w, "weight")]
 
     def limits(self, data: ProblemData) -> list[Limits]:
-        names, M = self._structure(data)
-        pairs = np.array([self.bounds.get(g, self.default) for g in names], dtype=float)
-        ref = M @ data.benchmark if self.relative_to == "benchmark" else np.zeros(len(names))
-        return [Limits(pairs[:, 0] + ref, pairs[:, 1] + ref, np.ones(len(names)))]
+        st = self._structure(data)
+        pairs, g = self._pairs(data), len(st.names)
+        ref = st.M @ data.benchmark if self.relative_to == "benchmark" else np.zeros(g)
+        return [Limits(pairs[:, 0] + ref, pairs[:, 1] + ref, np.ones(g))]
 
     def values(self, data: ProblemData, w: np.ndarray) -> list[np.ndarray]:
-        return [self._structure(data)[1] @ w]
+        return [self._structure(data).M @ w]
 
     def row_labels(self, data: ProblemData) -> list[tuple[str, ...]]:
-        return [tuple(f"{self.column} {g}" for g in self._structure(data)[0])]
+        return [self._structure(data).labels]
 
     def linear(self, data: ProblemData) -> list[Linear]:
-        M = self._structure(data)[1]
+        M = self._structure(data).M
         return [Linear(M, None, None, np.zeros(M.shape[0]))]
 
 
@@ -195,20 +249,25 @@ class AttributeBounds(Constraint):
         rel = " active" if self.relative_to == "benchmark" else ""
         return f"{self.column}{rel} exposure"
 
+    def _x(self, data: ProblemData) -> np.ndarray:
+        """The validated numeric column, memoised per universe."""
+        return self.memo.get(
+            "x", data.assets, (self.column,), lambda: data.numeric(self.column, self.label)
+        )
+
     def terms(self, ctx: ProblemContext) -> list[Term]:
-        x = ctx.data.numeric(self.column, self.label)
+        x = self._x(ctx.data)
         return [Term("attribute", (self.label,), x @ ctx.w + np.zeros(1), self.column)]
 
     def limits(self, data: ProblemData) -> list[Limits]:
-        x = data.numeric(self.column, self.label)
+        x = self._x(data)
         ref = float(x @ data.benchmark) if self.relative_to == "benchmark" else 0.0
         lo = -np.inf if self.min is None else self.min + ref
         hi = np.inf if self.max is None else self.max + ref
         return [Limits(np.array([lo]), np.array([hi]), np.ones(1))]
 
     def values(self, data: ProblemData, w: np.ndarray) -> list[np.ndarray]:
-        return [np.array([data.numeric(self.column, self.label) @ w])]
+        return [np.array([self._x(data) @ w])]
 
     def linear(self, data: ProblemData) -> list[Linear]:
-        x = data.numeric(self.column, self.label)
-        return [Linear(dense_row(x), None, None, np.zeros(1))]
+        return [Linear(dense_row(self._x(data)), None, None, np.zeros(1))]

@@ -73,7 +73,7 @@ class MinHolding(Constraint):
         return [np.where(w > HELD_TOL, w, self.min)]
 
     def row_labels(self, data):
-        return [tuple(data.ids)]
+        return [tuple(self.asset_ids(data))]
 
     def mixed_integer(self, ctx, held, traded, ub):
         """``min z_i <= w_i <= ub_i z_i``."""
@@ -103,7 +103,7 @@ class MinTrade(Constraint):
         return [np.where(x > HELD_TOL, x, self.min)]
 
     def row_labels(self, data):
-        return [tuple(data.ids)]
+        return [tuple(self.asset_ids(data))]
 
     def mixed_integer(self, ctx, held, traded, ub):
         """Buys and sells each zero or at least ``min``: ``min y <= buy <= y``, likewise sells."""

@@ -20,9 +20,11 @@ from constraints.errors import ConstraintSpecError
 __all__ = ["TrackingError", "TotalRisk", "FactorRiskShare"]
 
 
-def _risk_parts(data: ProblemData, who: str):
-    risk = data.require_risk(who)
-    return np.asarray(risk.exposures), risk.factor_cov_sqrt(), np.asarray(risk.specific_var)
+def _risk_parts(c: Constraint, data: ProblemData):
+    """``B``, ``L`` (``L L' = F``, memoised on ``c`` while ``F`` is unchanged) and ``d``."""
+    risk = data.require_risk(c.label)
+    L = c.memo.get_for("factor_cov_sqrt", risk.factor_cov, risk.factor_cov_sqrt)
+    return np.asarray(risk.exposures), L, np.asarray(risk.specific_var)
 
 
 def _vol(B, L, d, v) -> float:
@@ -51,7 +53,7 @@ class TrackingError(Constraint):
         return [Limits(np.array([-np.inf]), np.array([self.max]), np.ones(1))]
 
     def values(self, data, w):
-        B, L, d = _risk_parts(data, self.label)
+        B, L, d = _risk_parts(self, data)
         return [np.array([_vol(B, L, d, w - data.benchmark)])]
 
 
@@ -77,7 +79,7 @@ class TotalRisk(Constraint):
         return [Limits(np.array([-np.inf]), np.array([self.max]), np.ones(1))]
 
     def values(self, data, w):
-        B, L, d = _risk_parts(data, self.label)
+        B, L, d = _risk_parts(self, data)
         return [np.array([_vol(B, L, d, w)])]
 
 
@@ -123,5 +125,5 @@ class FactorRiskShare(Constraint):
         return [Limits(np.array([-np.inf]), np.array([np.sqrt(s) * b]), np.array([sens]))]
 
     def values(self, data, w):
-        B, L, _ = _risk_parts(data, self.label)
+        B, L, _ = _risk_parts(self, data)
         return [np.array([float(np.linalg.norm(L.T @ (B.T @ (w - data.benchmark))))])]

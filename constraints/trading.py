@@ -12,13 +12,14 @@ from typing import ClassVar
 
 import cvxpy as cp
 import numpy as np
+import scipy.sparse as sp
 
 from constraints.assets import AssetConstraint
 from constraints.base import Constraint, Limits, Linear, Term, dense_row
 from constraints.context import ProblemContext
 from constraints.data import ProblemData
 from constraints.errors import ConstraintSpecError
-from constraints.groups import group_membership
+from constraints.groups import GroupStructure, bounded_groups
 
 __all__ = ["Turnover", "Liquidity"]
 
@@ -77,16 +78,26 @@ class Turnover(Constraint):
     def _parts(self) -> list[str]:
         return [k for k in ("max", "max_buy", "max_sell") if getattr(self, k) is not None]
 
-    def _groups(self, data: ProblemData):
-        names, M = group_membership(data, self.column, self.groups, self.label)
-        unknown = sorted(set(self.by_group) - set(names))
-        if unknown:
-            raise ConstraintSpecError(
-                f"{self.label}: unknown groups {unknown} in column '{self.column}' "
-                f"(known: {names[:20]})"
-            )
-        keep = [i for i, g in enumerate(names) if g in self.by_group]
-        return [names[i] for i in keep], M[keep]
+    def _structure(self, data: ProblemData) -> GroupStructure:
+        """The ``by_group`` groups (names, membership, labels), memoised per universe."""
+        return self.memo.get(
+            "groups",
+            data.assets,
+            (self.column,),
+            lambda: bounded_groups(
+                data,
+                self.column,
+                self.groups,
+                self.label,
+                self.by_group,
+                False,
+                f"turnover {self.column}",
+            ),
+        )
+
+    def _groups(self, data: ProblemData) -> tuple[list[str], sp.csr_matrix]:
+        st = self._structure(data)
+        return st.names, st.M
 
     def terms(self, ctx: ProblemContext) -> list[Term]:
         exprs = {
@@ -107,7 +118,7 @@ class Turnover(Constraint):
         ]
         if self.by_group:
             names, _ = self._groups(data)
-            hi = np.array([self.by_group[g] for g in names])
+            hi = np.array([self.by_group[g] for g in names], dtype=float)
             out.append(Limits(np.full(len(names), -np.inf), hi, np.ones(len(names))))
         return out
 
@@ -136,7 +147,7 @@ class Turnover(Constraint):
         names = {"max": "one-way turnover", "max_buy": "buys", "max_sell": "sells"}
         out = [(f"{names[k]}",) for k in self._parts()]
         if self.by_group:
-            out.append(tuple(f"turnover {self.column} {g}" for g in self._groups(data)[0]))
+            out.append(self._structure(data).labels)
         return out
 
 
@@ -181,12 +192,17 @@ class Liquidity(AssetConstraint):
             s += f", position <= {self.liquidation_days:g} days to liquidate"
         return s + ")"
 
-    def _adv_over_nav(self, data: ProblemData) -> np.ndarray:
+    def _adv(self, data: ProblemData) -> np.ndarray:
         adv = data.numeric(self.column, self.label)
         if (adv < 0).any():
             raise ConstraintSpecError(
                 f"{self.label}: negative '{self.column}' for {list(data.ids[adv < 0][:10])}"
             )
+        return adv
+
+    def _adv_over_nav(self, data: ProblemData) -> np.ndarray:
+        """``ADV_i / NAV``; the validated ADV column is memoised per universe."""
+        adv = self.memo.get("adv", data.assets, (self.column,), lambda: self._adv(data))
         return adv / data.nav_base
 
     def blocks(self, data):

@@ -12,7 +12,7 @@ import pandas as pd
 
 from constraints import Constraint, ProblemData, TrackingError, check_constraints
 from constraints.errors import ConstraintSpecError
-from optimizers.diagnosis import diagnose
+from optimizers.diagnosis import diagnose, relax_by_priority
 from optimizers.direct import DirectProblem, direct_supported
 from optimizers.errors import InfeasibleError, SolverError
 from optimizers.explain import binding_constraints, transfer_coefficient
@@ -61,6 +61,24 @@ class PortfolioOptimizer:
     :meth:`solve` only writes parameters (alpha, benchmark, start weights, folded
     per-asset bounds, every constraint limit, risk aversion, turnover penalty) and
     re-solves.
+
+    **Soft constraints** (``soft=p``) are not enforced: every row's violation, in the
+    constraint's own units, costs ``p`` per unit in the objective (annualised return
+    units), so the optimizer breaches the limit exactly when a unit of breach earns
+    more than ``p`` of alpha net of risk and costs (reported in
+    ``terms["soft_penalty"]`` and ``violations``).
+
+    **Priorities** (``priority=n``) apply only when the hard problem is infeasible:
+    prioritised hard constraints are relaxed, the *lowest* number first (least
+    important), each by the smallest amount in its own units that restores
+    feasibility given the more important ones; a more important level moves only if
+    dropping every less important one is not enough
+    (:func:`~optimizers.diagnosis.relax_by_priority` states the exact order). The
+    problem is then solved with the relaxed limits and ``OptimizationResult.relaxed``
+    lists each relaxed constraint (name, kind, priority, original and new limits,
+    amount in own units, unit, text). Constraints without a priority, soft and
+    integer ones are never relaxed; if relaxing every prioritised constraint is not
+    enough, :class:`InfeasibleError` carries the diagnosis of the configured problem.
     """
 
     def __init__(
@@ -205,7 +223,9 @@ class PortfolioOptimizer:
         Raises
         ------
         InfeasibleError
-            With a diagnosis when the hard problem (after priority relaxation) is infeasible.
+            With a diagnosis of the configured constraints when the hard problem is
+            infeasible and relaxing the prioritised constraints (see the class notes)
+            does not restore feasibility.
         SolverError
             When every solver of the chain fails.
         """
@@ -270,44 +290,19 @@ class PortfolioOptimizer:
         return status, solver, built
 
     def _relax_by_priority(self, data, a, cons, obj):
-        levels = sorted({c.priority for c in cons if c.priority is not None and not c.integer})
-        for level in levels:
-            soft = [c.priority is not None and c.priority <= level and not c.integer for c in cons]
-            modes = ["elastic" if s else "hard" for s in soft]
-            el = build_problem(data, a, cons, None, modes=modes)
-            st, _ = solve_with_fallback(el.problem, solver_chain(el.problem, self.chain))
-            if st != "optimal":
-                continue
-            relax, report = {}, []
-            for blk in el.blocks:
-                lo = np.zeros(len(blk.term.labels)) if blk.s_lo is None else blk.s_lo.value
-                hi = np.zeros(len(blk.term.labels)) if blk.s_hi is None else blk.s_hi.value
-                lo, hi = np.maximum(lo, 0.0), np.maximum(hi, 0.0)
-                if (lo > 1e-8).any() or (hi > 1e-8).any():
-                    relax[(blk.ci, blk.ti)] = (lo + 1e-9 * (lo > 1e-8), hi + 1e-9 * (hi > 1e-8))
-                    report.append(self._relax_report(cons[blk.ci], data, blk.ti, lo, hi))
-            lb, ub = self.built.set_parameters(data, a, cons, obj, relax=relax)
-            status, solver, built = self._solve_built(
-                self.built, lb, ub, (data, a, cons, obj), relax=relax
-            )
-            if status != "infeasible":
-                return status, solver, report, lb, built
-        return "infeasible", "", [], None, self.built
+        """Relax prioritised constraints (:func:`~optimizers.diagnosis.relax_by_priority`)
+        and re-solve the real problem with the relaxed limits.
 
-    @staticmethod
-    def _relax_report(c, data, ti, lo, hi) -> dict:
-        lim = c.limits(data)[ti]
-        labels = c.row_labels(data)[ti]
-        own = np.maximum(lo, hi) / lim.sens
-        idx = np.flatnonzero(own > 1e-8)
-        return {
-            "name": c.label,
-            "kind": c.kind,
-            "priority": c.priority,
-            "unit": c.term_units(data)[ti],
-            "amount": float(own.max()),
-            "rows": {str(labels[i]): float(own[i]) for i in idx[np.argsort(-own[idx])][:20]},
-        }
+        Returns ``(status, solver, relaxed report, lb, built)``; status ``"infeasible"``
+        when no priority is set or relaxing every prioritised constraint is not enough.
+        """
+        pr = relax_by_priority(data, cons, self.chain)
+        if pr is None:
+            return "infeasible", "", [], None, self.built
+        params = (data, a, cons, obj)
+        lb, ub = self.built.set_parameters(*params, relax=pr.relax)
+        status, solver, built = self._solve_built(self.built, lb, ub, params, relax=pr.relax)
+        return status, solver, pr.report, lb, built
 
     def _integer(self, data, a, cons, obj, w, lb, solver, relaxed, built):
         if "SCIP" in cp.installed_solvers() and data.n <= self.mi_max_assets and not relaxed:

@@ -284,3 +284,18 @@ def test_solver_not_installed(demo_files, tmp_path, capsys):
     _expect_input_error(
         d, capsys, "solver.name: solvers ['NOSUCHSOLVER'] are not installed", tmp_path
     )
+
+
+def test_demo_with_the_ledoit_wolf_risk_model(demo_files, tmp_path):
+    """Issue 2's first risk model: Ledoit-Wolf (scikit-learn) handed over in exact factor form."""
+    d = _copy(demo_files, tmp_path)
+    cfg = yaml.safe_load((d / "config.yaml").read_text())
+    cfg["risk"] = {"estimator": "ledoit_wolf"}
+    (d / "config.yaml").write_text(yaml.safe_dump(cfg))
+    out = tmp_path / "run"
+    assert main(["rebalance", str(d / "config.yaml"), "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    model = summary["risk"]["model"]
+    assert model["estimator"] == "ledoit_wolf"
+    assert summary["constraint_breaches_after_rounding"] == []
+    assert summary["optimizer"]["status"] == "optimal"

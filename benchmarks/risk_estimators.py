@@ -24,16 +24,7 @@ import time
 import numpy as np
 import pandas as pd
 
-ESTIMATORS = (
-    "sample",
-    "ledoit_wolf",
-    "oas",
-    "constant_correlation",
-    "nonlinear_shrinkage",
-    "ewma",
-    "statistical",
-    "fundamental",
-)
+from portfolio.risk import ESTIMATORS
 
 
 def synthetic(n: int, t: int, seed: int = 0):

@@ -262,7 +262,11 @@ def simulate_market(
         if m == n_me - 1:
             break
         a, b = me[m] + 1, me[m + 1] + 1
-        z = np.nan_to_num(composite[m])
+        # names not yet listed have no returns this month, so no planted drift; a listed name
+        # always has a composite (missing factors score 0 inside _composite_at)
+        z = np.where(listed[m], composite[m], 0.0)
+        if not np.isfinite(z).all():
+            raise RuntimeError(f"planted composite not finite for listed names at month {m}")
         sigma_m[m] = s_d * np.sqrt(b - a)
         specific = sigma_m[m] * ic * z / (b - a) + shrink * s_d * eps[a:b]
         resid[m] = specific.sum(axis=0)

@@ -109,27 +109,28 @@ def _copy(demo_files, tmp_path):
     return d
 
 
-def _expect_input_error(d, capsys, needle, tmp_path):
+def _rebalance(d, capsys, tmp_path):
+    """Run ``rebalance`` on ``d``; returns (exit code, stderr, whether a run folder exists)."""
     out = tmp_path / "run"
     code = main(["rebalance", str(d / "config.yaml"), "--out", str(out)])
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert needle in err
-    assert not out.exists()
-    return err
+    return code, capsys.readouterr().err, out.exists()
 
 
 def test_missing_file(demo_files, tmp_path, capsys):
     d = _copy(demo_files, tmp_path)
     (d / "fx.csv").unlink()
-    _expect_input_error(d, capsys, "fx: file not found: fx.csv", tmp_path)
+    code, err, wrote_folder = _rebalance(d, capsys, tmp_path)
+    assert (code, wrote_folder) == (2, False), err
+    assert "fx: file not found: fx.csv" in err
 
 
 def test_missing_column(demo_files, tmp_path, capsys):
     d = _copy(demo_files, tmp_path)
     sec = pd.read_csv(d / "securities.csv", dtype={"asset_id": str})
     sec.drop(columns="sector").to_csv(d / "securities.csv", index=False)
-    _expect_input_error(d, capsys, "securities.csv: missing column 'sector'", tmp_path)
+    code, err, wrote_folder = _rebalance(d, capsys, tmp_path)
+    assert (code, wrote_folder) == (2, False), err
+    assert "securities.csv: missing column 'sector'" in err
 
 
 def test_duplicate_asset(demo_files, tmp_path, capsys):
@@ -137,7 +138,9 @@ def test_duplicate_asset(demo_files, tmp_path, capsys):
     sec = pd.read_csv(d / "securities.csv", dtype={"asset_id": str})
     dup = sec["asset_id"].iloc[0]
     pd.concat([sec, sec.iloc[[0]]]).to_csv(d / "securities.csv", index=False)
-    _expect_input_error(d, capsys, f"duplicate asset_id ['{dup}']", tmp_path)
+    code, err, wrote_folder = _rebalance(d, capsys, tmp_path)
+    assert (code, wrote_folder) == (2, False), err
+    assert f"duplicate asset_id ['{dup}']" in err
 
 
 def test_non_positive_price(demo_files, tmp_path, capsys):
@@ -145,9 +148,9 @@ def test_non_positive_price(demo_files, tmp_path, capsys):
     sec = pd.read_csv(d / "securities.csv", dtype={"asset_id": str})
     sec.loc[3, "price_local"] = 0.0
     sec.to_csv(d / "securities.csv", index=False)
-    _expect_input_error(
-        d, capsys, f"price_local <= 0 or missing for ['{sec.loc[3, 'asset_id']}']", tmp_path
-    )
+    code, err, wrote_folder = _rebalance(d, capsys, tmp_path)
+    assert (code, wrote_folder) == (2, False), err
+    assert f"price_local <= 0 or missing for ['{sec.loc[3, 'asset_id']}']" in err
 
 
 def test_holding_not_in_universe(demo_files, tmp_path, capsys):
@@ -155,9 +158,9 @@ def test_holding_not_in_universe(demo_files, tmp_path, capsys):
     h = pd.read_csv(d / "holdings.csv", dtype={"asset_id": str})
     h.loc[0, "asset_id"] = "NOSUCH.T"
     h.to_csv(d / "holdings.csv", index=False)
-    _expect_input_error(
-        d, capsys, "holdings not in the securities universe: ['NOSUCH.T']", tmp_path
-    )
+    code, err, wrote_folder = _rebalance(d, capsys, tmp_path)
+    assert (code, wrote_folder) == (2, False), err
+    assert "holdings not in the securities universe: ['NOSUCH.T']" in err
 
 
 @pytest.mark.parametrize(
@@ -171,7 +174,9 @@ def test_unknown_group_in_constraint(demo_files, tmp_path, capsys, column, group
         {"kind": "group_bounds", "column": column, "bounds": {group: [0.0, 0.1]}}
     )
     (d / "config.yaml").write_text(yaml.safe_dump(cfg))
-    err = _expect_input_error(d, capsys, needle, tmp_path)
+    code, err, wrote_folder = _rebalance(d, capsys, tmp_path)
+    assert (code, wrote_folder) == (2, False), err
+    assert needle in err
     assert f"constraints[{len(cfg['constraints']) - 1}]" in err
 
 
@@ -197,13 +202,17 @@ def test_malformed_yaml_field(demo_files, tmp_path, capsys, edit, needle):
     cfg = yaml.safe_load((d / "config.yaml").read_text())
     edit(cfg)
     (d / "config.yaml").write_text(yaml.safe_dump(cfg))
-    _expect_input_error(d, capsys, needle, tmp_path)
+    code, err, wrote_folder = _rebalance(d, capsys, tmp_path)
+    assert (code, wrote_folder) == (2, False), err
+    assert needle in err
 
 
 def test_yaml_syntax_error(demo_files, tmp_path, capsys):
     d = _copy(demo_files, tmp_path)
     (d / "config.yaml").write_text("fund: [unclosed\n")
-    _expect_input_error(d, capsys, "config.yaml: not valid YAML", tmp_path)
+    code, err, wrote_folder = _rebalance(d, capsys, tmp_path)
+    assert (code, wrote_folder) == (2, False), err
+    assert "config.yaml: not valid YAML" in err
 
 
 def test_infeasible_exits_3_and_writes_the_diagnosis(demo_files, tmp_path, capsys):
@@ -272,7 +281,9 @@ def test_unknown_asset_in_a_list_constraint(demo_files, tmp_path, capsys):
     cfg = yaml.safe_load((d / "config.yaml").read_text())
     cfg["constraints"].append({"kind": "restricted", "assets": ["NOSUCH.T"]})
     (d / "config.yaml").write_text(yaml.safe_dump(cfg))
-    err = _expect_input_error(d, capsys, "NOSUCH.T", tmp_path)
+    code, err, wrote_folder = _rebalance(d, capsys, tmp_path)
+    assert (code, wrote_folder) == (2, False), err
+    assert "NOSUCH.T" in err
     assert f"constraints[{len(cfg['constraints']) - 1}]" in err
 
 
@@ -281,9 +292,9 @@ def test_solver_not_installed(demo_files, tmp_path, capsys):
     cfg = yaml.safe_load((d / "config.yaml").read_text())
     cfg["solver"]["name"] = "NOSUCHSOLVER"
     (d / "config.yaml").write_text(yaml.safe_dump(cfg))
-    _expect_input_error(
-        d, capsys, "solver.name: solvers ['NOSUCHSOLVER'] are not installed", tmp_path
-    )
+    code, err, wrote_folder = _rebalance(d, capsys, tmp_path)
+    assert (code, wrote_folder) == (2, False), err
+    assert "solver.name: solvers ['NOSUCHSOLVER'] are not installed" in err
 
 
 def test_demo_with_the_ledoit_wolf_risk_model(demo_files, tmp_path):

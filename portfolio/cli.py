@@ -79,8 +79,9 @@ def _rebalance_and_write(
         print(f"diagnosis written to {out / 'diagnosis.json'}", file=sys.stderr)
         return EXIT_INFEASIBLE
     out = out or _default_out(config, result.as_of)
-    write_run_folder(out, run_folder_files(result, extra_manifest))
-    print(terminal_summary(result))
+    summary = result.summary()
+    write_run_folder(out, run_folder_files(result, summary, extra_manifest))
+    print(terminal_summary(summary))
     print(f"run folder: {out}  ({result.timings['total_s']:.2f} s)")
     return EXIT_OK
 

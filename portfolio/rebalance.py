@@ -59,6 +59,7 @@ class RebalanceResult:
     trades: TradeList
     breaches: list[dict]
     frozen: pd.Series
+    risk_after: dict  # risk_decomposition of the rounded portfolio
     timings: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> dict:
@@ -124,7 +125,7 @@ class RebalanceResult:
             "china_exposure": china_exposures(sec, sets),
             "risk": {
                 "model": self.risk_report,
-                "decomposition_after": self._risk_summary(w_after),
+                "decomposition_after": self._risk_summary(),
             },
             "alpha": self.alpha.diagnostics,
             "excluded_from_alpha": self.alpha.excluded.to_dict(orient="records"),
@@ -134,17 +135,15 @@ class RebalanceResult:
 
     def risk_by_asset(self) -> pd.DataFrame:
         """Per-asset weights and contributions to TE of the rounded portfolio (a CSV output)."""
-        d = risk_decomposition(self.risk_model, self.trades.weights_after, self.book.benchmark)
-        frame = pd.DataFrame.from_dict(d["by_asset"], orient="index")
+        frame = pd.DataFrame.from_dict(self.risk_after["by_asset"], orient="index")
         frame.index.name = "asset_id"
         return frame.sort_index()
 
-    def _risk_summary(self, weights: pd.Series, top: int = 15) -> dict:
+    def _risk_summary(self, top: int = 15) -> dict:
         """Risk decomposition with the ``top`` contributors to TE (all are in risk_by_asset.csv)."""
-        d = risk_decomposition(self.risk_model, weights, self.book.benchmark)
-        by_asset = d.pop("by_asset")
-        ranked = sorted(by_asset.items(), key=lambda kv: -abs(kv[1]["ctr"]))[:top]
-        d["top_contributors_to_te"] = dict(ranked)
+        d = {k: v for k, v in self.risk_after.items() if k != "by_asset"}
+        ranked = sorted(self.risk_after["by_asset"].items(), key=lambda kv: -abs(kv[1]["ctr"]))
+        d["top_contributors_to_te"] = dict(ranked[:top])
         return d
 
 
@@ -344,6 +343,7 @@ class Rebalancer:
             trades=trade_list,
             breaches=breaches,
             frozen=frozen,
+            risk_after=risk_decomposition(risk_model, trade_list.weights_after, book.benchmark),
             timings=timings,
         )
 

@@ -33,9 +33,11 @@ def manifest(
     }
 
 
-def run_folder_files(result: RebalanceResult, extra_manifest: dict | None = None) -> dict[str, str]:
-    """``trades.csv``, ``target_holdings.csv``, ``risk_by_asset.csv``, ``summary.json`` and
-    ``manifest.json`` as text."""
+def run_folder_files(
+    result: RebalanceResult, summary: dict, extra_manifest: dict | None = None
+) -> dict[str, str]:
+    """``trades.csv``, ``target_holdings.csv``, ``risk_by_asset.csv``, ``summary.json`` (the
+    given ``result.summary()``) and ``manifest.json`` as text."""
     holdings = result.trades.holdings.copy()
     holdings["benchmark_weight"] = result.book.benchmark
     holdings["active_weight"] = holdings["weight_after"] - holdings["benchmark_weight"]
@@ -43,7 +45,6 @@ def run_folder_files(result: RebalanceResult, extra_manifest: dict | None = None
     keep = (holdings["shares_after"] > 0) | (holdings["shares_before"] > 0)
     holdings = holdings[keep].sort_index()
     holdings.index.name = "asset_id"
-    summary = result.summary()
     status = {
         "optimizer": result.optimization.status,
         "solver": result.optimization.solver,
@@ -64,9 +65,8 @@ def _pct(x: float, digits: int = 2) -> str:
     return f"{100 * x:.{digits}f}%"
 
 
-def terminal_summary(result: RebalanceResult) -> str:
-    """A short readable summary for the terminal."""
-    s = result.summary()
+def terminal_summary(s: dict) -> str:
+    """A short readable summary for the terminal from ``s = result.summary()``."""
     cols = [s["portfolio"][k] for k in ("before", "optimal", "after_rounding")]
     tr = s["trades"]
     ccy = s["base_currency"]
@@ -117,11 +117,10 @@ def terminal_summary(result: RebalanceResult) -> str:
         )
         more = f" and {len(binding) - 6} more" if len(binding) > 6 else ""
         lines.append(f"  binding (bp of utility per 1 % relaxation): {names}{more}")
-    if result.breaches:
-        lines.append(
-            f"  WARNING: {len(result.breaches)} constraint breaches after board-lot rounding:"
-        )
-        for b in result.breaches[:8]:
+    breaches = s["constraint_breaches_after_rounding"]
+    if breaches:
+        lines.append(f"  WARNING: {len(breaches)} constraint breaches after board-lot rounding:")
+        for b in breaches[:8]:
             lines.append(f"    - {b.get('name')}: {b.get('violation'):.3g} {b.get('unit', '')}")
     else:
         lines.append("  all constraints hold on the rounded portfolio")

@@ -93,3 +93,16 @@ def test_rounding_moves_the_portfolio_little(run):
     ok[list(filtered)] = True
     assert ok.all(), diff[~ok].head()
     assert np.isfinite(run.summary()["portfolio"]["after_rounding"]["ex_ante_te"])
+
+
+def test_terminal_summary_shows_breaches_never_hides_them(run):
+    from portfolio.report import terminal_summary
+
+    s = run.summary()
+    assert "all constraints hold on the rounded portfolio" in terminal_summary(s)
+    s["constraint_breaches_after_rounding"] = [
+        {"name": "turnover", "violation": 0.001, "unit": "weight"}
+    ]
+    text = terminal_summary(s)
+    assert "WARNING: 1 constraint breaches after board-lot rounding" in text
+    assert "- turnover: 0.001 weight" in text

@@ -5,6 +5,7 @@ from optimizers.errors import InfeasibleError, OptimizerError, SolverError
 from optimizers.explain import binding_constraints, transfer_coefficient
 from optimizers.objective import ObjectiveSpec, impact_coefficients
 from optimizers.optimizer import PortfolioOptimizer
+from optimizers.problem import per_asset_bounds
 from optimizers.result import OptimizationResult
 from optimizers.risk import FactorRiskModel
 from optimizers.solvers import DEFAULT_CHAIN, solver_chain
@@ -22,6 +23,7 @@ __all__ = [
     "binding_constraints",
     "diagnose",
     "impact_coefficients",
+    "per_asset_bounds",
     "solver_chain",
     "transfer_coefficient",
 ]

@@ -153,6 +153,16 @@ def fold_bounds(
     return lb, ub, lb_src, ub_src
 
 
+def per_asset_bounds(
+    data: ProblemData, cons: Sequence[Constraint]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weight bounds ``lb <= w <= ub`` implied by the hard per-asset constraints alone
+    (position bounds, liquidity, restricted / no-buy / no-sell / hold / halted lists), folded
+    exactly as the optimizer folds them; soft and integer constraints do not count."""
+    lb, ub, _, _ = fold_bounds(data, cons, resolve_modes(cons, None, integer=False))
+    return lb, ub
+
+
 def resolve_modes(cons: Sequence[Constraint], modes: Sequence[str] | None, integer: bool):
     """Per-constraint mode: ``soft`` / ``hard`` by default; hard per-asset kinds ``fold``;
     integer kinds ``integer`` (when ``integer``) or ``off``."""

@@ -16,10 +16,9 @@ import numpy as np
 import pandas as pd
 
 from constraints import (
+    CashBand,
     Hold,
-    Liquidity,
     NoBuy,
-    PositionBounds,
     ProblemData,
     build_constraint,
     check_constraints,
@@ -30,6 +29,7 @@ from optimizers import (
     OptimizationResult,
     PortfolioOptimizer,
     impact_coefficients,
+    per_asset_bounds,
 )
 from portfolio.alpha import AlphaResult, run_alpha
 from portfolio.book import Book, build_book
@@ -318,15 +318,7 @@ class Rebalancer:
             result.weights,
             min_trade_base=cfg.trades.min_trade_base,
             min_cash_weight=cash_min,
-            trade_limits=_trade_share_limits(constraints, sec, book),
-            holding_limits=_holding_share_limits(constraints, book),
-        )
-        check_data = ProblemData.from_series(
-            assets,
-            risk=risk_model,
-            benchmark=book.benchmark,
-            w0=book.weights,
-            nav_base=book.nav_base,
+            holding_limits=_holding_share_limits(constraints, check_data, book),
         )
         breaches = check_constraints(constraints, trade_list.weights_after, check_data)
         timings["trades_s"] = time.perf_counter() - t
@@ -350,48 +342,14 @@ class Rebalancer:
 
 def _cash_floor(constraints) -> float:
     """The lowest cash weight any cash-band constraint allows (0 when there is none)."""
-    floors = [
-        float(getattr(c, "min", 0.0) or 0.0)
-        for c in constraints
-        if getattr(c, "kind", "") == "cash_band"
-    ]
-    return max(floors, default=0.0)
+    return max((float(c.min) for c in constraints if isinstance(c, CashBand)), default=0.0)
 
 
-def _trade_share_limits(constraints, sec: pd.DataFrame, book: Book) -> tuple[pd.Series, pd.Series]:
-    """Per-asset trade limits in shares from the liquidity constraints (for lot rounding).
-
-    ``|trade_i| <= max_pct_adv * days * ADV_i / price_base_i``.
-    """
-    cap = pd.Series(np.inf, index=sec.index)
-    for c in constraints:
-        if isinstance(c, Liquidity) and c.max_pct_adv is not None:
-            adv = pd.to_numeric(sec[c.column], errors="coerce").fillna(np.inf)
-            cap = np.minimum(cap, c.max_pct_adv * c.days * adv / book.price_base)
-    return -cap, cap
-
-
-def _holding_share_limits(constraints, book: Book) -> tuple[pd.Series, pd.Series]:
-    """Per-asset bounds on shares held after trading, from the position-bound constraints.
-
-    ``max(min, b + active_min) <= w_i <= min(max, b + active_max)`` (per-asset overrides
-    replace ``min``/``max``), converted to shares at ``NAV / price_base``.
-    """
-    ids = book.weights.index
-    lo_w = pd.Series(0.0, index=ids)
-    hi_w = pd.Series(np.inf, index=ids)
-    for c in constraints:
-        if not isinstance(c, PositionBounds):
-            continue
-        lo = pd.Series(float(c.min), index=ids)
-        hi = pd.Series(float(c.max), index=ids)
-        for aid, (o_lo, o_hi) in dict(c.overrides).items():
-            if aid in lo.index:
-                lo[aid], hi[aid] = float(o_lo), float(o_hi)
-        if c.active_min is not None:
-            lo = np.maximum(lo, book.benchmark + c.active_min)
-        if c.active_max is not None:
-            hi = np.minimum(hi, book.benchmark + c.active_max)
-        lo_w, hi_w = np.maximum(lo_w, lo), np.minimum(hi_w, hi)
-    scale = book.nav_base / book.price_base
-    return np.maximum(lo_w, 0.0) * scale, hi_w * scale
+def _holding_share_limits(
+    constraints, data: ProblemData, book: Book
+) -> tuple[pd.Series, pd.Series]:
+    """Shares-after bounds per asset for lot rounding: the optimizer's own per-asset weight
+    bounds (position, liquidity, lists) converted at ``NAV / price_base``."""
+    lb, ub = per_asset_bounds(data, constraints)
+    scale = book.nav_base / book.price_base.reindex(data.assets.index)
+    return pd.Series(lb, index=scale.index) * scale, pd.Series(ub, index=scale.index) * scale

@@ -10,9 +10,9 @@ Rules, in order:
    ``shares_after = shares_before + trade`` and the trade is a whole number of lots. A
    target weight of exactly zero sells the whole position, odd lot included.
 3. Trades worth less than ``min_trade_base`` are not sent (each is reported).
-4. A rounded trade that would leave its per-asset limits (``trade_limits`` on the trade
-   itself, e.g. a liquidity cap, and ``holding_limits`` on the shares after, e.g. position
-   bounds) is rounded toward the limit instead, in whole lots.
+4. A rounded trade that would take the holding outside its per-asset limits
+   (``holding_limits``: the shares-after bounds implied by position bounds, liquidity and
+   list constraints) is rounded toward the limit instead, in whole lots.
 5. If the rounded buys would take cash below ``min_cash_weight * NAV``, buys are cut,
    largest rounding overshoot first, by as many lots as the shortfall needs, and each cut
    is reported.
@@ -116,13 +116,12 @@ def build_trades(
     target_weights: pd.Series,
     min_trade_base: float = 0.0,
     min_cash_weight: float = 0.0,
-    trade_limits: tuple[pd.Series, pd.Series] | None = None,
     holding_limits: tuple[pd.Series, pd.Series] | None = None,
 ) -> TradeList:
     """Round ``target_weights`` into a board-lot trade list (see the module docstring).
 
-    ``trade_limits`` and ``holding_limits`` are ``(lower, upper)`` in shares per asset
-    (NaN or infinite for no limit).
+    ``holding_limits`` is ``(lower, upper)`` shares held after trading, per asset (NaN or
+    infinite for no limit); bounds within 1e-9 lot of a whole lot count as that lot.
     """
     ids = inp.securities.index
     missing = ids.difference(target_weights.index)
@@ -138,12 +137,14 @@ def build_trades(
     trade = np.round(raw / lot) * lot
     lo = pd.Series(-np.inf, index=ids)
     hi = pd.Series(np.inf, index=ids)
-    for limits, offset in ((trade_limits, 0), (holding_limits, before)):
-        if limits is not None:
-            lo = np.maximum(lo, (limits[0].reindex(ids) - offset).fillna(-np.inf))
-            hi = np.minimum(hi, (limits[1].reindex(ids) - offset).fillna(np.inf))
-    trade = trade.where(trade <= hi, np.floor(hi / lot) * lot)
-    trade = trade.where(trade >= lo, np.minimum(np.ceil(lo / lot) * lot, np.floor(hi / lot) * lot))
+    if holding_limits is not None:
+        lo = (holding_limits[0].reindex(ids) - before).fillna(-np.inf)
+        hi = (holding_limits[1].reindex(ids) - before).fillna(np.inf)
+    tol = 1e-9  # in lots: a bound equal to the current holding must not round a lot away
+    hi_lots = np.floor(hi / lot + tol) * lot
+    lo_lots = np.minimum(np.ceil(lo / lot - tol) * lot, hi_lots)
+    trade = trade.where(trade <= hi_lots, hi_lots)
+    trade = trade.where(trade >= lo_lots, lo_lots)
     trade = trade.astype(np.int64)
     exit_all = (w_target <= 0) & (before > 0)
     trade = trade.where(~exit_all, -before)

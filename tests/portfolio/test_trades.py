@@ -135,3 +135,20 @@ def test_property_cash_floor_lots_and_no_shorts(n, seed, cash, min_cash):
     # buys never take cash below the floor; if it is below, no buy is left to cut
     if res.cash_after_base < min_cash * res.nav_base - 1e-6:
         assert (h["trade_shares"] <= 0).all()
+
+
+def test_holding_limits_round_toward_the_limit_and_keep_equal_bounds():
+    inp = make_inputs(n=3, seed=7, cash=1e9, lots=[100, 100, 100])
+    before = inp.shares_before
+    price = inp.price_base
+    nav = inp.nav_base
+    # asset 0: target 250 shares above the holding, upper limit 199 above -> one lot (100), not 200
+    # asset 1: bounds equal to the holding up to float noise (a hold list) -> no trade
+    # asset 2: no limit -> nearest lot (260 shares -> 300)
+    target = (before + pd.Series([250.0, 130.0, 260.0], index=before.index)) * price / nav
+    lo = pd.Series([0.0, before.iloc[1] * (1 - 1e-15), np.nan], index=before.index)
+    hi = pd.Series(
+        [before.iloc[0] + 199.0, before.iloc[1] * (1 + 1e-15), np.nan], index=before.index
+    )
+    res = build_trades(inp, target, holding_limits=(lo, hi))
+    assert res.holdings["trade_shares"].tolist() == [100, 0, 300]

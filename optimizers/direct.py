@@ -1,5 +1,9 @@
 """The common path without cvxpy: the conic problem assembled as sparse matrices for Clarabel.
 
+The same matrices first go to the certified dual Newton method (:mod:`optimizers.dual`,
+``dual_newton=True``, the default) when the problem has its form; Clarabel solves what
+that method does not certify (infeasible problems, total- or factor-risk caps, ...).
+
 cvxpy's parametrised (DPP) compilation of this problem grows as ``N^2`` in time and
 memory once cones are present (it restructures a tensor with one column per variable
 and parameter entry), so the usual case -- every constraint hard and linear or a
@@ -62,6 +66,7 @@ from constraints import (
     TrackingError,
 )
 from constraints.errors import ConstraintSpecError
+from optimizers.dual import DualData, DualStatic, solve_dual
 from optimizers.objective import ObjectiveSpec
 from optimizers.problem import BIG, fold_bounds, resolve_modes
 
@@ -157,6 +162,10 @@ class DirectProblem:
     qp_solver : {"PIQP", None}
         Solver for a pure QP (no risk cone, no impact), Clarabel its fallback; ``None``
         (the default, or PIQP not installed) uses Clarabel for every problem.
+    dual_newton : bool
+        Try the certified dual Newton method (:mod:`optimizers.dual`) first when the
+        problem has its form (risk aversion > 0, at most one TE cap and no other risk
+        cap); Clarabel solves whatever it does not certify. Default ``True``.
     """
 
     def __init__(
@@ -165,6 +174,7 @@ class DirectProblem:
         constraints: Sequence[Constraint],
         objective,
         qp_solver: str | None = None,
+        dual_newton: bool = True,
     ):
         if qp_solver not in ("PIQP", None):
             raise ValueError(f"qp_solver: expected 'PIQP' or None, got {qp_solver!r}")
@@ -199,8 +209,10 @@ class DirectProblem:
         self._piqp = None
         self.solver_name = "CLARABEL"
         self.use_piqp = qp_solver == "PIQP" and piqp is not None and not self.socs and not m
+        self._dual = self._dual_static() if dual_newton else None
+        self._dual_v: np.ndarray | None = None
+        self._fast = True
         self.set_parameters(data, np.zeros(n))
-        self._setup()
 
     # ------------------------------------------------------------------ build
     @staticmethod
@@ -329,6 +341,23 @@ class DirectProblem:
         spec = self._cols(W=-sp.diags(np.sqrt(self.d)))
         return sp.vstack([top, fac, spec], format="csr")
 
+    def _dual_static(self) -> DualStatic | None:
+        """The dual method's fixed data, or ``None`` when the problem is not of its form."""
+        if not self.use_risk or len(self.socs) > 1:
+            return None
+        if any(not isinstance(self.constraints[blk.ci], TrackingError) for blk, _ in self.socs):
+            return None
+        F = self.Lt.T @ self.Lt
+        if not DualStatic.eligible(F, self.d):
+            return None
+        own = np.r_[self.r_lb, self.r_ub, self.r_buy, self.r_sell]
+        self.dual_rows = np.setdiff1d(np.arange(self.A_nonneg.shape[0]), own)
+        G = self.A_nonneg[self.dual_rows]
+        if G[:, self.it : self.ifac].nnz:  # a row on the impact epigraph: not of the form
+            return None
+        cols = np.r_[np.arange(self.it), np.arange(self.ifac, self.nz)]
+        return DualStatic(self.B, F, self.d, G[:, cols])
+
     # ------------------------------------------------------------- parameters
     def set_parameters(
         self,
@@ -426,7 +455,8 @@ class DirectProblem:
 
     # ------------------------------------------------------------------ solve
     def _setup(self, fast: bool = True) -> None:
-        """Create the Clarabel solver (equilibration, KKT ordering): done once per universe."""
+        """Create the Clarabel solver (equilibration, KKT ordering): once per universe, on
+        its first use (a problem the dual method certifies never needs it)."""
         settings = clarabel.DefaultSettings()
         settings.verbose = False
         settings.presolve_enable = False  # keeps the row set fixed so data can be updated
@@ -502,6 +532,73 @@ class DirectProblem:
         x = np.asarray(res.x)
         return x, y, float(res.info.primal_obj)
 
+    def dual_data(self) -> DualData | None:
+        """This solve's problem in the dual method's form, ``None`` when not of it."""
+        if self._dual is None or (self.lam <= 0 and not self.socs):
+            return None
+        n, off = self.n, self.A_zero.shape[0]
+        h = self.b[off + self.dual_rows]
+        keep = h < 0.5 * BIG
+        h = h + self._dual.row_shift(self.data.benchmark)
+        te = float(self.b[self.socs[0][0].risk_row]) if self.socs else None
+        half_tau = 0.5 * self.tau * np.ones(n)
+        k = np.zeros(n)
+        if len(self.impact_idx):
+            k[self.impact_idx] = self.k
+        linear = self.obj.linear_costs
+        return DualData(
+            self._dual,
+            alpha=self.alpha,
+            b=self.data.benchmark,
+            w0=self.data.w0,
+            lb=self.lb.value,
+            ub=self.ub.value,
+            lam=self.lam,
+            cb=half_tau + (self.cb if linear else 0.0),
+            cs=half_tau + (self.cs if linear else 0.0),
+            k=k,
+            h=h[keep],
+            te=te,
+            keep=keep,
+        )
+
+    def _solve_dual(self):
+        """Certified dual Newton (:mod:`optimizers.dual`), warm-started from the last
+        multipliers; ``(z, y, objective)`` in Clarabel's layout, or ``None``."""
+        P = self.dual_data()
+        if P is None:
+            return None
+        n, off, keep, te = self.n, self.A_zero.shape[0], P.keep, P.te
+        v0 = None
+        if self._dual_v is not None:
+            K = P.K
+            full = self._dual_v
+            v0 = np.r_[full[:K], full[K : K + len(keep)][keep], full[K + len(keep) :]]
+            if te is None:
+                v0 = v0[: P.p]
+            elif len(v0) < P.p:
+                v0 = np.r_[v0, 0.0]
+        res = solve_dual(P, v0)
+        if res is None:
+            return None
+        pi = np.zeros(len(keep))
+        pi[keep] = res.pi
+        self._dual_v = np.r_[res.v[: P.K], pi, [res.mu] if te is not None else []]
+        self.dual_iterations = res.iterations
+        z = np.zeros(self.nz)
+        z[:n], z[self.ib : self.ib + n], z[self.isl : self.isl + n] = res.w, res.buy, res.sell
+        m = len(self.impact_idx)
+        if m:
+            ax = np.abs(res.w - self.data.w0)[self.impact_idx]
+            z[self.it : self.it + m] = ax * np.sqrt(ax) / np.sqrt(self.scale)
+        z[self.ifac :] = self.B.T @ (res.w - self.data.benchmark)
+        y = np.zeros(self.A.shape[0])
+        y[off + self.r_lb], y[off + self.r_ub] = res.y_lb, res.y_ub
+        y[off + self.dual_rows] = pi
+        if te is not None:
+            y[self.socs[0][0].risk_row] = 2.0 * res.mu * te  # d(objective) / d(TE cap)
+        return z, y, res.primal - self.const
+
     def _set_scale(self, scale: float) -> None:
         """Impact-cone scale ``c``: only ``b`` and ``q`` change (``t`` is rescaled)."""
         m = len(self.impact_idx)
@@ -528,12 +625,22 @@ class DirectProblem:
                 self.status, self.solver_name = "optimal", "PIQP"
                 self._store(*out)
                 return self.status
+        if self._dual is not None and (self.lam > 0 or self.socs):
+            out = self._solve_dual()
+            if out is not None:
+                self.status, self.solver_name = "optimal", "DUAL_NEWTON"
+                self._store(*out)
+                return self.status
         self.solver_name = "CLARABEL"
         scales = IMPACT_SCALES if len(self.impact_idx) else IMPACT_SCALES[:1]
         attempts = [(True, c) for c in scales] + [(False, scales[0])]
         found = None
         for fast, scale in attempts:
-            if fast != self._fast or not self._solver.is_data_update_allowed():
+            if (
+                self._solver is None
+                or fast != self._fast
+                or not self._solver.is_data_update_allowed()
+            ):
                 self._setup(fast)
             self._set_scale(scale)
             self._solver.update(P=self.P, q=self.q, b=self.b)

@@ -53,6 +53,12 @@ class PortfolioOptimizer:
         Use the direct Clarabel path (:mod:`optimizers.direct`). Default: whenever
         possible (Clarabel first in ``solver`` and no soft constraint); ``False``
         forces the cvxpy path.
+    dual_newton : bool
+        On the direct path, try the certified dual Newton method
+        (:mod:`optimizers.dual`) before Clarabel when the problem has its form
+        (risk aversion > 0, at most one TE cap, no total- or factor-risk cap). Its
+        answer is accepted only with a duality-gap certificate; anything else goes to
+        Clarabel. ``result.solver`` says which one answered. Default ``True``.
 
     Notes
     -----
@@ -91,6 +97,7 @@ class PortfolioOptimizer:
         solver: str | Sequence[str] = "CLARABEL",
         mi_max_assets: int = 300,
         direct: bool | None = None,
+        dual_newton: bool = True,
     ):
         t0 = time.perf_counter()
         self.objective = objective or ObjectiveSpec()
@@ -128,7 +135,7 @@ class PortfolioOptimizer:
                 "risk-cap or integer constraints"
             )
         if use_direct and direct is not False:
-            self.built = DirectProblem(self.data0, cons, self.objective)
+            self.built = DirectProblem(self.data0, cons, self.objective, dual_newton=dual_newton)
             t1 = time.perf_counter()
         else:
             self.built = self._cvxpy()

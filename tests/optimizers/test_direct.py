@@ -159,7 +159,9 @@ QP_SPECS = [
 
 
 def with_piqp(opt: PortfolioOptimizer) -> PortfolioOptimizer:
-    opt.built = DirectProblem(opt.data0, opt.constraints, opt.objective, qp_solver="PIQP")
+    opt.built = DirectProblem(
+        opt.data0, opt.constraints, opt.objective, qp_solver="PIQP", dual_newton=False
+    )
     return opt
 
 
@@ -168,7 +170,7 @@ def test_piqp_matches_clarabel_on_pure_qps(prob):
     p, assets = prob
     obj = ObjectiveSpec(risk_aversion=4.0, turnover_penalty=0.002)
     cons = build_constraints(QP_SPECS)
-    clar = PortfolioOptimizer(assets, p.risk, cons, obj)
+    clar = PortfolioOptimizer(assets, p.risk, cons, obj, dual_newton=False)
     piq = with_piqp(PortfolioOptimizer(assets, p.risk, cons, obj))
     assert piq.built.use_piqp and not clar.built.use_piqp
     r1, r2 = piq.solve(p.alpha, p.benchmark, p.w0), clar.solve(p.alpha, p.benchmark, p.w0)

@@ -118,8 +118,15 @@ def dense_reference(p, assets, lam, bounds_hi, solver):
     return prob.value
 
 
-@pytest.mark.parametrize("solver, ref_solver", [("CLARABEL", "PIQP"), ("PIQP", "CLARABEL")])
-def test_matches_dense_reference(prob, solver, ref_solver):
+@pytest.mark.parametrize(
+    "solver, dual_newton, answered_by, ref_solver",
+    [
+        ("CLARABEL", True, "DUAL_NEWTON", "PIQP"),
+        ("CLARABEL", False, "CLARABEL", "PIQP"),
+        ("PIQP", True, "PIQP", "CLARABEL"),
+    ],
+)
+def test_matches_dense_reference(prob, solver, dual_newton, answered_by, ref_solver):
     p, assets = prob
     specs = [
         {"kind": "position_bounds", "max": 0.15},
@@ -132,10 +139,15 @@ def test_matches_dense_reference(prob, solver, ref_solver):
         {"kind": "turnover", "max": 0.3},
     ]
     opt = PortfolioOptimizer(
-        assets, p.risk, build_constraints(specs), ObjectiveSpec(risk_aversion=3.0), solver=solver
+        assets,
+        p.risk,
+        build_constraints(specs),
+        ObjectiveSpec(risk_aversion=3.0),
+        solver=solver,
+        dual_newton=dual_newton,
     )
     r = opt.solve(p.alpha, p.benchmark, p.w0)
-    assert r.solver == solver
+    assert r.solver == answered_by
     ref = dense_reference(p, assets, 3.0, 0.15, ref_solver)
     assert r.objective == pytest.approx(ref, abs=1e-6)
     # the named terms add up to the objective

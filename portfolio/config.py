@@ -94,10 +94,15 @@ class TradeRules(_Strict):
 
 
 class SolverConfig(_Strict):
-    """Solver preference; the optimizer falls back along ``fallback`` on failure."""
+    """Solver preference; the optimizer falls back along ``fallback`` on failure.
+
+    ``dual_newton``: with ``name: CLARABEL``, first try the certified dual Newton method
+    (:mod:`optimizers.dual`), whose answer is used only with a duality-gap certificate.
+    """
 
     name: str = "CLARABEL"
     fallback: list[str] = Field(default_factory=lambda: ["PIQP", "SCS"])
+    dual_newton: bool = True
 
     @field_validator("name", "fallback")
     @classmethod

@@ -289,6 +289,7 @@ class Rebalancer:
                 objective=objective,
                 nav_base=book.nav_base,
                 solver=[cfg.solver.name, *cfg.solver.fallback],
+                dual_newton=cfg.solver.dual_newton,
             )
         except (KeyError, ValueError) as exc:
             raise ConfigError(f"optimizer set-up: {exc}") from exc

@@ -1,10 +1,17 @@
 """Optimizer scaling: build, first-solve and re-solve times and peak memory per universe size.
 
-Prints one JSON line per size with keys ``n``, ``build_s`` (problem build, including
-the solver set-up), ``first_solve_s``, ``resolve_s`` (new alpha, same structure),
-``peak_mb`` (peak resident memory of a fresh process that builds and solves that size,
-so Clarabel's native allocations count), on the demo fund's full constraint set (TE cap and impact
-included, ~30 risk factors), then one line comparing skfolio.
+Prints one JSON line per size with keys ``n``, ``build_s`` (problem build),
+``first_solve_s``, ``resolve_s`` (new alpha, same structure), ``peak_mb`` (peak resident
+memory of a fresh process that builds and solves that size, so native allocations
+count), on the demo fund's full constraint set (TE cap and impact included, ~30 risk
+factors), with the default solver path: the certified dual Newton method
+(:mod:`optimizers.dual`), Clarabel when it does not certify. ``solver`` says which
+answered; ``grid_resolve_s`` is the mean of a what-if grid of 12 re-solves (turnover cap
+0.1 / 0.2 / 0.3 x TE cap 60 / 80 / 95 % of the first solution's TE and 6 %;
+``grid_te_binding`` counts the re-solves where the TE cap binds). A second line per
+size (``clarabel_*`` keys) times the same problem with ``dual_newton=False`` (Clarabel
+on the same matrices) and gives ``objective_diff``, the utility difference between the
+two answers.
 
 skfolio comparison: ``MeanRisk`` (maximise utility, the same risk aversion, weight
 bounds 0..3 %, budget <= 1, linear transaction costs from the same start weights)
@@ -15,10 +22,10 @@ sector / country / turnover / liquidity / TE-cap / impact terms, so it is a *sma
 problem than ours; skfolio forms the dense N x N covariance, so it is skipped above
 ``SKFOLIO_MAX_N``.
 
-A third line per size times the pure-QP variant (same constraints without the TE cap,
-no impact) re-solved by Clarabel and by PIQP on the direct path
-(``DirectProblem(..., qp_solver="PIQP")``): ``qp_clarabel_resolve_s``,
-``qp_piqp_resolve_s`` and the objective difference.
+A last line per size times the pure-QP variant (same constraints without the TE cap,
+no impact) re-solved by the dual method, by Clarabel and by PIQP on the direct path
+(``DirectProblem(..., qp_solver="PIQP")``), with the objective differences. Every
+measurement runs in its own process.
 
 Usage: ``python benchmarks/optimizer_scaling.py [N ...]`` (default 500 2000 5000 10000).
 """
@@ -45,52 +52,92 @@ warnings.filterwarnings("ignore", category=UserWarning)
 SKFOLIO_MAX_N = 5000
 
 
-def run(n: int) -> dict:
+def peak_mb() -> float:
+    """Peak resident memory of this process in MB: ``VmHWM``, which starts afresh at exec
+    (``ru_maxrss`` keeps the parent's high-water mark across fork + exec on Linux, so a
+    child of a process that ran skfolio would report skfolio's memory)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def run(n: int, dual_newton: bool = True) -> dict:
     p = synthetic_problem(n, n_style=16, seed=0)
     cons = build_constraints(demo_constraint_specs())
     obj = ObjectiveSpec(risk_aversion=2.0, impact=True)
     t0 = time.perf_counter()
-    opt = PortfolioOptimizer(p.assets, p.risk, cons, obj, nav_base=p.nav_base)
+    opt = PortfolioOptimizer(
+        p.assets, p.risk, cons, obj, nav_base=p.nav_base, dual_newton=dual_newton
+    )
     t1 = time.perf_counter()
     r1 = opt.solve(p.alpha, p.benchmark, p.w0)
     t2 = time.perf_counter()
     r2 = opt.solve(p.alpha * 1.1, p.benchmark, p.w0)
     t3 = time.perf_counter()
-    return {
+    grid, solvers, te_binding = [], set(), 0
+    te0 = r1.ex_ante_te  # caps below the unconstrained TE bind
+    for turnover in (0.1, 0.2, 0.3):
+        for te in (0.6 * te0, 0.8 * te0, 0.95 * te0, 0.06):
+            kw = {"turnover": {"max": turnover}, "tracking error <= 6.00%": {"max": te}}
+            t = time.perf_counter()
+            r = opt.solve(p.alpha, p.benchmark, p.w0, constraint_overrides=kw)
+            grid.append(time.perf_counter() - t)
+            solvers.add(r.solver)
+            te_binding += r.ex_ante_te >= te - 1e-7
+    prefix = "" if dual_newton else "clarabel_"
+    out = {
         "n": n,
         "factors": p.risk.n_factors,
-        "build_s": round(t1 - t0, 4),
-        "first_solve_s": round(t2 - t1, 4),
-        "resolve_s": round(t3 - t2, 4),
-        "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "solver_s": [round(r1.timings["solve_s"], 4), round(r2.timings["solve_s"], 4)],
-        "status": [r1.status, r2.status],
-        "solver": r1.solver,
-        "path": type(opt.built).__name__,
+        f"{prefix}build_s": round(t1 - t0, 4),
+        f"{prefix}first_solve_s": round(t2 - t1, 4),
+        f"{prefix}resolve_s": round(t3 - t2, 4),
+        f"{prefix}peak_mb": peak_mb(),
+        f"{prefix}grid_resolve_s": round(float(np.mean(grid)), 4),
+        f"{prefix}solver_s": [round(r1.timings["solve_s"], 4), round(r2.timings["solve_s"], 4)],
+        f"{prefix}status": [r1.status, r2.status],
+        f"{prefix}solver": [r1.solver, r2.solver],
+        f"{prefix}grid_solvers": sorted(solvers),
+        f"{prefix}grid_te_binding": int(te_binding),
+        f"{prefix}objective": r1.objective,
     }
+    if dual_newton:
+        out["dual_iterations"] = getattr(opt.built, "dual_iterations", None)
+    return out
 
 
 def run_qp(n: int) -> dict:
-    """Pure QP (no TE cap, no impact): Clarabel against PIQP re-solve times."""
+    """Pure QP (no TE cap, no impact): dual Newton, Clarabel and PIQP re-solve times."""
     p = synthetic_problem(n, n_style=16, seed=0)
     specs = [s for s in demo_constraint_specs() if s["kind"] != "tracking_error"]
     obj = ObjectiveSpec(risk_aversion=2.0, impact=False)
     out: dict = {"n": n, "problem": "demo constraints without TE cap, no impact"}
     objective = {}
-    for name in ("clarabel", "piqp"):
+    for name in ("dual", "clarabel", "piqp"):
         opt = PortfolioOptimizer(
-            p.assets, p.risk, build_constraints(specs), obj, nav_base=p.nav_base
+            p.assets,
+            p.risk,
+            build_constraints(specs),
+            obj,
+            nav_base=p.nav_base,
+            dual_newton=name == "dual",
         )
         if name == "piqp":
-            opt.built = DirectProblem(opt.data0, opt.constraints, opt.objective, qp_solver="PIQP")
+            opt.built = DirectProblem(
+                opt.data0, opt.constraints, opt.objective, qp_solver="PIQP", dual_newton=False
+            )
         opt.solve(p.alpha, p.benchmark, p.w0)
         t0 = time.perf_counter()
         r = opt.solve(p.alpha * 1.1, p.benchmark, p.w0)
         out[f"qp_{name}_resolve_s"] = round(time.perf_counter() - t0, 4)
-        out[f"qp_{name}_solver_s"] = round(r.timings["solve_s"], 4)
         out[f"qp_{name}_solver"] = r.solver
         objective[name] = r.objective
-    out["objective_diff"] = float(abs(objective["piqp"] - objective["clarabel"]))
+    out["objective_diff_piqp_clarabel"] = float(objective["piqp"] - objective["clarabel"])
+    out["objective_diff_dual_clarabel"] = float(objective["dual"] - objective["clarabel"])
     return out
 
 
@@ -138,6 +185,12 @@ def main(argv: list[str]) -> None:
     if argv[:1] == ["--one"]:
         print(json.dumps(run(int(argv[1]))), flush=True)
         return
+    if argv[:1] == ["--skfolio"]:
+        print(json.dumps(run_skfolio(int(argv[1]), float(argv[2]))), flush=True)
+        return
+    if argv[:1] == ["--clarabel"]:
+        print(json.dumps(run(int(argv[1]), dual_newton=False)), flush=True)
+        return
     if argv[:1] == ["--qp"]:
         print(json.dumps(run_qp(int(argv[1]))), flush=True)
         return
@@ -151,10 +204,24 @@ def main(argv: list[str]) -> None:
             continue
         row = json.loads(out.stdout.strip().splitlines()[-1])
         print(json.dumps(row), flush=True)
-        try:
-            print(json.dumps(run_skfolio(n, row["first_solve_s"])), flush=True)
-        except Exception as exc:  # report and continue: skfolio is an optional comparison
-            print(json.dumps({"n": n, "skfolio_error": str(exc)[:200]}), flush=True)
+        ref = subprocess.run(
+            [sys.executable, __file__, "--clarabel", str(n)], capture_output=True, text=True
+        )
+        if ref.returncode != 0:
+            print(json.dumps({"n": n, "clarabel_error": ref.stderr.strip()[-300:]}), flush=True)
+        else:
+            cl = json.loads(ref.stdout.strip().splitlines()[-1])
+            cl["objective_diff"] = row["objective"] - cl["clarabel_objective"]
+            print(json.dumps(cl), flush=True)
+        sk = subprocess.run(
+            [sys.executable, __file__, "--skfolio", str(n), str(row["first_solve_s"])],
+            capture_output=True,
+            text=True,
+        )
+        if sk.returncode != 0:  # report and continue: skfolio is an optional comparison
+            print(json.dumps({"n": n, "skfolio_error": sk.stderr.strip()[-300:]}), flush=True)
+        else:
+            print(sk.stdout.strip().splitlines()[-1], flush=True)
         qp = subprocess.run(
             [sys.executable, __file__, "--qp", str(n)], capture_output=True, text=True
         )

@@ -195,10 +195,9 @@ class PortfolioOptimizer:
             )
         for i, c in enumerate(cons):
             if c.label in overrides:
-                fields = dict(overrides[c.label])
-                if c.name is None:
-                    fields.setdefault("name", c.label)
-                cons[i] = dataclasses.replace(c, **fields)
+                # overrides are keyed by the configured label; an unnamed constraint's
+                # label then states its new limit in reports ("tracking error <= 1.50%")
+                cons[i] = dataclasses.replace(c, **overrides[c.label])
         return cons
 
     # ------------------------------------------------------------------- solve

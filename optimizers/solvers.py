@@ -56,9 +56,13 @@ def solver_chain(problem: cp.Problem, preferred: str | Sequence[str]) -> list[st
 
 
 def solve_with_fallback(
-    problem: cp.Problem, chain: Sequence[str], warm_start: bool = False
+    problem: cp.Problem, chain: Sequence[str], warm_start: bool = False, ignore_dpp: bool = False
 ) -> tuple[str, str]:
     """Solve ``problem`` with the first solver in ``chain`` that succeeds.
+
+    ``ignore_dpp`` compiles without cvxpy's parameter tensor: for a conic problem
+    solved a few times it is far cheaper (the elastic problem at N = 5,000: 0.9 s per
+    solve instead of 12 s for the first parametrised compile).
 
     Returns ``(status, solver)`` where status is ``"optimal"``,
     ``"optimal_inaccurate"`` (only when no solver reached optimal) or
@@ -69,7 +73,7 @@ def solve_with_fallback(
     inaccurate: str | None = None
     for s in chain:
         try:
-            problem.solve(solver=s, warm_start=warm_start, **OPTIONS[s])
+            problem.solve(solver=s, warm_start=warm_start, ignore_dpp=ignore_dpp, **OPTIONS[s])
         except (cp.SolverError, ValueError, ArithmeticError) as exc:
             attempts.append((s, f"error: {str(exc)[:120]}"))
             continue
@@ -86,7 +90,7 @@ def solve_with_fallback(
         if status == cp.OPTIMAL_INACCURATE and inaccurate is None:
             inaccurate = s
     if inaccurate is not None:
-        problem.solve(solver=inaccurate, **OPTIONS[inaccurate])
+        problem.solve(solver=inaccurate, ignore_dpp=ignore_dpp, **OPTIONS[inaccurate])
         if problem.status == cp.OPTIMAL_INACCURATE:
             return "optimal_inaccurate", inaccurate
     raise SolverError("no solver in the fallback chain succeeded", attempts)

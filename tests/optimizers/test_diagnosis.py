@@ -348,3 +348,26 @@ def test_priority_relaxation_of_a_risk_cap(market, te_reference, least):
         # the relaxed feasible set is almost one point: the interior-point solver's
         # row accuracy there is about 1e-6 of NAV
         assert r.turnover <= new + 1e-6 and r.ex_ante_te <= 0.005 + 1e-6
+
+
+@pytest.mark.parametrize("te_cap", [0.30, 0.10])
+def test_a_risk_cap_outside_the_conflict_changes_nothing(market, te_cap):
+    """With a TE cap present but in no conflict, the diagnosis answers most questions
+    with its LP twin (risk caps off; an LP answer whose weights meet the hard TE cap is
+    the conic answer) and must give the linear diagnosis exactly: same conflict, same
+    smallest relaxations (the closed forms of the test above, verified there)."""
+    p, cn = market
+    assets, w0 = start_weights(p, cn)
+    plain, _, _ = infeasible(assets, p, w0, SPECS)
+    specs = SPECS + [{"kind": "tracking_error", "max": te_cap}]
+    d, _, _ = infeasible(assets, p, w0, specs)
+    assert [set(c["constraints"]) for c in d.conflicts] == [
+        set(c["constraints"]) for c in plain.conflicts
+    ]
+    rel, ref = ({r["name"]: r for r in x.relaxations} for x in (d, plain))
+    assert set(rel) == set(ref)
+    for name, r in rel.items():
+        assert r["fixes_alone"] == ref[name]["fixes_alone"]
+        assert r["amount"] == pytest.approx(ref[name]["amount"], abs=1e-7), name
+    assert rel["turnover"]["rows"][0]["new_limit"] == pytest.approx(0.095, abs=1e-7)
+    assert rel["China exposure"]["rows"][0]["new_limit"] == pytest.approx(0.145, abs=1e-7)

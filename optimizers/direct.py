@@ -164,8 +164,8 @@ class DirectProblem:
         (the default, or PIQP not installed) uses Clarabel for every problem.
     dual_newton : bool
         Try the certified dual Newton method (:mod:`optimizers.dual`) first when the
-        problem has its form (risk aversion > 0, at most one TE cap and no other risk
-        cap); Clarabel solves whatever it does not certify. Default ``True``.
+        problem has its form (risk aversion > 0 or a TE cap; at most one TE cap and no
+        other risk cap); Clarabel solves whatever it does not certify. Default ``True``.
     """
 
     def __init__(
@@ -608,10 +608,14 @@ class DirectProblem:
         self.scale = scale
 
     def solve(self) -> str:
-        """Solve with PIQP (pure QP) or Clarabel; returns a status of :mod:`optimizers.solvers`.
+        """Solve with PIQP (opt-in, pure QP), the dual method or Clarabel; returns a status
+        of :mod:`optimizers.solvers`.
 
-        A pure QP goes to PIQP first; anything but PIQP's "solved" (including
-        infeasible) is passed on to Clarabel, which then decides. Re-solves update
+        With ``qp_solver="PIQP"`` a pure QP goes to PIQP first. Otherwise a problem of
+        the dual method's form goes to it first (warm-started from the last solve's
+        multipliers) and is accepted only with its certificate. Anything not answered
+        (including infeasible problems) is passed on to Clarabel, which then decides.
+        Clarabel is set up on first use. Re-solves update
         ``P``, ``q`` and ``b`` in the existing solver (same sparsity), so the KKT ordering
         is not recomputed. When Clarabel stalls (insufficient progress, iteration limit,
         or only reduced accuracy) the impact cone is rescaled (:data:`IMPACT_SCALES`;

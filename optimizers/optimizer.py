@@ -56,7 +56,8 @@ class PortfolioOptimizer:
     dual_newton : bool
         On the direct path, try the certified dual Newton method
         (:mod:`optimizers.dual`) before Clarabel when the problem has its form
-        (risk aversion > 0, at most one TE cap, no total- or factor-risk cap). Its
+        (risk aversion > 0 or a TE cap; at most one TE cap, no total- or factor-risk
+        cap). Its
         answer is accepted only with a duality-gap certificate; anything else goes to
         Clarabel. ``result.solver`` says which one answered. Default ``True``.
 

@@ -66,7 +66,7 @@ from constraints import (
     TrackingError,
 )
 from constraints.errors import ConstraintSpecError
-from optimizers.dual import DualData, DualStatic, solve_dual
+from optimizers.dual import GAP_TOL, DualData, DualStatic, solve_dual
 from optimizers.objective import ObjectiveSpec
 from optimizers.problem import BIG, fold_bounds, resolve_modes
 
@@ -585,6 +585,12 @@ class DirectProblem:
         pi[keep] = res.pi
         self._dual_v = np.r_[res.v[: P.K], pi, [res.mu] if te is not None else []]
         self.dual_iterations = res.iterations
+        self.certificate = {
+            "duality_gap": res.gap,
+            "max_violation": res.max_violation,
+            "iterations": res.iterations,
+            "tolerance": GAP_TOL,
+        }
         z = np.zeros(self.nz)
         z[:n], z[self.ib : self.ib + n], z[self.isl : self.isl + n] = res.w, res.buy, res.sell
         m = len(self.impact_idx)

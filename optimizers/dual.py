@@ -165,6 +165,8 @@ class DualResult:
     y_ub: np.ndarray
     primal: float  # objective (minimised form, without the constant lam b'Db)
     dual: float
+    gap: float  # primal - dual: the answer is within this of the optimum
+    max_violation: float  # largest row (weights) or TE-cap excess, at most FEAS_TOL
     v: np.ndarray  # all multipliers, for a warm start
     iterations: int
 
@@ -254,10 +256,11 @@ class _Point:
         return H
 
 
-def _check(P: DualData, pt: _Point) -> tuple[bool, float, float]:
+def _check(P: DualData, pt: _Point) -> tuple[bool, float, float, float]:
     """Certify the primal point ``(w, f = B'(w - b))`` at ``pt``.
 
-    Returns ``(ok, primal objective, duality gap)``. ``ok`` when every row holds to
+    Returns ``(ok, primal objective, duality gap, largest violation)`` (rows in
+    weights, relative to ``max(1, |h|)``; the TE cap in TE). ``ok`` when every row holds to
     :data:`FEAS_TOL` (weights), the TE cap to :data:`FEAS_TOL` (annualised TE), and the
     gap and the value of the remaining violations at the multipliers (``pi' viol``: how
     far below the optimum a slightly infeasible point can be) are at most :data:`GAP_TOL`.
@@ -271,13 +274,13 @@ def _check(P: DualData, pt: _Point) -> tuple[bool, float, float]:
         -P.alpha @ pt.w + P.lam * var + P.cb @ pt.xp + P.cs @ pt.xm + P.k @ (ax * np.sqrt(ax))
     )
     over = np.maximum(P.Gw @ pt.w + P.Gb @ pt.xp + P.Gs @ pt.xm + P.Gf @ f - P.h, 0.0)
-    ok = bool((over <= FEAS_TOL * np.maximum(1.0, np.abs(P.h))).all())
+    worst = float((over / np.maximum(1.0, np.abs(P.h))).max(initial=0.0))
     excess = float(pt.v[P.K : P.K + P.R] @ over)
     if P.te is not None:
-        ok &= np.sqrt(var) <= P.te + FEAS_TOL
+        worst = max(worst, float(np.sqrt(var)) - P.te)
         excess += pt.mu * max(var - P.te**2, 0.0)
     gap = primal - pt.value
-    return ok and gap <= GAP_TOL and excess <= GAP_TOL, primal, gap
+    return worst <= FEAS_TOL and gap <= GAP_TOL and excess <= GAP_TOL, primal, gap, worst
 
 
 def solve_dual(
@@ -349,6 +352,7 @@ def solve_dual(
 
 def _result(P: DualData, pt: _Point, it: int) -> DualResult:
     K, R = P.K, P.R
+    check = _check(P, pt)
     # per-name bound multipliers: the one-sided derivative of the name's Lagrangian
     base = pt.a * (pt.w - P.b) + pt.g
     x = pt.w - P.w0
@@ -369,8 +373,10 @@ def _result(P: DualData, pt: _Point, it: int) -> DualResult:
         mu=pt.mu,
         y_lb=y_lb,
         y_ub=y_ub,
-        primal=_check(P, pt)[1],
+        primal=check[1],
         dual=pt.value,
+        gap=check[2],
+        max_violation=max(check[3], 0.0),
         v=pt.v.copy(),
         iterations=it,
     )

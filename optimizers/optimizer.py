@@ -366,4 +366,5 @@ class PortfolioOptimizer:
             relaxed=relaxed,
             violations=violations,
             integer_method=method,
+            certificate=dict(built.certificate) if solver == "DUAL_NEWTON" and exact else None,
         )

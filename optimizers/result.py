@@ -43,6 +43,10 @@ class OptimizationResult:
         Constraints relaxed by priority (name, rows, amount in own units).
     violations : list of dict
         Rows of soft (or heuristically enforced integer) constraints left breached.
+    certificate : dict or None
+        For an answer of the certified dual method (``solver == "DUAL_NEWTON"``):
+        ``duality_gap`` (the objective is within it of the optimum), ``max_violation``
+        (largest row excess, weights; or TE-cap excess), ``iterations``, ``tolerance``.
     timings : dict
         Seconds per phase.
     """
@@ -60,6 +64,7 @@ class OptimizationResult:
     relaxed: list = field(default_factory=list)
     violations: list = field(default_factory=list)
     integer_method: str | None = None
+    certificate: dict | None = None
     timings: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:

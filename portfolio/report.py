@@ -106,9 +106,14 @@ def terminal_summary(s: dict) -> str:
         )
     tc = s["optimizer"].get("transfer_coefficient")
     if tc is not None:
+        cert = s["optimizer"].get("certificate")
+        state = s["optimizer"].get("status")
+        if cert:
+            gap, tol = abs(cert["duality_gap"]), cert["tolerance"]
+            state += f", certified: duality gap {gap:.0e} <= {tol:.0e}"
         lines.append(
             f"  ex-ante transfer coefficient {tc:.2f}; solver {s['optimizer'].get('solver')}"
-            f" ({s['optimizer'].get('status')})"
+            f" ({state})"
         )
     binding = s["optimizer"].get("binding", [])
     if binding:

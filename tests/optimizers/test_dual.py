@@ -137,6 +137,9 @@ def solve_both(p, specs, obj, **kw):
 
 def assert_same(r1, r2):
     assert (r1.solver, r2.solver) == ("DUAL_NEWTON", "CLARABEL")
+    cert = r1.certificate
+    assert cert["duality_gap"] <= GAP_TOL and cert["max_violation"] <= FEAS_TOL
+    assert r2.certificate is None
     assert r1.objective == pytest.approx(r2.objective, abs=1e-6)
     np.testing.assert_allclose(r1.weights.to_numpy(), r2.weights.to_numpy(), atol=1e-4)
     assert r1.violations == []

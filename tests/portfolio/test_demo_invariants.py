@@ -106,3 +106,16 @@ def test_terminal_summary_shows_breaches_never_hides_them(run):
     text = terminal_summary(s)
     assert "WARNING: 1 constraint breaches after board-lot rounding" in text
     assert "- turnover: 0.001 weight" in text
+
+
+def test_demo_is_solved_by_the_certified_method_and_says_so(run):
+    """The demo fund has the dual method's form; its certificate reaches the summary."""
+    from optimizers.dual import FEAS_TOL, GAP_TOL
+    from portfolio.report import terminal_summary
+
+    s = run.summary()
+    opt = s["optimizer"]
+    assert opt["solver"] == "DUAL_NEWTON"
+    assert opt["certificate"]["duality_gap"] <= GAP_TOL
+    assert opt["certificate"]["max_violation"] <= FEAS_TOL
+    assert "solver DUAL_NEWTON (optimal, certified: duality gap" in terminal_summary(s)

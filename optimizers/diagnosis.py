@@ -193,11 +193,12 @@ class ElasticProblem:
         self.ctx = ctx
         self.data, self.cons = data, list(constraints)
         self.units: list[_Unit] = []
-        linear = True
+        lp_ids = []  # the candidates that are linear
         for ci in candidates:
             c = self.cons[ci]
             lin = c.linear(data)
-            linear &= lin is not None
+            if lin is not None:
+                lp_ids.append(ci)
             units = c.term_units(data)
             labels = c.row_labels(data)
             for ti, (term, lim) in enumerate(zip(c.terms(ctx), c.limits(data), strict=True)):
@@ -237,12 +238,11 @@ class ElasticProblem:
         trading = self.trade_price * cp.sum(ctx.buy + ctx.sell)
         self.problem = cp.Problem(cp.Minimize(self.cost @ self.t + trading), ctx.structural + rows)
         pref = [solver] if isinstance(solver, str) else list(solver)
-        self.chain = solver_chain(self.problem, (["HIGHS"] if linear else []) + pref)
-        self.conic = not linear
+        self.conic = len(lp_ids) < len(candidates)
+        self.chain = solver_chain(self.problem, ([] if self.conic else ["HIGHS"]) + pref)
         self.solves = 0
         # an LP twin without the risk caps answers every question that leaves them off
-        # (HiGHS on an LP instead of Clarabel on cones), see solve and lp_feasible
-        lp_ids = [ci for ci in candidates if self.cons[ci].linear(data) is not None]
+        # (HiGHS on an LP instead of Clarabel on cones), see solve and feasible
         self.risk_ids = {u.ci for u in self.units} - set(lp_ids)
         self.lp = None
         if self.risk_ids and lp_ids:
@@ -434,6 +434,12 @@ def _change_text(c, units, js, amount, unit, rows) -> str:
         if states_limit(c.label):
             return f"{c.label} relaxed to {_sided(rows[0]['side'], new, units[js[0]])}"
         return f"{c.label} to {new}"
+    return _relaxed_by(c, amount, unit, rows)
+
+
+def _relaxed_by(c, amount: float, unit: str, rows: list[dict]) -> str:
+    """``"China exposure relaxed by 4.50 % (country_of_risk China at most 14.50 %)"``:
+    the amount in own units, then up to two changed rows (none for per-asset kinds)."""
     text = f"{c.label} relaxed by {format_limit(amount, unit)}"
     if rows and not c.per_asset:
         detail = "; ".join(
@@ -825,13 +831,7 @@ def _relaxed_text(c: Constraint, rep: dict, single: _Unit | None) -> str:
         if states_limit(c.label):
             return f"{c.label} relaxed to {_sided(r['side'], new, single)}"
         return f"{c.label} {r['side']} {format_limit(r['limit'], r['limit_unit'])} relaxed to {new}"
-    text = f"{c.label} relaxed by {format_limit(rep['amount'], rep['unit'])}"
-    if rows and not c.per_asset:
-        detail = "; ".join(
-            f"{r['row']} {r['side']} {format_limit(r['new_limit'], r['limit_unit'])}"
-            for r in rows[:2]
-        )
-        text += f" ({detail})"
-    elif rows:
+    text = _relaxed_by(c, rep["amount"], rep["unit"], rows)
+    if rows and c.per_asset:
         text += f" ({rep['rows_changed']} names)"
     return text

@@ -570,21 +570,15 @@ class DirectProblem:
             return None
         n, off, keep, te = self.n, self.A_zero.shape[0], P.keep, P.te
         v0 = None
-        if self._dual_v is not None:
-            K = P.K
-            full = self._dual_v
+        if self._dual_v is not None:  # stored over every shared row: pick this solve's
+            full, K = self._dual_v, P.K
             v0 = np.r_[full[:K], full[K : K + len(keep)][keep], full[K + len(keep) :]]
-            if te is None:
-                v0 = v0[: P.p]
-            elif len(v0) < P.p:
-                v0 = np.r_[v0, 0.0]
         res = solve_dual(P, v0)
         if res is None:
             return None
         pi = np.zeros(len(keep))
         pi[keep] = res.pi
         self._dual_v = np.r_[res.v[: P.K], pi, [res.mu] if te is not None else []]
-        self.dual_iterations = res.iterations
         self.certificate = {
             "duality_gap": res.gap,
             "max_violation": res.max_violation,

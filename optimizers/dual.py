@@ -160,7 +160,6 @@ class DualResult:
     w: np.ndarray
     buy: np.ndarray
     sell: np.ndarray
-    f: np.ndarray
     pi: np.ndarray  # row multipliers (>= 0)
     mu: float  # TE multiplier on the variance
     y_lb: np.ndarray  # per-name bound multipliers
@@ -311,8 +310,10 @@ def solve_dual(
         at0 = bounded & (pt.v <= 0.0) & (g < 0.0)
         pg = np.where(at0, 0.0, g)
         size = float(np.abs(pg).max())
-        if size <= 0.1 * FEAS_TOL and _check(P, pt)[0]:
-            return _result(P, pt, it)
+        if size <= 0.1 * FEAS_TOL:
+            check = _check(P, pt)
+            if check[0]:
+                return _result(P, pt, it, check)
         # stalled (no step gains, e.g. a TE cap that does not bind in max-alpha mode
         # leaves the factor multipliers undetermined): the certificate alone decides
         values.append(pt.value)
@@ -320,7 +321,7 @@ def solve_dual(
             1.0, abs(values[-1])
         )
         if stalled or lm > LM_MAX:
-            return _result(P, pt, it) if _check(P, pt)[0] else None
+            return _certified(P, pt, it)
         if trace is not None:
             trace.append((it, size, lm, pt.value))
         # active set (Bertsekas): multipliers near 0 pushed further down stay fixed
@@ -346,15 +347,20 @@ def solve_dual(
                 break
             lm *= 10.0
         else:
-            return _result(P, pt, it) if _check(P, pt)[0] else None
+            return _certified(P, pt, it)
         lm = max(lm / 10.0, LM_MIN)
         pt = nxt
-    return _result(P, pt, MAX_ITER) if _check(P, pt)[0] else None
+    return _certified(P, pt, MAX_ITER)
 
 
-def _result(P: DualData, pt: _Point, it: int) -> DualResult:
-    K, R = P.K, P.R
+def _certified(P: DualData, pt: _Point, it: int) -> DualResult | None:
+    """The result at ``pt`` if it passes the certificate, else ``None``."""
     check = _check(P, pt)
+    return _result(P, pt, it, check) if check[0] else None
+
+
+def _result(P: DualData, pt: _Point, it: int, check: tuple) -> DualResult:
+    K, R = P.K, P.R
     # per-name bound multipliers: the one-sided derivative of the name's Lagrangian
     base = pt.a * (pt.w - P.b) + pt.g
     x = pt.w - P.w0
@@ -370,7 +376,6 @@ def _result(P: DualData, pt: _Point, it: int) -> DualResult:
         w=pt.w,
         buy=pt.xp,
         sell=pt.xm,
-        f=pt.f,
         pi=pt.v[K : K + R].copy(),
         mu=pt.mu,
         y_lb=y_lb,

@@ -188,14 +188,14 @@ def test_warm_start_gives_the_cold_answer_in_fewer_steps():
     specs, obj = fund_specs(0.02), ObjectiveSpec(risk_aversion=2.0, impact=True)
     warm = PortfolioOptimizer(p.assets, p.risk, build_constraints(specs), obj, nav_base=p.nav_base)
     warm.solve(p.alpha, p.benchmark, p.w0)
-    cold_steps = warm.built.dual_iterations
+    cold_steps = warm.built.certificate["iterations"]
     alpha2 = 1.1 * p.alpha
     kw = {"constraint_overrides": {"turnover": {"max": 0.25}}}
     r_warm = warm.solve(alpha2, p.benchmark, p.w0, **kw)
     cold = PortfolioOptimizer(p.assets, p.risk, build_constraints(specs), obj, nav_base=p.nav_base)
     r_cold = cold.solve(alpha2, p.benchmark, p.w0, **kw)
     assert r_warm.solver == r_cold.solver == "DUAL_NEWTON"
-    assert warm.built.dual_iterations <= cold.built.dual_iterations
+    assert warm.built.certificate["iterations"] <= cold.built.certificate["iterations"]
     assert cold_steps >= 1
     # both are certified to GAP_TOL, so they agree to about that
     assert r_warm.objective == pytest.approx(r_cold.objective, abs=2 * GAP_TOL)

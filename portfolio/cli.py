@@ -87,28 +87,29 @@ def _rebalance_and_write(
 
 
 def cmd_demo(args) -> int:
-    import yaml
-
-    from portfolio.config import parse_config
-    from portfolio.datasets import generate_demo_market
+    from portfolio.datasets.styles import fund_demo
     from portfolio.demo import demo_market_data
 
-    config = parse_config(yaml.safe_load(demo_config_text()), source="demo_fund.yaml")
-    market = generate_demo_market(seed=args.seed)
+    config, market = fund_demo(args.fund, args.seed)
     data = demo_market_data(market, config)
     return _rebalance_and_write(
-        config, data, Path.cwd(), Path(args.out) if args.out else None, {"demo_seed": args.seed}
+        config,
+        data,
+        Path.cwd(),
+        Path(args.out) if args.out else None,
+        {"demo_seed": args.seed, "demo_fund": args.fund},
     )
 
 
 def cmd_demo_data(args) -> int:
-    from portfolio.datasets import generate_demo_market, write_demo_data
+    from portfolio.datasets import write_demo_data
+    from portfolio.datasets.styles import fund_config_text, fund_demo
 
     out = Path(args.directory)
-    market = generate_demo_market(seed=args.seed)
+    _, market = fund_demo(args.fund, args.seed)
     paths = write_demo_data(market, out)
     config_path = out / "config.yaml"
-    config_path.write_text(demo_config_text(), encoding="utf-8")
+    config_path.write_text(fund_config_text(args.fund), encoding="utf-8")
     for name, p in sorted(paths.items()):
         print(f"  {name:14} {p}")
     print(f"  {'config':14} {config_path}")
@@ -166,16 +167,30 @@ def cmd_risk(args) -> int:
     return EXIT_OK
 
 
+def _fund_argument(parser) -> None:
+    from portfolio.datasets.styles import DEFAULT_FUND, FUND_STYLES
+
+    parser.add_argument(
+        "--fund",
+        choices=sorted(FUND_STYLES),
+        default=DEFAULT_FUND,
+        help="example fund style on the demo market (default %(default)s): "
+        + "; ".join(f"{k}: {v.description}" for k, v in FUND_STYLES.items()),
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="active-etf", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="rebalance the embedded demo Asia small-cap fund")
     d.add_argument("--out", help="run folder (default runs/<fund>-<as-of>)")
     d.add_argument("--seed", type=int, default=20261122, help="demo market seed")
+    _fund_argument(d)
     d.set_defaults(func=cmd_demo)
     dd = sub.add_parser("demo-data", help="write the demo market's input files and config")
     dd.add_argument("directory")
     dd.add_argument("--seed", type=int, default=20261122)
+    _fund_argument(dd)
     dd.set_defaults(func=cmd_demo_data)
     r = sub.add_parser("rebalance", help="rebalance from a YAML config")
     r.add_argument("config")

@@ -36,6 +36,7 @@ __all__ = [
     "assemble",
     "exchange",
     "environment_errors",
+    "probe_writable",
 ]
 
 #: Key of ``manifest.json`` that marks a folder as a run folder written by this tool.
@@ -106,6 +107,7 @@ def cleanup_leftovers(parent: Path) -> list[Path]:
     removed = []
     if not parent.is_dir():
         return removed
+    _recover_old(parent)
     for entry in parent.iterdir():
         m = _TMP_RE.match(entry.name)
         if not m or _pid_alive(int(m.group("pid"))):
@@ -115,7 +117,6 @@ def cleanup_leftovers(parent: Path) -> list[Path]:
         else:
             entry.unlink(missing_ok=True)
         removed.append(entry)
-    _recover_old(parent)
     return removed
 
 
@@ -124,7 +125,8 @@ def _recover_old(parent: Path) -> None:
     for entry in sorted(parent.glob(".*.old-*")):
         m = _TMP_RE.match(entry.name)
         target = parent / m.group("name") if m else None
-        if target is not None and not target.exists() and is_run_folder(entry):
+        dead = m is not None and not _pid_alive(int(m.group("pid")))
+        if dead and not target.exists() and is_run_folder(entry):
             os.rename(entry, target)
 
 
@@ -216,3 +218,22 @@ def environment_errors(doing: str):
         return inner
 
     return wrap
+
+
+def probe_writable(path: Path) -> None:
+    """Fail fast (exit code 6) when the folder that would hold ``path`` cannot be written.
+
+    Makes and removes an empty folder ``.probe-<run-id>`` in the nearest existing ancestor.
+    """
+    base = next((p for p in (Path(path), *Path(path).parents) if p.exists()), Path("."))
+    if not base.is_dir():
+        base = base.parent
+    probe = base / f".probe-{new_run_id()}"
+    try:
+        probe.mkdir()
+        probe.rmdir()
+    except OSError as exc:
+        env = environment_failure(exc, f"cannot write under {base}")
+        if env is None:
+            raise
+        raise env from None

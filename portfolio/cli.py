@@ -72,7 +72,7 @@ def _rebalance_and_write(
     from threadpoolctl import threadpool_limits
 
     from optimizers import InfeasibleError
-    from portfolio.outputs import check_out, dumps_json, is_run_folder, new_run_id
+    from portfolio.outputs import check_out, dumps_json, is_run_folder, new_run_id, probe_writable
     from portfolio.rebalance import Rebalancer
     from portfolio.report import manifest, run_folder_files, terminal_summary
     from portfolio.runlog import RunLog
@@ -80,6 +80,8 @@ def _rebalance_and_write(
     log = log or RunLog()
     if out is not None:
         out = check_out(out, replace)
+    else:
+        probe_writable(Path("runs"))
     t0 = time.perf_counter()
     rebalancer = Rebalancer(config, base_dir)
     try:
@@ -153,14 +155,19 @@ def cmd_demo_data(args) -> int:
     import shutil
     import tempfile
 
+    from portfolio.atomic import makedirs, remove_empty
     from portfolio.datasets import generate_demo_market, write_demo_data
     from portfolio.errors import OutputPathError
 
     out = Path(args.directory)
     if out.exists() and not out.is_dir():
         raise OutputPathError(f"demo-data {out}: is an existing file, not a folder")
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".demo-data.tmp-", dir=out))
+    created = makedirs(out)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=".demo-data.tmp-", dir=out))
+    except OSError:
+        remove_empty(created)
+        raise
     try:
         paths = write_demo_data(generate_demo_market(seed=args.seed), tmp)
         (tmp / "config.yaml").write_text(demo_config_text(), encoding="utf-8")
@@ -181,8 +188,11 @@ def cmd_demo_data(args) -> int:
             raise OutputPathError(f"demo-data {out}: {', '.join(blocked)} are folders")
         for p in paths.values():
             os.replace(p, out / p.name)
-    finally:
+    except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        remove_empty(created)
+        raise
+    shutil.rmtree(tmp, ignore_errors=True)
     for name, p in sorted(paths.items()):
         args.log.out(f"  {name:14} {out / p.name}")
     args.log.out(f"next: active-etf rebalance {out / 'config.yaml'}")

@@ -31,12 +31,10 @@ import math
 import os
 import platform
 import shutil
+import sys
 from collections.abc import Callable, Mapping
 from importlib import metadata
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
 
 from portfolio.atomic import (
     MARKER_KEY,
@@ -51,6 +49,7 @@ from portfolio.atomic import (
     makedirs,
     marker,
     new_run_id,
+    probe_writable,
     remove_empty,
 )
 from portfolio.errors import OutputPathError
@@ -64,6 +63,7 @@ __all__ = [
     "new_run_id",
     "is_run_folder",
     "check_out",
+    "probe_writable",
     "write_run_folder",
     "write_new_run",
 ]
@@ -89,25 +89,36 @@ def jsonable(obj):
     if isinstance(obj, list | tuple | set):
         seq = sorted(obj, key=str) if isinstance(obj, set) else obj
         return [jsonable(v) for v in seq]
-    if isinstance(obj, pd.Series):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, pd.DataFrame):
-        return [jsonable(r) for r in obj.to_dict(orient="records")]
-    if isinstance(obj, np.ndarray):
-        return [jsonable(v) for v in obj.tolist()]
-    if isinstance(obj, np.bool_ | bool):
-        return bool(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, float | np.floating):
-        f = float(obj)
-        return f if math.isfinite(f) else None
-    if isinstance(obj, pd.Timestamp):
-        return obj.isoformat()
-    if isinstance(obj, Path):
-        return obj.name
+    if isinstance(obj, bool):
+        return obj
+    if isinstance(obj, float):  # also numpy.float64
+        return float(obj) if math.isfinite(obj) else None
     if obj is None or isinstance(obj, str | int):
         return obj
+    if isinstance(obj, Path):
+        return obj.name
+    return _jsonable_array_like(obj)
+
+
+def _jsonable_array_like(obj):
+    """numpy / pandas objects (only looked for when those libraries are loaded)."""
+    np, pd = sys.modules.get("numpy"), sys.modules.get("pandas")
+    if pd is not None:
+        if isinstance(obj, pd.Series):
+            return {str(k): jsonable(v) for k, v in obj.items()}
+        if isinstance(obj, pd.DataFrame):
+            return [jsonable(r) for r in obj.to_dict(orient="records")]
+        if isinstance(obj, pd.Timestamp):
+            return obj.isoformat()
+    if np is not None:
+        if isinstance(obj, np.ndarray):
+            return [jsonable(v) for v in obj.tolist()]
+        if isinstance(obj, np.bool_):
+            return bool(obj)
+        if isinstance(obj, np.integer):
+            return int(obj)
+        if isinstance(obj, np.floating):
+            return jsonable(float(obj))
     return str(obj)
 
 
@@ -150,6 +161,7 @@ def check_out(out: Path, replace: bool = False) -> Path:
     for parent in out.parents:
         if parent.exists() and not parent.is_dir():
             raise OutputPathError(f"--out {out}: {parent} is a file, not a folder")
+    probe_writable(out)
     if not out.exists():
         return out
     if not out.is_dir():

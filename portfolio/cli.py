@@ -40,7 +40,7 @@ def _default_out(config, as_of) -> Path:
 
 
 def _rebalance_and_write(
-    config, data, base_dir: Path, out: Path | None, extra_manifest=None
+    config, data, base_dir: Path, out: Path | None, extra_manifest=None, report: bool = True
 ) -> int:
     from optimizers import InfeasibleError
     from portfolio.outputs import dumps_json, write_run_folder
@@ -80,7 +80,7 @@ def _rebalance_and_write(
         return EXIT_INFEASIBLE
     out = out or _default_out(config, result.as_of)
     summary = result.summary()
-    write_run_folder(out, run_folder_files(result, summary, extra_manifest))
+    write_run_folder(out, run_folder_files(result, summary, extra_manifest, report=report))
     print(terminal_summary(summary))
     print(f"run folder: {out}  ({result.timings['total_s']:.2f} s)")
     return EXIT_OK
@@ -97,7 +97,12 @@ def cmd_demo(args) -> int:
     market = generate_demo_market(seed=args.seed)
     data = demo_market_data(market, config)
     return _rebalance_and_write(
-        config, data, Path.cwd(), Path(args.out) if args.out else None, {"demo_seed": args.seed}
+        config,
+        data,
+        Path.cwd(),
+        Path(args.out) if args.out else None,
+        {"demo_seed": args.seed},
+        report=not args.no_report,
     )
 
 
@@ -128,7 +133,9 @@ def _load(config_path: str):
 
 def cmd_rebalance(args) -> int:
     config, data, base = _load(args.config)
-    return _rebalance_and_write(config, data, base, Path(args.out) if args.out else None)
+    return _rebalance_and_write(
+        config, data, base, Path(args.out) if args.out else None, report=not args.no_report
+    )
 
 
 def cmd_alpha(args) -> int:
@@ -166,12 +173,22 @@ def cmd_risk(args) -> int:
     return EXIT_OK
 
 
+def add_no_report(parser: argparse.ArgumentParser) -> None:
+    """The ``--no-report`` flag shared by every command that writes a run folder."""
+    parser.add_argument(
+        "--no-report",
+        action="store_true",
+        help="do not write report.html (the HTML report with charts) into the run folder",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="active-etf", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="rebalance the embedded demo Asia small-cap fund")
     d.add_argument("--out", help="run folder (default runs/<fund>-<as-of>)")
     d.add_argument("--seed", type=int, default=20261122, help="demo market seed")
+    add_no_report(d)
     d.set_defaults(func=cmd_demo)
     dd = sub.add_parser("demo-data", help="write the demo market's input files and config")
     dd.add_argument("directory")
@@ -180,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("rebalance", help="rebalance from a YAML config")
     r.add_argument("config")
     r.add_argument("--out", help="run folder (default runs/<fund>-<as-of>)")
+    add_no_report(r)
     r.set_defaults(func=cmd_rebalance)
     a = sub.add_parser("alpha", help="run the alpha stage alone and print its diagnostics")
     a.add_argument("config")

@@ -220,9 +220,13 @@ def _exposure_section(s: dict, constraints) -> Raw:
                 [
                     g,
                     fmt_pct(bench[g]),
-                    fmt_pct(groups[g]["after"]),
+                    key(
+                        f"exposures.{col}.{g}.after",
+                        groups[g]["after"],
+                        fmt_pct(groups[g]["after"]),
+                    ),
                     fmt_pct(b0),
-                    key(f"exposures.{col}.{g}.after", groups[g]["after"], fmt_pct(a1)),
+                    fmt_pct(a1),
                     "\u2013" if lo is None else fmt_pct(lo),
                     "\u2013" if hi is None else fmt_pct(hi),
                 ]

@@ -7,6 +7,7 @@ Commands::
     active-etf rebalance CONFIG [--out DIR]       rebalance from a YAML config
     active-etf alpha CONFIG                       run the alpha stage alone, print diagnostics
     active-etf risk CONFIG --holdout DAYS         hold-out quality check of risk estimators
+    active-etf backtest CONFIG [--start DATE] ... walk-forward backtest (portfolio.backtest)
 
 Exit codes (DESIGN.md section 8): 0 success, 2 invalid input or config, 3 infeasible
 (diagnosis written), 4 solver failure after fallbacks, 1 anything unexpected.
@@ -127,7 +128,13 @@ def _load(config_path: str):
 
     path = Path(config_path)
     config = load_config(path)
-    data = load_market_data(config.data.paths(path.parent), config.fund.base_currency)
+    data = load_market_data(
+        config.data.paths(path.parent),
+        config.fund.base_currency,
+        as_of=config.fund.as_of,
+        stale_securities_ok=config.data.stale_securities_ok,
+        securities_date=config.data.securities_date,
+    )
     return config, data, path.parent
 
 
@@ -208,6 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--n-random", type=int, default=200, help="random portfolios for the bias test")
     k.add_argument("--estimators", nargs="+", help="estimators to compare (default: all)")
     k.set_defaults(func=cmd_risk)
+    from portfolio.backtest.cli import add_parser as add_backtest
+
+    add_backtest(sub)
     return p
 
 

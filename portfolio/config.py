@@ -65,10 +65,22 @@ class DataSpec(_Strict):
     cash: str = "cash.csv"
     fx: str = "fx.csv"
     max_excluded_share: float = Field(0.05, ge=0.0, le=1.0)
+    # point in time (portfolio.backtest.history): dated histories for the backtest, the
+    # date of an undated securities snapshot, and whether a stale snapshot is accepted
+    securities_history: str | None = None
+    fx_history: str | None = None
+    securities_date: dt.date | None = None
+    stale_securities_ok: bool = False
 
     def paths(self, base: Path) -> dict[str, Path]:
         root = (base / self.directory).resolve()
         return {name: root / getattr(self, name) for name in INPUT_NAMES}
+
+    def history_paths(self, base: Path) -> dict[str, Path]:
+        """The configured history files (``securities_history``, ``fx_history``)."""
+        root = (base / self.directory).resolve()
+        names = ("securities_history", "fx_history")
+        return {n: root / getattr(self, n) for n in names if getattr(self, n) is not None}
 
 
 class ObjectiveConfig(_Strict):

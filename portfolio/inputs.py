@@ -405,11 +405,20 @@ def validate_market_data(
     )
 
 
-def load_market_data(paths: Mapping[str, Path], base_currency: str) -> MarketData:
+def load_market_data(
+    paths: Mapping[str, Path],
+    base_currency: str,
+    as_of=None,
+    stale_securities_ok: bool = False,
+    securities_date=None,
+) -> MarketData:
     """Read every input file named in ``paths`` and validate them together.
 
     ``paths`` maps ``securities, fundamentals, returns, holdings, cash, fx`` to files.
-    Missing files are all reported in one InputError before anything else.
+    Missing files are all reported in one InputError before anything else. A securities
+    file with a ``date`` column is checked against ``as_of`` (a history is cut at it; a
+    stale snapshot is an error unless ``stale_securities_ok``); see
+    :mod:`portfolio.backtest.history`.
     """
     missing = [
         f"{k}: file not found: {Path(p).name}" for k, p in paths.items() if not Path(p).is_file()
@@ -418,6 +427,12 @@ def load_market_data(paths: Mapping[str, Path], base_currency: str) -> MarketDat
         raise InputError("input data", missing)
     frames = {k: read_table(Path(p), Path(p).name) for k, p in paths.items()}
     labels = {k: Path(p).name for k, p in paths.items()}
+    if "securities" in frames:
+        from portfolio.backtest.history import securities_at
+
+        frames["securities"] = securities_at(
+            frames["securities"], as_of, labels["securities"], stale_securities_ok, securities_date
+        )
     return validate_market_data(
         **frames,
         base_currency=base_currency,

@@ -16,6 +16,7 @@ import pandas as pd
 from portfolio.datasets.conventions import USD_PER_UNIT
 from portfolio.datasets.fund import fund_cash, select_holdings, whole_lots
 from portfolio.datasets.fundamentals import draw_fundamental_paths, publish_fundamentals
+from portfolio.datasets.history import fx_history, securities_history
 from portfolio.datasets.planted import monthly_total_returns, realised_ics
 from portfolio.datasets.scores import (
     FACTOR_DEFINITIONS,
@@ -85,6 +86,10 @@ class DemoMarket:
     holdings : ``asset_id, shares`` (int64, whole board lots).
     cash : ``currency, amount_local``.
     fx : ``currency, base_per_unit`` (USD per unit; USD is 1.0).
+    securities_history : point-in-time securities, one snapshot per month-end (``date,
+        asset_id, *SECURITIES_COLUMNS``; names listed then), the last equal to
+        ``securities`` (:mod:`portfolio.datasets.history`).
+    fx_history : ``date, currency, base_per_unit`` at each month-end.
     planted : JSON-serialisable record of the generation: seed, IC, factor definitions,
         blend weights, month-start dates, realised ICs, true risk parameters.
     """
@@ -98,6 +103,8 @@ class DemoMarket:
     cash: pd.DataFrame
     fx: pd.DataFrame
     planted: dict
+    securities_history: pd.DataFrame | None = None
+    fx_history: pd.DataFrame | None = None
 
 
 def _check_params(seed, n_securities, as_of, years, ic) -> pd.Timestamp:
@@ -200,7 +207,8 @@ def generate_demo_market(
 
     cap = price_asof * shares_me[-1] * fx_asof
     adv = np.round(cap * uni["turnover"].to_numpy() / TRADING_DAYS)
-    spread = 4.0 + 25.0 / np.sqrt(adv / 1e6) * np.exp(0.2 * rng.standard_normal(len(uni)))
+    spread_noise = np.exp(0.2 * rng.standard_normal(len(uni)))
+    spread = 4.0 + 25.0 / np.sqrt(adv / 1e6) * spread_noise
     securities = pd.DataFrame(
         {
             "asset_id": pd.array(asset_id, dtype="str"),
@@ -251,6 +259,10 @@ def generate_demo_market(
         }
     )
 
+    sec_history = securities_history(
+        uni, dates, me, sim.listed, price_me, shares_me, fx_me, spread_noise, paths,
+        SECURITIES_COLUMNS,
+    )  # fmt: skip
     returns = pd.DataFrame(
         sim.returns,
         index=pd.DatetimeIndex(dates, freq=None, name="date"),
@@ -314,4 +326,6 @@ def generate_demo_market(
         cash=cash,
         fx=fx,
         planted=_jsonable(planted),
+        securities_history=sec_history,
+        fx_history=fx_history(uni, dates, me, fx_me, USD_PER_UNIT),
     )

@@ -1,0 +1,225 @@
+"""The backtest's inputs, loaded once, and the point-in-time :class:`MarketData` at a date.
+
+Sources (see :mod:`portfolio.backtest.history` for dated tables):
+
+============================  =============================================================
+input                         used at rebalance date ``t``
+============================  =============================================================
+securities                    ``data.securities_history`` if set, else ``data.securities``
+                              (a ``date`` column with several dates is a history); the
+                              snapshot in force at ``t``. A single snapshot is stale at
+                              every other date: an error unless
+                              ``data.stale_securities_ok: true``
+fx                            ``data.fx_history`` if set (``date, currency,
+                              base_per_unit``), else ``data.fx`` at every date
+fundamentals                  rows dated ``<= t`` (the whole file when it has no ``date``)
+returns                       rows dated ``<= t``, the columns of names listed at ``t``
+holdings, cash                the book (:mod:`portfolio.backtest.book`), not the files
+============================  =============================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from portfolio.backtest.history import DatedTable, dated_table
+from portfolio.config import RebalanceConfig
+from portfolio.errors import InputError
+from portfolio.inputs import MarketData, read_table, validate_market_data
+
+__all__ = ["BacktestInputs", "load_backtest_inputs", "inputs_from_frames"]
+
+
+@dataclass(frozen=True, eq=False)
+class BacktestInputs:
+    """Everything a backtest reads, validated once.
+
+    Attributes
+    ----------
+    config : the run configuration (``fund.as_of`` is replaced at each date).
+    base_dir : folder the config's relative paths resolve against.
+    securities : dated securities snapshots (a history, or one snapshot).
+    fx : dated FX snapshots (``key`` = currency).
+    fundamentals, returns : validated full histories.
+    holdings, cash : the holdings and cash files (they set the starting capital).
+    planted_ic : the IC planted in a generated market (demo metadata), else None.
+    sources : input name -> file path (for the manifest).
+    notes : what the loader assumed (e.g. a stale snapshot accepted).
+    """
+
+    config: RebalanceConfig
+    base_dir: Path
+    securities: DatedTable
+    fx: DatedTable
+    fundamentals: pd.DataFrame
+    returns: pd.DataFrame
+    holdings: pd.DataFrame
+    cash: pd.DataFrame
+    planted_ic: float | None = None
+    sources: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    _snapshots: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def base_currency(self) -> str:
+        return self.config.fund.base_currency
+
+    def fx_at(self, t) -> pd.Series:
+        """``base_per_unit`` by currency in force at ``t``."""
+        snap = self.fx.at(t)
+        return pd.Series(
+            pd.to_numeric(snap["base_per_unit"]).to_numpy(float),
+            index=pd.Index(snap["currency"].astype(str), name="currency"),
+            name="base_per_unit",
+        )
+
+    def securities_at(self, t) -> pd.DataFrame:
+        """The validated securities snapshot at ``t`` (indexed by asset_id), cached per date."""
+        t = pd.Timestamp(t)
+        if t not in self._snapshots:
+            age = None if self.config.data.stale_securities_ok else _max_age(self.securities)
+            raw = self.securities.at(t, max_age_days=age)
+            self._snapshots[t] = _validate_snapshot(
+                raw, self.fx.at(t), self.base_currency, f"{self.securities.source} at {t.date()}"
+            )
+        return self._snapshots[t]
+
+    def market_at(self, t, holdings: pd.DataFrame, cash: pd.DataFrame) -> MarketData:
+        """The :class:`MarketData` a rebalance at ``t`` sees (nothing dated after ``t``)."""
+        t = pd.Timestamp(t)
+        sec = self.securities_at(t)
+        fund = self.fundamentals
+        if "date" in fund.columns:
+            fund = fund[fund["date"] <= t]
+        rets = self.returns.loc[:t]
+        rets = rets.loc[:, rets.columns.isin(sec.index)]
+        fx = self.fx_at(t)
+        held = holdings.index.isin(sec.index)
+        return MarketData(
+            securities=sec,
+            fundamentals=fund,
+            returns=rets,
+            holdings=holdings.loc[held],
+            cash=cash,
+            fx=fx,
+            sources=self.sources,
+        )
+
+
+def _max_age(table: DatedTable) -> int | None:
+    from portfolio.backtest.history import MAX_SNAPSHOT_AGE_DAYS
+
+    return MAX_SNAPSHOT_AGE_DAYS if table.is_history else None
+
+
+def _validate_snapshot(raw: pd.DataFrame, fx: pd.DataFrame, base: str, label: str) -> pd.DataFrame:
+    """Validate one securities snapshot with the production validator (securities and FX)."""
+    empty_returns = pd.DataFrame(index=pd.DatetimeIndex([], name="date"))
+    data = validate_market_data(
+        securities=raw,
+        fundamentals=pd.DataFrame({"asset_id": pd.Series(dtype=str)}),
+        returns=empty_returns,
+        holdings=pd.DataFrame({"asset_id": pd.Series(dtype=str), "shares": []}),
+        cash=pd.DataFrame({"currency": [], "amount_local": []}),
+        fx=fx,
+        base_currency=base,
+        labels={"securities": label, "fx": f"fx at {label.rsplit(' at ', 1)[-1]}"},
+    )
+    return data.securities
+
+
+def inputs_from_frames(
+    config: RebalanceConfig,
+    frames: dict[str, pd.DataFrame],
+    labels: dict[str, str],
+    base_dir: Path,
+    sources: dict | None = None,
+    planted_ic: float | None = None,
+) -> BacktestInputs:
+    """Build :class:`BacktestInputs` from raw frames.
+
+    ``frames`` has ``securities, fundamentals, returns, holdings, cash, fx`` and optionally
+    ``securities_history`` and ``fx_history`` (each with a ``date`` column).
+    """
+    data_spec = config.data
+    sec_key = "securities_history" if "securities_history" in frames else "securities"
+    fx_key = "fx_history" if "fx_history" in frames else "fx"
+    securities = dated_table(
+        frames[sec_key], labels[sec_key], "asset_id", data_spec.securities_date
+    )
+    fx = dated_table(frames[fx_key], labels[fx_key], "currency")
+    notes = []
+    if not securities.is_history:
+        if not data_spec.stale_securities_ok:
+            when = "undated" if securities.undated else f"dated {securities.dates[0].date()}"
+            raise InputError(
+                labels[sec_key],
+                f"column 'date': a backtest needs a dated securities history; this file is one "
+                f"snapshot ({when}) and would be used at every rebalance date. Give "
+                "data.securities_history (or a 'date' column with one snapshot per date), or "
+                "set data.stale_securities_ok: true to accept a stale snapshot",
+            )
+        notes.append(
+            f"{labels[sec_key]}: one securities snapshot used at every date "
+            "(data.stale_securities_ok): universe, caps and benchmark are not point in time"
+        )
+    if not fx.is_history:
+        notes.append(f"{labels[fx_key]}: one FX snapshot used at every date")
+    last_sec = securities.at(securities.dates[-1] if len(securities.dates) else None, None)
+    base = validate_market_data(
+        securities=last_sec,
+        fundamentals=frames["fundamentals"],
+        returns=frames["returns"],
+        holdings=frames["holdings"],
+        cash=frames["cash"],
+        fx=fx.at(fx.dates[-1] if len(fx.dates) else None, None),
+        base_currency=config.fund.base_currency,
+        labels={
+            k: labels[k]
+            for k in ("securities", "fundamentals", "returns", "holdings", "cash", "fx")
+        },  # fmt: skip
+        sources=sources,
+    )
+    return BacktestInputs(
+        config=config,
+        base_dir=Path(base_dir),
+        securities=securities,
+        fx=fx,
+        fundamentals=base.fundamentals,
+        returns=base.returns,
+        holdings=base.holdings,
+        cash=base.cash,
+        planted_ic=planted_ic,
+        sources=dict(sources or {}),
+        notes=notes,
+    )
+
+
+def load_backtest_inputs(config_path: str | Path) -> BacktestInputs:
+    """Read the config and every file it names (histories included) for a backtest."""
+    import json
+
+    from portfolio.config import load_config
+
+    path = Path(config_path)
+    config = load_config(path)
+    paths = {**config.data.paths(path.parent), **config.data.history_paths(path.parent)}
+    missing = [f"{k}: file not found: {p.name}" for k, p in paths.items() if not p.is_file()]
+    if missing:
+        raise InputError("input data", missing)
+    frames = {k: read_table(p, p.name) for k, p in paths.items()}
+    planted = paths["securities"].parent / "planted.json"
+    planted_ic = None
+    if planted.is_file():  # a generated market records the IC it planted
+        planted_ic = json.loads(planted.read_text(encoding="utf-8")).get("ic")
+    return inputs_from_frames(
+        config,
+        frames,
+        {k: p.name for k, p in paths.items()},
+        path.parent,
+        sources=paths,
+        planted_ic=None if planted_ic is None else float(planted_ic),
+    )

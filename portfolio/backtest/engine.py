@@ -1,0 +1,378 @@
+"""The walk-forward loop: at each rebalance date, the production rebalance on data cut there.
+
+For each date ``t_k`` (the last return date of each month in ``[start, end]``):
+
+1. every book is marked to ``t_k`` (:func:`~portfolio.backtest.book.mark_to_market`);
+2. :meth:`BacktestInputs.market_at` cuts the data at ``t_k`` (securities and FX snapshots in
+   force, fundamentals and returns dated ``<= t_k``) and the book gives holdings and cash;
+3. the same :class:`~portfolio.rebalance.Rebalancer` as ``active-etf rebalance`` runs with
+   ``fund.as_of = t_k``; its board-lot trades are booked and their costs paid. An
+   infeasible month (or a solver failure) is recorded with its diagnosis and the book is
+   left unchanged; the backtest goes on;
+4. the comparators trade on the same date (:mod:`portfolio.backtest.comparators`);
+5. the realised IC of the alpha over ``(t_k, t_k+1]`` is measured on residual returns.
+
+The last date of the range is only a mark (it closes the last period). The books start at
+the first date holding the benchmark in whole board lots, with the cash band's mid-point in
+base-currency cash, at the starting capital: ``fund.nav`` when it is a number, else the
+holdings and cash files valued at the last snapshot (the fund's current size).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from portfolio.backtest.book import (
+    BookState,
+    apply_trades,
+    mark_to_market,
+    nav_path,
+    period_growth,
+)
+from portfolio.backtest.comparators import (
+    DateContext,
+    StageRecorder,
+    benchmark_growth,
+    cash_target,
+    comparator_trades,
+    light_config,
+    top_quintile_weights,
+)
+from portfolio.backtest.data import BacktestInputs
+from portfolio.backtest.realised import realised_ic
+from portfolio.book import build_book
+from portfolio.errors import ConfigError, InputError
+from portfolio.markets import load_market_table, lot_sizes
+
+__all__ = ["BacktestSpec", "BacktestRun", "rebalance_dates", "run_backtest"]
+
+STRATEGIES = ("engine", "top_quintile", "light")
+MIN_HISTORY_DAYS = 252
+
+
+@dataclass(frozen=True)
+class BacktestSpec:
+    """What to run: the date range, the frequency and whether to run the comparators.
+
+    ``start`` defaults to the first month-end with ``MIN_HISTORY_DAYS`` of returns before it;
+    ``end`` to the last month-end of the returns.
+    """
+
+    start: pd.Timestamp | None = None
+    end: pd.Timestamp | None = None
+    frequency: str = "monthly"
+    comparators: bool = True
+
+
+@dataclass(eq=False)
+class BacktestRun:
+    """Raw output of :func:`run_backtest` (turned into files and statistics elsewhere).
+
+    Attributes
+    ----------
+    dates : rebalance dates plus the final mark.
+    periods : one row per rebalance (see :mod:`portfolio.backtest.outputs`).
+    nav : daily NAV per strategy and the benchmark, base currency.
+    holdings, trades : long frames with a ``date`` column.
+    events : infeasible months with their diagnosis, delistings, notes.
+    timings : seconds per stage, summed over dates.
+    planted_ic, base_currency, notes : context for the statistics.
+    """
+
+    dates: pd.DatetimeIndex
+    periods: pd.DataFrame
+    nav: pd.DataFrame
+    holdings: pd.DataFrame
+    trades: pd.DataFrame
+    events: list[dict]
+    timings: dict[str, float]
+    base_currency: str
+    planted_ic: float | None
+    notes: list[str] = field(default_factory=list)
+
+
+def rebalance_dates(index: pd.DatetimeIndex, start=None, end=None, frequency="monthly"):
+    """The last date of each calendar month in ``index`` within ``[start, end]``."""
+    if frequency != "monthly":
+        raise ConfigError(f"--frequency: only 'monthly' is supported, got {frequency!r}")
+    index = pd.DatetimeIndex(index)
+    last = pd.Series(index, index=index).groupby(index.to_period("M")).max()
+    dates = pd.DatetimeIndex(last.to_numpy())
+    if start is None and len(index) > MIN_HISTORY_DAYS:
+        start = index[MIN_HISTORY_DAYS]
+    if start is not None:
+        dates = dates[dates >= pd.Timestamp(start)]
+    if end is not None:
+        dates = dates[dates <= pd.Timestamp(end)]
+    if len(dates) < 2:
+        raise ConfigError(
+            f"backtest range: fewer than two month-ends between {start} and {end} "
+            f"(returns run from {index.min().date()} to {index.max().date()})"
+        )
+    return dates
+
+
+def _starting_capital(inputs: BacktestInputs) -> float:
+    nav = inputs.config.fund.nav
+    if nav != "holdings":
+        return float(nav)
+    t = inputs.securities.dates[-1] if len(inputs.securities.dates) else inputs.returns.index[-1]
+    data = inputs.market_at(t, inputs.holdings, inputs.cash)
+    return build_book(data).nav_base
+
+
+def _initial_state(inputs: BacktestInputs, t, capital: float) -> BookState:
+    """The benchmark in whole board lots at ``t`` with the cash band's mid-point in cash."""
+    data = inputs.market_at(t, inputs.holdings.iloc[:0], inputs.cash.iloc[:0])
+    sec = data.securities
+    fx = data.fx
+    price = (sec["price_local"] * sec["currency"].map(fx)).astype(float)
+    bench = build_book(data, nav_override=1.0).benchmark
+    lots, problems = lot_sizes(sec, load_market_table(inputs.config.markets))
+    if problems:
+        raise InputError(inputs.securities.source, problems)
+    invested = 1.0 - cash_target(inputs.config)
+    shares = (np.floor(bench * invested * capital / price / lots) * lots).astype(np.int64)
+    shares = shares[shares > 0]
+    cash = capital - float((shares * price[shares.index]).sum())
+    base = inputs.base_currency
+    return BookState(
+        date=pd.Timestamp(t),
+        shares=shares.sort_index(),
+        cash_local=pd.Series({base: cash}, dtype=float),
+        price_base=price[shares.index].sort_index(),
+        fx=fx,
+    )
+
+
+def _context(rec: StageRecorder, data, config) -> DateContext:
+    sec = data.securities
+    halted = sec["halted"].astype(bool) if "halted" in sec else pd.Series(False, index=sec.index)
+    return DateContext(
+        config=config,
+        securities=sec,
+        price_base=(sec["price_local"] * sec["currency"].map(data.fx)).astype(float),
+        benchmark=build_book(data, nav_override=1.0).benchmark,
+        risk_model=rec.risk_[0],
+        alpha=rec.alpha_,
+        frozen=halted | ~(sec["adv_base"] > 0),
+    )
+
+
+def _solve(rec: StageRecorder, data, t, events: list[dict], label: str):
+    """Run the rebalance; an infeasible month or a solver failure is an event, not an abort."""
+    from optimizers import InfeasibleError, SolverError
+
+    try:
+        return rec.run(data)
+    except InfeasibleError as exc:
+        diag = exc.diagnosis.to_dict() if getattr(exc, "diagnosis", None) else {}
+        events.append({"date": str(t.date()), "strategy": label, "status": "infeasible",
+                       "message": str(exc), "diagnosis": diag})  # fmt: skip
+    except SolverError as exc:
+        events.append({"date": str(t.date()), "strategy": label, "status": "solver_failed",
+                       "message": str(exc), "diagnosis": {}})  # fmt: skip
+    except InputError as exc:  # name the date the data failed at
+        raise InputError(f"backtest at {t.date()}", exc.problems) from exc
+    return None
+
+
+def run_backtest(
+    inputs: BacktestInputs,
+    spec: BacktestSpec | None = None,
+    progress: Callable[[dict], None] | None = None,
+) -> BacktestRun:
+    """Walk forward over the rebalance dates (module docstring); see :class:`BacktestRun`."""
+    spec = spec or BacktestSpec()
+    dates = rebalance_dates(inputs.returns.index, spec.start, spec.end, spec.frequency)
+    base = inputs.base_currency
+    names = STRATEGIES if spec.comparators else STRATEGIES[:1]
+    capital = _starting_capital(inputs)
+    first = _initial_state(inputs, dates[0], capital)
+    states = {s: first for s in names}
+    bench_level = capital
+    nav_parts: list[pd.DataFrame] = []
+    periods, holdings, trades, events = [], [], [], []
+    timings = {k: 0.0 for k in ("data_s", "rebalance_s", "comparators_s", "book_s", "ic_s")}
+    prev = None  # (t, ctx, growth-independent records)
+    for k, t in enumerate(dates):
+        t0 = time.perf_counter()
+        fx = inputs.fx_at(t)
+        sec = inputs.securities_at(t)
+        price = (sec["price_local"] * sec["currency"].map(fx)).astype(float)
+        timings["data_s"] += time.perf_counter() - t0
+        if prev is not None:
+            t0 = time.perf_counter()
+            growth = period_growth(inputs.returns, prev["date"], t)
+            row = prev["row"]
+            daily = {s: nav_path(states[s], growth) for s in names}
+            daily["benchmark"] = bench_level * benchmark_growth(prev["ctx"].benchmark, growth)
+            nav_parts.append(pd.DataFrame(daily))
+            for s in names:
+                states[s], flows = mark_to_market(states[s], growth.iloc[-1], price, fx, t, base)
+                row[f"{s}_nav_end"] = states[s].nav_base
+                if s == "engine":
+                    row["income_base"] = flows["income_base"]
+                    row["delisted"] = ",".join(flows["delisted"])
+            row["benchmark_return"] = float(daily["benchmark"].iloc[-1] / bench_level - 1.0)
+            bench_level = float(daily["benchmark"].iloc[-1])
+            timings["book_s"] += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            observed = inputs.returns.loc[growth.index].notna().any()
+            row.update(realised_ic(prev["ctx"], growth.iloc[-1] - 1.0, observed))
+            timings["ic_s"] += time.perf_counter() - t0
+            periods.append(row)
+            if progress is not None:
+                progress(_progress_line(periods))
+        if k == len(dates) - 1:
+            break
+
+        t0 = time.perf_counter()
+        config = inputs.config.model_copy(
+            update={"fund": inputs.config.fund.model_copy(update={"as_of": t.date()})}
+        )
+        state = states["engine"]
+        data = inputs.market_at(t, state.holdings_frame(), state.cash_frame())
+        timings["data_s"] += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        rec = StageRecorder(config, inputs.base_dir)
+        result = _solve(rec, data, t, events, "engine")
+        timings["rebalance_s"] += time.perf_counter() - t0
+        if rec.alpha_ is None:  # the stages did not run: nothing to record
+            raise InputError(f"backtest at {t.date()}", "the alpha stage did not run")
+        ctx = _context(rec, data, config)
+        row = {"date": t, "next_date": dates[k + 1], "engine_nav": state.nav_base}
+        row.update(_engine_row(result, ctx, state))
+        if result is not None:
+            t0 = time.perf_counter()
+            states["engine"] = apply_trades(
+                state, result.trades.holdings["shares_after"], ctx.price_base,
+                row["engine_cost_base"], base,
+            )  # fmt: skip
+            timings["book_s"] += time.perf_counter() - t0
+            trades.append(result.trades.trades.assign(date=t))
+        holdings.append(_holdings_rows(states["engine"], ctx, t))
+        if spec.comparators:
+            t0 = time.perf_counter()
+            _run_comparators(states, ctx, inputs, data, rec, row, events, t, base)
+            timings["comparators_s"] += time.perf_counter() - t0
+        prev = {"date": t, "ctx": ctx, "row": row}
+
+    nav = pd.concat(nav_parts) if nav_parts else pd.DataFrame()
+    start_row = pd.DataFrame({s: [capital] for s in [*names, "benchmark"]}, index=[dates[0]])
+    nav = pd.concat([start_row, nav])
+    nav.index.name = "date"
+    notes = list(inputs.notes) + [n for s in names for n in states[s].notes]
+    return BacktestRun(
+        dates=dates,
+        periods=pd.DataFrame(periods),
+        nav=nav,
+        holdings=pd.concat(holdings, ignore_index=True) if holdings else pd.DataFrame(),
+        trades=pd.concat(trades, ignore_index=True) if trades else pd.DataFrame(),
+        events=events,
+        timings=timings,
+        base_currency=base,
+        planted_ic=inputs.planted_ic,
+        notes=notes,
+    )
+
+
+def _engine_row(result, ctx: DateContext, state: BookState) -> dict:
+    """Ex-ante figures of the engine at one date (NaN where the month was infeasible)."""
+    nav = state.nav_base
+    n_view = int(ctx.alpha.score.notna().sum())
+    row = {"status": "ok" if result is not None else "unchanged", "breadth": n_view}
+    if result is None:
+        w = state.value_base.reindex(ctx.securities.index).fillna(0.0) / nav
+        a = w - ctx.benchmark
+        row.update(
+            engine_cost_base=0.0, turnover=0.0, n_trades=0, transfer_coefficient=np.nan,
+            ex_ante_te=ctx.risk_model.volatility(a.reindex(ctx.risk_model.asset_ids).fillna(0)),
+            ex_ante_alpha=float(ctx.alpha.alpha.reindex(a.index).fillna(0.0) @ a),
+            n_holdings=int((w > 0).sum()), breaches=0,
+        )  # fmt: skip
+        return row
+    w = result.trades.weights_after
+    a = w - ctx.benchmark
+    cost = float(result.trades.trades["est_cost_base"].sum())
+    row.update(
+        engine_cost_base=cost,
+        turnover=result.trades.turnover,
+        n_trades=int(len(result.trades.trades)),
+        transfer_coefficient=float(result.optimization.transfer_coefficient),
+        ex_ante_te=float(result.risk_after["active_risk"]),
+        ex_ante_alpha=float(ctx.alpha.alpha.reindex(a.index).fillna(0.0) @ a),
+        n_holdings=int((result.trades.holdings["shares_after"] > 0).sum()),
+        breaches=len(result.breaches),
+    )  # fmt: skip
+    return row
+
+
+def _holdings_rows(state: BookState, ctx: DateContext, t) -> pd.DataFrame:
+    nav = state.nav_base
+    ids = state.shares.index
+    return pd.DataFrame(
+        {
+            "date": t,
+            "asset_id": ids.astype(str),
+            "shares": state.shares.to_numpy(np.int64),
+            "value_base": state.value_base.to_numpy(float),
+            "weight": (state.value_base / nav).to_numpy(float),
+            "benchmark_weight": ctx.benchmark.reindex(ids).fillna(0.0).to_numpy(float),
+            "alpha": ctx.alpha.alpha.reindex(ids).to_numpy(float),
+            "score": ctx.alpha.score.reindex(ids).to_numpy(float),
+        }
+    )
+
+
+def _run_comparators(states, ctx, inputs, data, rec, row, events, t, base) -> None:
+    """Top quintile of the score and the constraints-light engine, booked with costs."""
+    from portfolio.backtest.comparators import cash_floor
+
+    state = states["top_quintile"]
+    eligible = ~ctx.frozen & ctx.alpha.score.reindex(ctx.securities.index).notna()
+    target = top_quintile_weights(ctx.alpha.score, eligible, 1.0 - cash_floor(ctx.config))
+    tl = comparator_trades(ctx, state, target)
+    row["top_quintile_nav"] = state.nav_base
+    row["top_quintile_turnover"] = tl.turnover
+    row["top_quintile_cost_base"] = tl.est_cost_base
+    states["top_quintile"] = apply_trades(
+        state, tl.holdings["shares_after"], ctx.price_base, tl.est_cost_base, base
+    )
+
+    state = states["light"]
+    light = StageRecorder(light_config(ctx.config), inputs.base_dir, rec.risk_, rec.alpha_)
+    ldata = inputs.market_at(t, state.holdings_frame(), state.cash_frame())
+    result = _solve(light, ldata, t, events, "light")
+    row["light_nav"] = state.nav_base
+    if result is None:
+        row.update(light_turnover=0.0, light_cost_base=0.0, light_ex_ante_te=np.nan)
+        return
+    cost = float(result.trades.trades["est_cost_base"].sum())
+    a = result.trades.weights_after - ctx.benchmark
+    row.update(
+        light_turnover=result.trades.turnover,
+        light_cost_base=cost,
+        light_ex_ante_te=ctx.risk_model.volatility(a.reindex(ctx.risk_model.asset_ids).fillna(0)),
+    )
+    states["light"] = apply_trades(
+        state, result.trades.holdings["shares_after"], ctx.price_base, cost, base
+    )
+
+
+def _progress_line(periods: list[dict]) -> dict:
+    """Date, NAV and cumulative active return so far (for the terminal)."""
+    last = periods[-1]
+    eng = np.prod([1.0 + p["engine_nav_end"] / p["engine_nav"] - 1.0 for p in periods])
+    bench = np.prod([1.0 + p["benchmark_return"] for p in periods])
+    return {
+        "date": str(pd.Timestamp(last["next_date"]).date()),
+        "nav": last["engine_nav_end"],
+        "active": float(eng / bench - 1.0),
+        "status": last["status"],
+    }

@@ -31,7 +31,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-__all__ = ["BookState", "period_growth", "mark_to_market", "apply_trades", "nav_path"]
+__all__ = ["BookState", "period_growth", "mark_to_market", "apply_trades", "nav_path", "plain"]
+
+
+def plain(series: pd.Series) -> pd.Series:
+    """``series`` with an object-dtype index (pandas' Arrow-string ``isin`` / ``reindex`` are
+    slow; the book's indices are plain Python strings)."""
+    out = series.copy()
+    out.index = pd.Index(out.index.astype(str), dtype=object, name=series.index.name)
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,6 +123,7 @@ def mark_to_market(
     (new state, flows) with ``flows = {"income_base", "delisted_base", "delisted"}``.
     """
     date = pd.Timestamp(date)
+    price_base, growth = plain(price_base), plain(growth)
     held = state.shares.index
     g = growth.reindex(held).fillna(1.0)
     tr_value = state.value_base * g
@@ -155,7 +164,8 @@ def apply_trades(
 
     ``cash_base' = cash_base - sum_i (s_i' - s_i) p_i - cost``.
     """
-    after = shares_after[shares_after > 0].astype(np.int64)
+    after = plain(shares_after[shares_after > 0].astype(np.int64))
+    price_base = plain(price_base)
     before = state.shares.reindex(after.index.union(state.shares.index)).fillna(0)
     delta = after.reindex(before.index).fillna(0) - before
     spent = float((delta * price_base.reindex(before.index)).sum())

@@ -23,9 +23,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from portfolio.backtest.history import DatedTable, dated_table
+from portfolio.backtest.history import MAX_SNAPSHOT_AGE_DAYS, DatedTable, dated_table
 from portfolio.config import RebalanceConfig
 from portfolio.errors import InputError
 from portfolio.inputs import MarketData, read_table, validate_market_data
@@ -42,6 +43,8 @@ class BacktestInputs:
     config : the run configuration (``fund.as_of`` is replaced at each date).
     base_dir : folder the config's relative paths resolve against.
     securities : dated securities snapshots (a history, or one snapshot).
+    securities_valid : every snapshot row validated by the production validator at once
+        (index ``asset_id`` plus the row's ``date``; see :func:`_validate_history`).
     fx : dated FX snapshots (``key`` = currency).
     fundamentals, returns : validated full histories.
     holdings, cash : the holdings and cash files (they set the starting capital).
@@ -53,6 +56,7 @@ class BacktestInputs:
     config: RebalanceConfig
     base_dir: Path
     securities: DatedTable
+    securities_valid: pd.DataFrame
     fx: DatedTable
     fundamentals: pd.DataFrame
     returns: pd.DataFrame
@@ -61,7 +65,6 @@ class BacktestInputs:
     planted_ic: float | None = None
     sources: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    _snapshots: dict = field(default_factory=dict, repr=False)
 
     @property
     def base_currency(self) -> str:
@@ -69,7 +72,7 @@ class BacktestInputs:
 
     def fx_at(self, t) -> pd.Series:
         """``base_per_unit`` by currency in force at ``t``."""
-        snap = self.fx.at(t)
+        snap = self.fx.at(t, max_age_days=_max_age(self.fx, self.config))
         return pd.Series(
             pd.to_numeric(snap["base_per_unit"]).to_numpy(float),
             index=pd.Index(snap["currency"].astype(str), name="currency"),
@@ -77,58 +80,91 @@ class BacktestInputs:
         )
 
     def securities_at(self, t) -> pd.DataFrame:
-        """The validated securities snapshot at ``t`` (indexed by asset_id), cached per date."""
-        t = pd.Timestamp(t)
-        if t not in self._snapshots:
-            age = None if self.config.data.stale_securities_ok else _max_age(self.securities)
-            raw = self.securities.at(t, max_age_days=age)
-            self._snapshots[t] = _validate_snapshot(
-                raw, self.fx.at(t), self.base_currency, f"{self.securities.source} at {t.date()}"
-            )
-        return self._snapshots[t]
+        """The validated securities snapshot in force at ``t``, indexed by asset_id."""
+        d = self.securities.resolve(t, _max_age(self.securities, self.config))
+        valid = self.securities_valid
+        if d is None:
+            return valid.drop(columns="date")
+        rows = valid["date"].to_numpy() == np.datetime64(d, "ns")
+        return valid.loc[rows].drop(columns="date")
 
     def market_at(self, t, holdings: pd.DataFrame, cash: pd.DataFrame) -> MarketData:
         """The :class:`MarketData` a rebalance at ``t`` sees (nothing dated after ``t``)."""
         t = pd.Timestamp(t)
         sec = self.securities_at(t)
+        universe = pd.Index(sec.index, dtype=object)
         fund = self.fundamentals
         if "date" in fund.columns:
             fund = fund[fund["date"] <= t]
         rets = self.returns.loc[:t]
-        rets = rets.loc[:, rets.columns.isin(sec.index)]
-        fx = self.fx_at(t)
-        held = holdings.index.isin(sec.index)
+        rets = rets.loc[:, pd.Index(rets.columns, dtype=object).isin(universe)]
+        held = pd.Index(holdings.index, dtype=object).isin(universe)
         return MarketData(
             securities=sec,
             fundamentals=fund,
             returns=rets,
             holdings=holdings.loc[held],
             cash=cash,
-            fx=fx,
+            fx=self.fx_at(t),
             sources=self.sources,
         )
 
 
-def _max_age(table: DatedTable) -> int | None:
-    from portfolio.backtest.history import MAX_SNAPSHOT_AGE_DAYS
+def _max_age(table: DatedTable, config) -> int | None:
+    """Largest snapshot age allowed: none for one snapshot or a config accepting stale data."""
+    if not table.is_history or config.data.stale_securities_ok:
+        return None
+    return MAX_SNAPSHOT_AGE_DAYS
 
-    return MAX_SNAPSHOT_AGE_DAYS if table.is_history else None
 
+def _validate_history(table: DatedTable, fx: DatedTable, base: str) -> pd.DataFrame:
+    """Validate every securities snapshot in one call of the production validator.
 
-def _validate_snapshot(raw: pd.DataFrame, fx: pd.DataFrame, base: str, label: str) -> pd.DataFrame:
-    """Validate one securities snapshot with the production validator (securities and FX)."""
-    empty_returns = pd.DataFrame(index=pd.DatetimeIndex([], name="date"))
+    Rows are named ``asset_id on date`` for the validator, so a problem names the file,
+    the column, the asset and the date; the result is indexed by ``asset_id`` again (the
+    validator's dtype) with the row's ``date`` as a column.
+    """
+    raw = table.frame
+    ids = raw["asset_id"].astype(str).str.strip().to_numpy()
+    named = raw.drop(columns="date").copy()
+    if table.is_history:
+        named["asset_id"] = ids + " on " + raw["date"].dt.strftime("%Y-%m-%d").to_numpy()
+    rates = fx.frame.drop(columns="date").drop_duplicates("currency", keep="last")
     data = validate_market_data(
-        securities=raw,
+        securities=named,
         fundamentals=pd.DataFrame({"asset_id": pd.Series(dtype=str)}),
-        returns=empty_returns,
+        returns=pd.DataFrame(index=pd.DatetimeIndex([], name="date")),
         holdings=pd.DataFrame({"asset_id": pd.Series(dtype=str), "shares": []}),
         cash=pd.DataFrame({"currency": [], "amount_local": []}),
-        fx=fx,
+        fx=rates,
         base_currency=base,
-        labels={"securities": label, "fx": f"fx at {label.rsplit(' at ', 1)[-1]}"},
+        labels={"securities": table.source, "fx": fx.source},
     )
-    return data.securities
+    out = data.securities
+    out.index = pd.Index(pd.array(ids, dtype="string"), name="asset_id")
+    out.insert(0, "date", raw["date"].to_numpy())
+    return out
+
+
+def _check_fx_history(fx: DatedTable, base: str) -> None:
+    """Every FX snapshot: positive numeric rates and the base currency at 1.0."""
+    frame = fx.frame
+    rate = pd.to_numeric(frame.get("base_per_unit"), errors="coerce")
+    if rate is None or "currency" not in frame:
+        raise InputError(fx.source, "missing column 'currency' or 'base_per_unit'")
+    bad = ~(rate > 0)
+    is_base = frame["currency"].astype(str) == base
+    off = is_base & ~np.isclose(rate, 1.0, rtol=0, atol=1e-12)
+    problems = []
+    for mask, what in ((bad, "<= 0 or not numeric"), (off, f"not 1.0 for the base {base}")):
+        if mask.any():
+            first = frame.loc[mask].iloc[0]
+            problems.append(
+                f"column 'base_per_unit': {what} in {int(mask.sum())} rows, first "
+                f"{first['currency']} on {str(first['date'])[:10]}"
+            )
+    if problems:
+        raise InputError(fx.source, problems)
 
 
 def inputs_from_frames(
@@ -168,6 +204,10 @@ def inputs_from_frames(
         )
     if not fx.is_history:
         notes.append(f"{labels[fx_key]}: one FX snapshot used at every date")
+    if fx.is_history:
+        _check_fx_history(fx, config.fund.base_currency)
+    valid = _validate_history(securities, fx, config.fund.base_currency)
+    securities.check_no_gaps()
     last_sec = securities.at(securities.dates[-1] if len(securities.dates) else None, None)
     base = validate_market_data(
         securities=last_sec,
@@ -187,6 +227,7 @@ def inputs_from_frames(
         config=config,
         base_dir=Path(base_dir),
         securities=securities,
+        securities_valid=valid,
         fx=fx,
         fundamentals=base.fundamentals,
         returns=base.returns,

@@ -33,6 +33,7 @@ from portfolio.backtest.book import (
     mark_to_market,
     nav_path,
     period_growth,
+    plain,
 )
 from portfolio.backtest.comparators import (
     DateContext,
@@ -60,13 +61,16 @@ class BacktestSpec:
     """What to run: the date range, the frequency and whether to run the comparators.
 
     ``start`` defaults to the first month-end with ``MIN_HISTORY_DAYS`` of returns before it;
-    ``end`` to the last month-end of the returns.
+    ``end`` to the last month-end of the returns. The last date only closes the last period
+    unless ``final_rebalance`` (then the engine also trades there: today's portfolio; its
+    holdings and trades are recorded, with no realised period).
     """
 
     start: pd.Timestamp | None = None
     end: pd.Timestamp | None = None
     frequency: str = "monthly"
     comparators: bool = True
+    final_rebalance: bool = False
 
 
 @dataclass(eq=False)
@@ -117,6 +121,25 @@ def rebalance_dates(index: pd.DatetimeIndex, start=None, end=None, frequency="mo
     return dates
 
 
+def _check_snapshots(inputs: BacktestInputs, dates: pd.DatetimeIndex) -> None:
+    """Before any work: every date has a snapshot, and a history has a new one each period."""
+    table = inputs.securities
+    for t in dates:
+        inputs.securities_at(t)  # raises on no snapshot or one too old
+        inputs.fx_at(t)
+    if not table.is_history or inputs.config.data.stale_securities_ok:
+        return
+    used = pd.DatetimeIndex([table.snapshot_date(t) for t in dates])
+    stale = np.nonzero(used[1:] <= dates[:-1])[0]
+    if len(stale):
+        k = int(stale[0]) + 1
+        raise InputError(
+            table.source,
+            f"column 'date': gap in the history: no snapshot between the rebalance dates "
+            f"{dates[k - 1].date()} and {dates[k].date()} (the latest is {used[k].date()})",
+        )
+
+
 def _starting_capital(inputs: BacktestInputs) -> float:
     nav = inputs.config.fund.nav
     if nav != "holdings":
@@ -138,7 +161,7 @@ def _initial_state(inputs: BacktestInputs, t, capital: float) -> BookState:
         raise InputError(inputs.securities.source, problems)
     invested = 1.0 - cash_target(inputs.config)
     shares = (np.floor(bench * invested * capital / price / lots) * lots).astype(np.int64)
-    shares = shares[shares > 0]
+    shares, price = plain(shares[shares > 0]), plain(price)
     cash = capital - float((shares * price[shares.index]).sum())
     base = inputs.base_currency
     return BookState(
@@ -187,11 +210,22 @@ def run_backtest(
     spec: BacktestSpec | None = None,
     progress: Callable[[dict], None] | None = None,
 ) -> BacktestRun:
-    """Walk forward over the rebalance dates (module docstring); see :class:`BacktestRun`."""
-    spec = spec or BacktestSpec()
+    """Walk forward over the rebalance dates (module docstring); see :class:`BacktestRun`.
+
+    BLAS runs on one thread (as in every unit of :mod:`portfolio.executor`): the results do
+    not depend on the thread count, and the many small least-squares fits are faster.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _walk(inputs, spec or BacktestSpec(), progress)
+
+
+def _walk(inputs: BacktestInputs, spec: BacktestSpec, progress) -> BacktestRun:
     dates = rebalance_dates(inputs.returns.index, spec.start, spec.end, spec.frequency)
     base = inputs.base_currency
     names = STRATEGIES if spec.comparators else STRATEGIES[:1]
+    _check_snapshots(inputs, dates)
     capital = _starting_capital(inputs)
     first = _initial_state(inputs, dates[0], capital)
     states = {s: first for s in names}
@@ -204,7 +238,7 @@ def run_backtest(
         t0 = time.perf_counter()
         fx = inputs.fx_at(t)
         sec = inputs.securities_at(t)
-        price = (sec["price_local"] * sec["currency"].map(fx)).astype(float)
+        price = plain((sec["price_local"] * sec["currency"].map(fx)).astype(float))
         timings["data_s"] += time.perf_counter() - t0
         if prev is not None:
             t0 = time.perf_counter()
@@ -229,7 +263,8 @@ def run_backtest(
             periods.append(row)
             if progress is not None:
                 progress(_progress_line(periods))
-        if k == len(dates) - 1:
+        last = k == len(dates) - 1
+        if last and not spec.final_rebalance:
             break
 
         t0 = time.perf_counter()
@@ -246,7 +281,7 @@ def run_backtest(
         if rec.alpha_ is None:  # the stages did not run: nothing to record
             raise InputError(f"backtest at {t.date()}", "the alpha stage did not run")
         ctx = _context(rec, data, config)
-        row = {"date": t, "next_date": dates[k + 1], "engine_nav": state.nav_base}
+        row = {"date": t, "next_date": None if last else dates[k + 1], "engine_nav": state.nav_base}
         row.update(_engine_row(result, ctx, state))
         if result is not None:
             t0 = time.perf_counter()
@@ -257,7 +292,7 @@ def run_backtest(
             timings["book_s"] += time.perf_counter() - t0
             trades.append(result.trades.trades.assign(date=t))
         holdings.append(_holdings_rows(states["engine"], ctx, t))
-        if spec.comparators:
+        if spec.comparators and not last:
             t0 = time.perf_counter()
             _run_comparators(states, ctx, inputs, data, rec, row, events, t, base)
             timings["comparators_s"] += time.perf_counter() - t0

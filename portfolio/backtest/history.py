@@ -84,14 +84,14 @@ class DatedTable:
             )
         return self.dates[i]
 
-    def at(self, t, max_age_days: int | None = MAX_SNAPSHOT_AGE_DAYS) -> pd.DataFrame:
-        """The snapshot in force at ``t`` without its ``date`` column (file row order kept).
+    def resolve(self, t, max_age_days: int | None = MAX_SNAPSHOT_AGE_DAYS):
+        """Date of the snapshot used at ``t`` (``None`` when undated), checking its age.
 
         ``max_age_days``: the snapshot may be at most this many calendar days older than
         ``t`` (``None``: any age), else the history has a gap at ``t``.
         """
         if self.undated:
-            return self.frame.drop(columns="date")
+            return None
         d = self.snapshot_date(t)
         age = (pd.Timestamp(t) - d).days
         if max_age_days is not None and age > max_age_days:
@@ -100,6 +100,13 @@ class DatedTable:
                 f"column 'date': gap in the history at {_day(t)}: the latest snapshot is "
                 f"{_day(d)}, {age} days old (at most {max_age_days} allowed)",
             )
+        return d
+
+    def at(self, t, max_age_days: int | None = MAX_SNAPSHOT_AGE_DAYS) -> pd.DataFrame:
+        """The snapshot in force at ``t`` without its ``date`` column (file row order kept)."""
+        d = self.resolve(t, max_age_days)
+        if d is None:
+            return self.frame.drop(columns="date")
         rows = self.frame["date"].to_numpy() == np.datetime64(d, "ns")
         return self.frame.loc[rows].drop(columns="date").reset_index(drop=True)
 
@@ -164,7 +171,8 @@ def dated_table(
             f"comes after {_day(values[i - 1])}",
         )
     frame["date"] = parsed
-    if key in frame.columns:
+    dates = pd.DatetimeIndex(np.unique(values))
+    if key in frame.columns and len(dates) > 1:  # one snapshot: the validator names duplicates
         dup = frame.duplicated(["date", key])
         if dup.any():
             first = frame.loc[dup].iloc[0]
@@ -173,7 +181,7 @@ def dated_table(
                 f"column '{key}': {int(dup.sum())} duplicate ({key}, date) rows, first "
                 f"{first[key]} on {_day(first['date'])}",
             )
-    return DatedTable(frame, source, key, pd.DatetimeIndex(np.unique(values)))
+    return DatedTable(frame, source, key, dates)
 
 
 def securities_at(

@@ -225,8 +225,12 @@ def vbar_chart(
     bar_w = 0.8 * slot / max(len(names), 1)
     xs = left + slot * np.arange(len(cats))
     y0 = float(y(0.0)) if ticks[0] <= 0 <= ticks[-1] else float(y(ticks[0]))
-    for c, xc in zip(cats, xs, strict=True):
-        label = c if len(c) * 6 < slot else c[: max(int(slot / 6) - 1, 3)] + "."
+    longest = 6.0 * max((len(c) for c in cats), default=1) + 8
+    every = 1 if longest <= slot or len(cats) <= 4 else int(math.ceil(longest / slot))
+    for j, (c, xc) in enumerate(zip(cats, xs, strict=True)):
+        if j % every:  # many short categories (months): label every k-th one in full
+            continue
+        label = c if every > 1 or len(c) * 6 < slot else c[: max(int(slot / 6) - 1, 3)] + "."
         out.append(
             f'<text x="{_f(xc + slot / 2)}" y="{_f(height - bottom + 14)}" '
             f'text-anchor="middle">{escape(label)}<title>{escape(c)}</title></text>'
@@ -285,13 +289,16 @@ def line_chart(
     ref = list((hlines or {}).values())
     data = _finite(vals, np.asarray(ref))
     ticks = nice_ticks(float(data.min()), float(data.max()))
-    left, right, top, bottom = 62.0, 16.0, 44.0, 36.0
+    left, right, top, bottom = 62.0, 40.0, 44.0, 36.0
     xlo, xhi = (float(xv.min()), float(xv.max())) if len(xv) else (0.0, 1.0)
     if x_labels is None:
         xt = nice_ticks(xlo, xhi, 6)
         xt = xt[(xt >= xlo - 1e-12) & (xt <= xhi + 1e-12)]
     else:
-        xt = np.unique(np.linspace(0, max(len(xv) - 1, 0), min(len(xv), 7)).round())
+        room = 6.0 * max((len(str(lab)) for lab in x_labels), default=1) + 16
+        n_ticks = max(2, min(len(xv), 7, int((width - left - right) / room)))
+        step = max(1, int(math.ceil((len(xv) - 1) / max(n_ticks - 1, 1))))
+        xt = np.arange(0, len(xv), step, dtype=float)  # whole steps: labels never overlap
     sx = _Scale(xlo, xhi if xhi > xlo else xlo + 1, left, width - right)
     sy = _Scale(ticks[0], ticks[-1], height - bottom, top)
     out = _open(chart_id, title, width, height)

@@ -43,6 +43,7 @@ def test_demo_writes_the_run_folder(demo_run):
         "manifest.json",
         "report.html",
         "risk_by_asset.csv",
+        "run.log",
         "summary.json",
         "summary.txt",
         "target_holdings.csv",

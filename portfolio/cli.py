@@ -62,7 +62,14 @@ def _log_header() -> dict:
 
 
 def _rebalance_and_write(
-    config, data, base_dir: Path, out: Path | None, extra_manifest=None, replace=False, log=None
+    config,
+    data,
+    base_dir: Path,
+    out: Path | None,
+    extra_manifest=None,
+    replace=False,
+    log=None,
+    report: bool = True,
 ) -> int:
     """Run the rebalance with BLAS pinned to one thread and write its run folder.
 
@@ -116,7 +123,7 @@ def _rebalance_and_write(
     for name, secs in result.timings.items():
         log.detail(f"timing {name}: {secs:.3f} s")
     folder = _write(
-        run_folder_files(result, summary, extra_manifest),
+        run_folder_files(result, summary, extra_manifest, report=report),
         out,
         replace,
         _default_root(config, result.as_of),
@@ -140,6 +147,7 @@ def cmd_demo(args) -> int:
         {"demo_seed": args.seed, "demo_fund": args.fund},
         replace=args.replace,
         log=args.log,
+        report=not args.no_report,
     )
 
 
@@ -203,13 +211,7 @@ def _load(config_path: str):
 
     path = Path(config_path)
     config = load_config(path)
-    data = load_market_data(
-        config.data.paths(path.parent),
-        config.fund.base_currency,
-        as_of=config.fund.as_of,
-        stale_securities_ok=config.data.stale_securities_ok,
-        securities_date=config.data.securities_date,
-    )
+    data = load_market_data(config.data.paths(path.parent), config.fund.base_currency)
     return config, data, path.parent
 
 
@@ -226,6 +228,7 @@ def cmd_rebalance(args) -> int:
         Path(args.out) if args.out else None,
         replace=args.replace,
         log=args.log,
+        report=not args.no_report,
     )
 
 
@@ -262,6 +265,15 @@ def cmd_risk(args) -> int:
     result = holdout_check(returns, data.securities, specs, args.holdout, n_random=args.n_random)
     print(format_holdout_report(result))
     return EXIT_OK
+
+
+def add_no_report(parser: argparse.ArgumentParser) -> None:
+    """The ``--no-report`` flag shared by every command that writes a run folder."""
+    parser.add_argument(
+        "--no-report",
+        action="store_true",
+        help="do not write report.html (the HTML report with charts) into the run folder",
+    )
 
 
 def _fund_argument(parser) -> None:
@@ -330,6 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--replace", action="store_true", help=_REPLACE_HELP)
     d.add_argument("--seed", type=int, default=20261122, help="demo market seed")
     _fund_argument(d)
+    add_no_report(d)
     d.set_defaults(func=cmd_demo)
     dd = sub.add_parser("demo-data", help="write the demo market's input files and config")
     dd.add_argument("directory", help="folder to write into (created if missing)")
@@ -343,6 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("config", help="the YAML run configuration")
     r.add_argument("--out", help=_OUT_HELP)
     r.add_argument("--replace", action="store_true", help=_REPLACE_HELP)
+    add_no_report(r)
     r.set_defaults(func=cmd_rebalance)
     a = sub.add_parser("alpha", help="run the alpha stage alone and print its diagnostics")
     a.add_argument("config", help="the YAML run configuration")

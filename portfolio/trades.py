@@ -46,7 +46,7 @@ TRADE_COLUMNS = [
     "notional_base",
     "weight_before",
     "weight_after",
-    "pct_adv",
+    "adv_fraction",
     "est_cost_base",
 ]
 
@@ -216,7 +216,7 @@ def build_trades(
             "notional_base": notional.abs().to_numpy(),
             "weight_before": w_before.to_numpy(),
             "weight_after": w_after.to_numpy(),
-            "pct_adv": (notional.abs() / sec["adv_base"].replace(0, np.nan)).to_numpy(),
+            "adv_fraction": (notional.abs() / sec["adv_base"].replace(0, np.nan)).to_numpy(),
             "est_cost_base": costs.to_numpy(),
         }
     )[traded.to_numpy()]

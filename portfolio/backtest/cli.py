@@ -51,6 +51,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--no-comparators", action="store_true",
                    help="skip the top-quintile and constraints-light comparators")  # fmt: skip
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    from portfolio.cli import add_no_report
+
+    add_no_report(p)
     p.set_defaults(func=cmd_backtest)
 
 
@@ -129,10 +132,11 @@ def cmd_backtest(args) -> int:
         extra = {"backtest_unit": {k: v for k, v in vars(unit).items()}}
         m = manifest(configs[unit.config_path], {}, {"events": len(run.events)},
                      run.timings, extra)  # fmt: skip
-        write_backtest(run, folder, m)
+        headline = _headline(unit.name, summarise(run)[1], folder)
+        text = "\n".join(x for x in headline.splitlines() if "run folder:" not in x)
+        write_backtest(run, folder, m, report=not args.no_report, summary_text=text)
         if not args.quiet:
-            _, stats = summarise(run)
-            print(_headline(unit.name, stats, folder))
+            print(headline)
     if not args.quiet:
         print(f"{len(units)} backtest(s) in {time.perf_counter() - t0:.1f} s")
     return 0

@@ -30,6 +30,11 @@ are decimals, dates ``YYYY-MM-DD``.
 ``backtest.json`` -- the statistics of :mod:`portfolio.backtest.stats` (formulas and units
     stated inside), ``events`` (each infeasible month with its diagnosis), ``notes``.
 
+``summary.txt`` -- the lines printed on the terminal for the run.
+
+``report.html`` -- the tearsheet (:mod:`portfolio.report.backtest_html`), unless
+    ``--no-report``.
+
 ``manifest.json`` -- config, input hashes, versions, timings (the only file that varies
     between identical runs).
 """
@@ -89,8 +94,11 @@ def _parquet_writer(frame: pd.DataFrame):
     return write
 
 
-def backtest_files(run: BacktestRun, manifest: dict) -> dict:
-    """File name -> content (text or writer) for :func:`write_run_folder`."""
+def backtest_files(
+    run: BacktestRun, manifest: dict, report: bool = True, summary_text: str | None = None
+) -> dict:
+    """File name -> content (text or writer) for :func:`write_run_folder`; ``report.html``
+    unless ``report`` is false, ``summary.txt`` when ``summary_text`` is given."""
     tables, stats = summarise(run)
     files: dict = {}
     for name in TABLES:
@@ -99,9 +107,21 @@ def backtest_files(run: BacktestRun, manifest: dict) -> dict:
         files[f"{name}.parquet"] = _parquet_writer(frame)
     files["backtest.json"] = dumps_json(stats)
     files["manifest.json"] = dumps_json(manifest)
+    if summary_text is not None:
+        files["summary.txt"] = summary_text.rstrip("\n") + "\n"
+    if report:
+        from portfolio.report.backtest_html import backtest_report_html
+
+        files["report.html"] = backtest_report_html(tables, stats)
     return files
 
 
-def write_backtest(run: BacktestRun, out: Path, manifest: dict) -> Path:
+def write_backtest(
+    run: BacktestRun,
+    out: Path,
+    manifest: dict,
+    report: bool = True,
+    summary_text: str | None = None,
+) -> Path:
     """Write the run folder ``out`` atomically (see the module docstring)."""
-    return write_run_folder(Path(out), backtest_files(run, manifest))
+    return write_run_folder(Path(out), backtest_files(run, manifest, report, summary_text))

@@ -1,4 +1,9 @@
-"""The files of a run folder and the short terminal summary of a rebalance."""
+"""The files of a rebalance run folder and the short terminal summary.
+
+Money columns of ``trades.csv`` are written rounded to their currency's minor unit
+(``notional_local`` in the trade currency, ``notional_base`` and ``est_cost_base`` in the
+base currency; see :mod:`portfolio.report.money`).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import pandas as pd
 from portfolio.inputs import file_sha256
 from portfolio.outputs import dumps_json, package_versions
 from portfolio.rebalance import RebalanceResult
+from portfolio.report.money import format_money, minor_units
 
 __all__ = ["run_folder_files", "terminal_summary", "manifest"]
 
@@ -33,11 +39,32 @@ def manifest(
     }
 
 
+def trades_csv(trades: pd.DataFrame, base_currency: str) -> str:
+    """``trades.csv`` text with money rounded to each currency's minor unit."""
+    t = trades.copy()
+    t["notional_local"] = format_money(t["notional_local"], minor_units(t["currency"]))
+    base = minor_units([base_currency])[0]
+    for c in ("notional_base", "est_cost_base"):
+        t[c] = format_money(t[c], base)
+    return _csv(t)
+
+
 def run_folder_files(
-    result: RebalanceResult, summary: dict, extra_manifest: dict | None = None
-) -> dict[str, str]:
-    """``trades.csv``, ``target_holdings.csv``, ``risk_by_asset.csv``, ``summary.json`` (the
-    given ``result.summary()``) and ``manifest.json`` as text."""
+    result: RebalanceResult,
+    summary: dict,
+    extra_manifest: dict | None = None,
+    report: bool = True,
+) -> dict[str, str | bytes]:
+    """The files of a rebalance run folder, as text or bytes.
+
+    ``trades.csv``, ``trades.xlsx``, ``target_holdings.csv``, ``risk_by_asset.csv``,
+    ``summary.json`` (the given ``result.summary()``), ``summary.txt`` (the terminal
+    summary), ``manifest.json`` and, unless ``report`` is false, ``report.html``.
+    """
+    from portfolio.markets import load_market_table
+    from portfolio.report.trade_tables import by_market, market_names
+    from portfolio.report.xlsx import trades_xlsx
+
     holdings = result.trades.holdings.copy()
     holdings["benchmark_weight"] = result.book.benchmark
     holdings["active_weight"] = holdings["weight_after"] - holdings["benchmark_weight"]
@@ -50,15 +77,27 @@ def run_folder_files(
         "solver": result.optimization.solver,
         "constraint_breaches_after_rounding": len(result.breaches),
     }
-    return {
-        "trades.csv": _csv(result.trades.trades),
+    trades = result.trades.trades
+    markets = market_names(
+        result.data.securities, load_market_table(result.config.markets), trades["asset_id"]
+    )
+    per_market = by_market(trades, markets)
+    files: dict[str, str | bytes] = {
+        "trades.csv": trades_csv(trades, summary["base_currency"]),
+        "trades.xlsx": trades_xlsx(trades, summary, per_market),
         "target_holdings.csv": _csv(holdings, index=True),
         "risk_by_asset.csv": _csv(result.risk_by_asset(), index=True),
         "summary.json": dumps_json(summary),
+        "summary.txt": terminal_summary(summary) + "\n",
         "manifest.json": dumps_json(
             manifest(result.config, result.data.sources, status, result.timings, extra_manifest)
         ),
     }
+    if report:
+        from portfolio.report.rebalance_html import rebalance_report_html
+
+        files["report.html"] = rebalance_report_html(result, summary, per_market)
+    return files
 
 
 def _pct(x: float, digits: int = 2) -> str:

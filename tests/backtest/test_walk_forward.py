@@ -83,7 +83,7 @@ def test_run_folder_is_deterministic(small_run, tmp_path):
     names = sorted(p.name for p in a.iterdir())
     assert names == sorted(
         [f"{t}.{e}" for t in ("nav", "periods", "holdings", "trades") for e in ("csv", "parquet")]
-        + ["backtest.json", "manifest.json"]
+        + ["backtest.json", "manifest.json", "report.html"]
     )
     for name in names:
         assert (a / name).read_bytes() == (b / name).read_bytes(), name

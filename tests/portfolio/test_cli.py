@@ -41,11 +41,14 @@ def test_demo_writes_the_run_folder(demo_run):
     names = sorted(p.name for p in demo_run.iterdir())
     assert names == [
         "manifest.json",
+        "report.html",
         "risk_by_asset.csv",
         "run.log",
         "summary.json",
+        "summary.txt",
         "target_holdings.csv",
         "trades.csv",
+        "trades.xlsx",
     ]
     trades = pd.read_csv(demo_run / "trades.csv", dtype={"asset_id": str})
     assert list(trades.columns) == [
@@ -61,7 +64,7 @@ def test_demo_writes_the_run_folder(demo_run):
         "notional_base",
         "weight_before",
         "weight_after",
-        "pct_adv",
+        "adv_fraction",
         "est_cost_base",
     ]
     assert len(trades) > 0
@@ -90,7 +93,15 @@ def test_holdings_plus_trades_equal_targets_in_whole_lots(demo_run):
 def test_demo_data_then_rebalance_reproduces_the_demo(demo_files, demo_run, tmp_path):
     out = tmp_path / "from-files"
     assert main(["rebalance", str(demo_files / "config.yaml"), "--out", str(out)]) == 0
-    for name in ("trades.csv", "target_holdings.csv", "risk_by_asset.csv", "summary.json"):
+    for name in (
+        "trades.csv",
+        "trades.xlsx",
+        "target_holdings.csv",
+        "risk_by_asset.csv",
+        "summary.json",
+        "summary.txt",
+        "report.html",
+    ):
         assert (out / name).read_bytes() == (demo_run / name).read_bytes(), name
     manifest = json.loads((out / "manifest.json").read_text())
     assert set(manifest["inputs"]) == {

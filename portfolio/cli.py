@@ -3,18 +3,20 @@
 Commands::
 
     active-etf demo [--out DIR] [--seed N]        rebalance the embedded demo fund
-    active-etf demo-data DIR [--seed N]           write the demo inputs + config as files
+    active-etf demo-data DIR [--seed N] [--force] write the demo inputs + config as files
     active-etf rebalance CONFIG [--out DIR]       rebalance from a YAML config
     active-etf alpha CONFIG                       run the alpha stage alone, print diagnostics
     active-etf risk CONFIG --holdout DAYS         hold-out quality check of risk estimators
 
-Exit codes (DESIGN.md section 8): 0 success, 2 invalid input or config, 3 infeasible
-(diagnosis written), 4 solver failure after fallbacks, 1 anything unexpected.
+Exit codes: 0 success, 1 anything unexpected, 2 invalid input or config, 3 infeasible
+(diagnosis written), 4 solver failure after fallbacks, 5 a hard limit still broken after
+rounding, 6 environment failure (read-only or full output folder).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import time
@@ -35,84 +37,162 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "fund"
 
 
-def _default_out(config, as_of) -> Path:
-    return Path("runs") / f"{_slug(config.fund.name)}-{as_of.date()}"
+def _default_root(config, as_of) -> Path:
+    """``runs/<fund>/<as-of>``: each run writes ``<run-id>/`` in it and switches ``latest``."""
+    return Path("runs") / _slug(config.fund.name) / str(as_of.date())
+
+
+def _write(files: dict, out: Path | None, replace: bool, root: Path, log) -> Path:
+    """Write the run folder: ``out`` if given (checked), else a new run under ``root``."""
+    from portfolio.outputs import new_run_id, write_new_run, write_run_folder
+
+    run_id = new_run_id()
+    log.detail(f"writing {out or root / run_id}: {', '.join(sorted(files))}")
+    files = dict(files, **{"run.log": log.text(_log_header())})
+    if out is not None:
+        return write_run_folder(out, files, replace=replace, run_id=run_id)
+    return write_new_run(root, files, run_id=run_id)
+
+
+def _log_header() -> dict:
+    from portfolio import __version__
+
+    return {"command": "active-etf " + " ".join(sys.argv[1:]), "version": __version__}
 
 
 def _rebalance_and_write(
-    config, data, base_dir: Path, out: Path | None, extra_manifest=None
+    config, data, base_dir: Path, out: Path | None, extra_manifest=None, replace=False, log=None
 ) -> int:
+    """Run the rebalance with BLAS pinned to one thread and write its run folder.
+
+    ``out`` (``--out``) is checked before anything is computed: a new, empty or (with
+    ``replace``) previous run folder, else exit code 2. An infeasible run never replaces a
+    previous run that holds a trade list: its diagnosis goes to a new folder next to it.
+    """
+    from threadpoolctl import threadpool_limits
+
     from optimizers import InfeasibleError
-    from portfolio.outputs import dumps_json, write_run_folder
+    from portfolio.outputs import check_out, dumps_json, is_run_folder, new_run_id, probe_writable
     from portfolio.rebalance import Rebalancer
     from portfolio.report import manifest, run_folder_files, terminal_summary
+    from portfolio.runlog import RunLog
 
+    log = log or RunLog()
+    if out is not None:
+        out = check_out(out, replace)
+    else:
+        probe_writable(Path("runs"))
     t0 = time.perf_counter()
     rebalancer = Rebalancer(config, base_dir)
     try:
-        result = rebalancer.run(data)
+        with threadpool_limits(limits=1):  # same bytes whatever the BLAS thread count
+            result = rebalancer.run(data)
     except InfeasibleError as exc:
         import pandas as pd
 
         as_of = pd.Timestamp(config.fund.as_of) if config.fund.as_of else data.returns.index.max()
-        out = out or _default_out(config, as_of)
         diagnosis = (
             exc.diagnosis.to_dict() if getattr(exc, "diagnosis", None) else {"message": str(exc)}
         )
-        status = {"optimizer": "infeasible"}
-        write_run_folder(
-            out,
-            {
-                "diagnosis.json": dumps_json(diagnosis),
-                "manifest.json": dumps_json(
-                    manifest(
-                        config,
-                        data.sources,
-                        status,
-                        {"total_s": time.perf_counter() - t0},
-                        extra_manifest,
-                    )
-                ),
-            },
-        )
-        print(f"error: the problem is infeasible: {exc}", file=sys.stderr)
-        print(f"diagnosis written to {out / 'diagnosis.json'}", file=sys.stderr)
+        timings = {"total_s": time.perf_counter() - t0}
+        files = {
+            "diagnosis.json": dumps_json(diagnosis),
+            "manifest.json": dumps_json(
+                manifest(config, data.sources, {"optimizer": "infeasible"}, timings, extra_manifest)
+            ),
+        }
+        if out is not None and is_run_folder(out) and (out / "trades.csv").exists():
+            log.warn(f"{out} holds a run with a trade list: kept; the diagnosis goes next to it")
+            out, replace = out.with_name(f"{out.name}-infeasible-{new_run_id()}"), False
+        log.error(f"the problem is infeasible: {exc}")
+        folder = _write(files, out, replace, _default_root(config, as_of), log)
+        print(f"diagnosis written to {folder / 'diagnosis.json'}", file=sys.stderr)
         return EXIT_INFEASIBLE
-    out = out or _default_out(config, result.as_of)
     summary = result.summary()
-    write_run_folder(out, run_folder_files(result, summary, extra_manifest))
-    print(terminal_summary(summary))
-    print(f"run folder: {out}  ({result.timings['total_s']:.2f} s)")
+    log.out(terminal_summary(summary))
+    for note in summary.get("notes", []):
+        log.detail(f"note: {note}")
+    for name, secs in result.timings.items():
+        log.detail(f"timing {name}: {secs:.3f} s")
+    folder = _write(
+        run_folder_files(result, summary, extra_manifest),
+        out,
+        replace,
+        _default_root(config, result.as_of),
+        log,
+    )
+    log.out(f"run folder: {folder}  ({result.timings['total_s']:.2f} s)")
     return EXIT_OK
 
 
 def cmd_demo(args) -> int:
-    import yaml
-
-    from portfolio.config import parse_config
-    from portfolio.datasets import generate_demo_market
+    from portfolio.datasets.styles import fund_demo
     from portfolio.demo import demo_market_data
 
-    config = parse_config(yaml.safe_load(demo_config_text()), source="demo_fund.yaml")
-    market = generate_demo_market(seed=args.seed)
+    config, market = fund_demo(args.fund, args.seed)
     data = demo_market_data(market, config)
     return _rebalance_and_write(
-        config, data, Path.cwd(), Path(args.out) if args.out else None, {"demo_seed": args.seed}
+        config,
+        data,
+        Path.cwd(),
+        Path(args.out) if args.out else None,
+        {"demo_seed": args.seed, "demo_fund": args.fund},
+        replace=args.replace,
+        log=args.log,
     )
 
 
 def cmd_demo_data(args) -> int:
-    from portfolio.datasets import generate_demo_market, write_demo_data
+    """Write the demo inputs and config; a changed file is replaced only with ``--force``.
+
+    Everything is first written to a temporary folder inside ``DIRECTORY``, compared byte for
+    byte with what is there, then moved into place file by file (``os.replace``).
+    """
+    import shutil
+    import tempfile
+
+    from portfolio.atomic import makedirs, remove_empty
+    from portfolio.datasets import write_demo_data
+    from portfolio.datasets.styles import fund_config_text, fund_demo
+    from portfolio.errors import OutputPathError
 
     out = Path(args.directory)
-    market = generate_demo_market(seed=args.seed)
-    paths = write_demo_data(market, out)
-    config_path = out / "config.yaml"
-    config_path.write_text(demo_config_text(), encoding="utf-8")
+    if out.exists() and not out.is_dir():
+        raise OutputPathError(f"demo-data {out}: is an existing file, not a folder")
+    created = makedirs(out)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=".demo-data.tmp-", dir=out))
+    except OSError:
+        remove_empty(created)
+        raise
+    try:
+        paths = write_demo_data(fund_demo(args.fund, args.seed)[1], tmp)
+        (tmp / "config.yaml").write_text(fund_config_text(args.fund), encoding="utf-8")
+        paths["config"] = tmp / "config.yaml"
+        changed = sorted(
+            p.name
+            for p in paths.values()
+            if (out / p.name).exists()
+            and (not (out / p.name).is_file() or (out / p.name).read_bytes() != p.read_bytes())
+        )
+        if changed and not args.force:
+            raise OutputPathError(
+                f"demo-data {out}: would overwrite files that differ from the demo data "
+                f"({', '.join(changed)}); pass --force to replace them or choose another folder"
+            )
+        blocked = [n for n in changed if (out / n).is_dir()]
+        if blocked:
+            raise OutputPathError(f"demo-data {out}: {', '.join(blocked)} are folders")
+        for p in paths.values():
+            os.replace(p, out / p.name)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        remove_empty(created)
+        raise
+    shutil.rmtree(tmp, ignore_errors=True)
     for name, p in sorted(paths.items()):
-        print(f"  {name:14} {p}")
-    print(f"  {'config':14} {config_path}")
-    print(f"next: active-etf rebalance {config_path}")
+        args.log.out(f"  {name:14} {out / p.name}")
+    args.log.out(f"next: active-etf rebalance {out / 'config.yaml'}")
     return EXIT_OK
 
 
@@ -127,8 +207,19 @@ def _load(config_path: str):
 
 
 def cmd_rebalance(args) -> int:
+    if args.out:
+        from portfolio.outputs import check_out
+
+        check_out(Path(args.out), args.replace)  # before loading: fail fast, touch nothing
     config, data, base = _load(args.config)
-    return _rebalance_and_write(config, data, base, Path(args.out) if args.out else None)
+    return _rebalance_and_write(
+        config,
+        data,
+        base,
+        Path(args.out) if args.out else None,
+        replace=args.replace,
+        log=args.log,
+    )
 
 
 def cmd_alpha(args) -> int:
@@ -166,47 +257,127 @@ def cmd_risk(args) -> int:
     return EXIT_OK
 
 
+def _fund_argument(parser) -> None:
+    from portfolio.datasets.styles import DEFAULT_FUND, FUND_STYLES
+
+    parser.add_argument(
+        "--fund",
+        choices=sorted(FUND_STYLES),
+        default=DEFAULT_FUND,
+        help="example fund style on the demo market (default %(default)s): "
+        + "; ".join(f"{k}: {v.description}" for k, v in FUND_STYLES.items()),
+    )
+
+
+_OUT_HELP = (
+    "run folder: a new or empty folder, or a previous run folder with --replace "
+    "(default: a new folder runs/<fund>/<as-of>/<run-id>, and runs/<fund>/<as-of>/latest "
+    "points at it)"
+)
+_REPLACE_HELP = "allow --out to name a previous run folder of this tool and replace it atomically"
+
+
+def _exit_code_epilog() -> str:
+    from portfolio.errors import EXIT_CODES
+
+    return "exit codes:\n" + "\n".join(f"  {k}  {v}" for k, v in EXIT_CODES.items())
+
+
+def _add_global_flags(parser: argparse.ArgumentParser, default) -> None:
+    """``-q`` / ``-v``; on subcommands with ``default=SUPPRESS`` so either position works."""
+    g = parser.add_mutually_exclusive_group()
+    g.add_argument(
+        "-q",
+        "--quiet",
+        dest="verbosity",
+        action="store_const",
+        const=-1,
+        default=default,
+        help="print errors only (run.log still records everything)",
+    )
+    g.add_argument(
+        "-v",
+        "--verbose",
+        dest="verbosity",
+        action="store_const",
+        const=1,
+        default=default,
+        help="also print notes, stage timings and the files written",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="active-etf", description=__doc__.split("\n\n")[0])
-    sub = p.add_subparsers(dest="command", required=True)
+    from portfolio import __version__
+
+    p = argparse.ArgumentParser(
+        prog="active-etf",
+        description=__doc__.split("\n\n")[0],
+        epilog=_exit_code_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--version", action="version", version=f"active-etf {__version__}")
+    _add_global_flags(p, 0)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     d = sub.add_parser("demo", help="rebalance the embedded demo Asia small-cap fund")
-    d.add_argument("--out", help="run folder (default runs/<fund>-<as-of>)")
+    d.add_argument("--out", help=_OUT_HELP)
+    d.add_argument("--replace", action="store_true", help=_REPLACE_HELP)
     d.add_argument("--seed", type=int, default=20261122, help="demo market seed")
+    _fund_argument(d)
     d.set_defaults(func=cmd_demo)
     dd = sub.add_parser("demo-data", help="write the demo market's input files and config")
-    dd.add_argument("directory")
-    dd.add_argument("--seed", type=int, default=20261122)
+    dd.add_argument("directory", help="folder to write into (created if missing)")
+    dd.add_argument("--seed", type=int, default=20261122, help="demo market seed")
+    dd.add_argument(
+        "--force", action="store_true", help="replace files that differ from the demo data"
+    )
+    _fund_argument(dd)
     dd.set_defaults(func=cmd_demo_data)
     r = sub.add_parser("rebalance", help="rebalance from a YAML config")
-    r.add_argument("config")
-    r.add_argument("--out", help="run folder (default runs/<fund>-<as-of>)")
+    r.add_argument("config", help="the YAML run configuration")
+    r.add_argument("--out", help=_OUT_HELP)
+    r.add_argument("--replace", action="store_true", help=_REPLACE_HELP)
     r.set_defaults(func=cmd_rebalance)
     a = sub.add_parser("alpha", help="run the alpha stage alone and print its diagnostics")
-    a.add_argument("config")
+    a.add_argument("config", help="the YAML run configuration")
     a.set_defaults(func=cmd_alpha)
     k = sub.add_parser("risk", help="hold-out quality check of the risk estimators")
-    k.add_argument("config")
+    k.add_argument("config", help="the YAML run configuration")
     k.add_argument("--holdout", type=int, required=True, help="hold-out window in trading days")
     k.add_argument("--n-random", type=int, default=200, help="random portfolios for the bias test")
     k.add_argument("--estimators", nargs="+", help="estimators to compare (default: all)")
     k.set_defaults(func=cmd_risk)
+    for name, parser in sub.choices.items():  # every subcommand, also those added above
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
+        parser.epilog = parser.epilog or _exit_code_epilog()
+        if not any("--quiet" in a.option_strings for a in parser._actions):
+            _add_global_flags(parser, argparse.SUPPRESS)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    from portfolio.errors import ActiveEtfError
+    """Run one command; return its exit code (see ``active-etf --help``)."""
+    from portfolio.errors import ActiveEtfError, environment_failure
+    from portfolio.runlog import RunLog
 
     args = build_parser().parse_args(argv)
+    args.log = log = RunLog(args.verbosity)
     try:
-        return args.func(args)
+        with log.capture():
+            return args.func(args)
     except ActiveEtfError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        log.error(str(exc))
         return exc.exit_code
+    except OSError as exc:  # read-only folder, full disk, no permission: one line, code 6
+        env = environment_failure(exc, "cannot write")
+        if env is None:
+            raise
+        log.error(str(env))
+        return env.exit_code
     except Exception as exc:  # typed optimizer errors map to their codes, the rest to 1
         from optimizers import SolverError
 
         if isinstance(exc, SolverError):
-            print(f"error: solver failed: {exc}", file=sys.stderr)
+            log.error(f"solver failed: {exc}")
             return EXIT_SOLVER
         raise
 

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from portfolio.alpha import AlphaSpec
 from portfolio.errors import ConfigError
 from portfolio.risk import RiskSpec
+from portfolio.selection import BenchmarkSpec, UniverseSpec
 
 __all__ = [
     "FundSpec",
@@ -122,6 +123,8 @@ class RebalanceConfig(_Strict):
 
     fund: FundSpec = FundSpec()
     data: DataSpec = DataSpec()
+    universe: UniverseSpec = UniverseSpec()
+    benchmark: BenchmarkSpec = BenchmarkSpec()
     alpha: AlphaSpec = AlphaSpec()
     risk: RiskSpec = RiskSpec()
     objective: ObjectiveConfig = ObjectiveConfig()

@@ -20,6 +20,7 @@ from constraints import (
     Hold,
     NoBuy,
     ProblemData,
+    Restricted,
     build_constraint,
     check_constraints,
 )
@@ -39,6 +40,7 @@ from portfolio.exposures import china_exposures, group_exposures
 from portfolio.inputs import MarketData
 from portfolio.markets import linear_cost_rates, load_market_table, lot_sizes
 from portfolio.risk import estimate_risk, risk_decomposition
+from portfolio.selection import constraint_columns, select_universe
 from portfolio.trades import TradeInputs, TradeList, build_trades
 
 __all__ = ["Rebalancer", "RebalanceResult"]
@@ -61,6 +63,7 @@ class RebalanceResult:
     frozen: pd.Series
     risk_after: dict  # risk_decomposition of the rounded portfolio
     timings: dict[str, float] = field(default_factory=dict)
+    universe: dict = field(default_factory=dict)  # UniverseSelection.to_dict()
 
     def summary(self) -> dict:
         """JSON-serialisable run summary (alpha, TE, turnover, cost, exposures, binding)."""
@@ -97,6 +100,7 @@ class RebalanceResult:
             "base_currency": self.config.fund.base_currency,
             "nav_base": self.book.nav_base,
             "universe_size": int(len(sec)),
+            "universe": self.universe,
             "frozen_assets": sorted(self.frozen.index[self.frozen]),
             "portfolio": {
                 "before": port(w0),
@@ -209,8 +213,12 @@ class Rebalancer:
         cfg = self.config
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        sec = data.securities
         as_of = self.as_of(data)
+        selection = select_universe(
+            data, cfg.universe, cfg.benchmark, as_of, constraint_columns(cfg.constraints)
+        )
+        data = selection.data
+        sec = data.securities
 
         markets = load_market_table(cfg.markets)
         lots, lot_problems = lot_sizes(sec, markets)
@@ -219,6 +227,7 @@ class Rebalancer:
         rates = linear_cost_rates(sec, markets)
         nav_override = None if cfg.fund.nav == "holdings" else float(cfg.fund.nav)
         book = build_book(data, nav_override)
+        book.notes.extend(selection.notes)
         timings["book_s"] = time.perf_counter() - t0
 
         t = time.perf_counter()
@@ -266,6 +275,10 @@ class Rebalancer:
                 c.violation(book.weights, check_data)
             except (KeyError, ValueError) as exc:
                 raise ConfigError(f"constraints[{i}] ({c.label}): {exc}") from exc
+        if selection.outside_held:  # held but outside the fund universe: sell
+            constraints.append(
+                Restricted(assets=selection.outside_held, name="Outside the fund universe")
+            )
         if no_liquidity.any():  # no traded value: the name cannot trade at all
             ids = tuple(sorted(sec.index[no_liquidity.to_numpy()]))
             constraints.append(Hold(assets=ids, name="No traded value (adv_base = 0)"))
@@ -338,6 +351,7 @@ class Rebalancer:
             frozen=frozen,
             risk_after=risk_decomposition(risk_model, trade_list.weights_after, book.benchmark),
             timings=timings,
+            universe=selection.to_dict(),
         )
 
 

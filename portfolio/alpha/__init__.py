@@ -20,7 +20,12 @@ from portfolio.alpha.residual import (
     residual_design,
     resolve_residualization,
 )
-from portfolio.alpha.scaling import benchmark_neutralize, grinold_kahn_alpha, risk_alignment
+from portfolio.alpha.scaling import (
+    benchmark_neutralize,
+    bets_per_year,
+    grinold_kahn_alpha,
+    risk_alignment,
+)
 from portfolio.alpha.scores import clean_factor_scores
 from portfolio.alpha.spec import (
     DEFAULT_FACTORS,
@@ -52,6 +57,7 @@ __all__ = [
     "WinsorizeSpec",
     "Winsorizer",
     "benchmark_neutralize",
+    "bets_per_year",
     "build_diagnostics",
     "build_panel",
     "clean_factor_scores",

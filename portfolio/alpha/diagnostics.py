@@ -15,6 +15,7 @@ import pandas as pd
 
 from portfolio.alpha.ic import cross_sectional_ic, ic_summary
 from portfolio.alpha.panel import to_cube
+from portfolio.alpha.scaling import bets_per_year
 
 __all__ = ["build_diagnostics", "format_alpha_diagnostics"]
 
@@ -110,6 +111,9 @@ def build_diagnostics(
         "bottom": rows(ranked.index[::-1][:k]),
         "alpha": {
             "ic": spec.ic,
+            "ic_horizon": spec.ic_horizon,
+            "annualisation": float(np.sqrt(bets_per_year(spec.ic_horizon))),
+            "formula": "alpha = sqrt(bets per year) * IC * annual residual vol * z",
             "benchmark_shift": _num(benchmark_shift),
             "mean": _num(alpha.mean()),
             "std": _num(alpha.std()),
@@ -176,7 +180,7 @@ def format_alpha_diagnostics(result) -> str:
     a = d["alpha"]
     out += [
         "",
-        f"alpha (annualised): IC {a['ic']}, std {_f(a['std'], '{:.2%}')}, "
+        f"alpha (annualised): IC {a['ic']} ({a['ic_horizon']}, x {a['annualisation']:.2f}), std {_f(a['std'], '{:.2%}')}, "
         f"range {_f(a['min'], '{:+.2%}')} .. {_f(a['max'], '{:+.2%}')}, "
         f"benchmark shift {_f(a['benchmark_shift'], '{:+.3%}')}",
     ]

@@ -2,7 +2,8 @@
 
 ``run_alpha`` chains: raw factor panel -> clean z-scores -> blended score (fixed,
 IC-weighted or learned, without look-ahead) -> re-z-scored -> Grinold-Kahn alpha
-``alpha_i = IC * sigma_resid_i * z_i`` -> benchmark-neutral, plus diagnostics.
+``alpha_i = sqrt(n) * IC_h * sigma_resid_i * z_i`` (``n`` bets a year at the IC's horizon
+``h``: 12 for a monthly IC) -> benchmark-neutral, plus diagnostics.
 """
 
 from __future__ import annotations
@@ -236,7 +237,7 @@ def run_alpha(
     )
     out_mask = ids.isin(excluded["asset_id"])
     score = score.where(~out_mask)
-    alpha = grinold_kahn_alpha(score, vol, spec.ic)
+    alpha = grinold_kahn_alpha(score, vol, spec.ic, spec.ic_horizon)
     alpha, shift = benchmark_neutralize(alpha, benchmark)
     alpha = alpha.fillna(0.0)
     outside = benchmark.index.difference(ids)

@@ -113,8 +113,12 @@ class EsgScreenSpec(_Strict):
 class AlphaSpec(_Strict):
     """The alpha stage: factors, cleaning, blending and Grinold-Kahn scaling.
 
-    ``alpha_i = ic * sigma_resid_i * z_i`` (annualised), then shifted so its
-    benchmark-weighted mean is zero.
+    ``alpha_i = sqrt(n) * ic * sigma_resid_i * z_i`` (annualised decimal return, see
+    :func:`portfolio.alpha.scaling.grinold_kahn_alpha`), then shifted so its
+    benchmark-weighted mean is zero. ``ic`` is measured over ``ic_horizon`` (default
+    ``monthly``: the correlation of the score with next-month residual returns) and
+    ``n`` is the number of such bets a year: ``daily`` 252, ``weekly`` 52, ``monthly``
+    12, ``quarterly`` 4, ``annual`` 1, or ``12 / h`` for a number ``h`` of months.
 
     ``ic_residualize`` sets what next-month returns are residualised on before the IC
     history and the targets of the IC-weighted and learned blends are computed (see
@@ -131,6 +135,7 @@ class AlphaSpec(_Strict):
     )
     blend: BlendSpec = BlendSpec()
     ic: float = Field(0.05, gt=0.0, lt=1.0)
+    ic_horizon: Literal["daily", "weekly", "monthly", "quarterly", "annual"] | float = "monthly"
     neutralize: list[str] = Field(default_factory=list)
     zscore_weighting: Literal["equal", "cap"] = "equal"
     orthogonalize: list[str] = Field(default_factory=list)
@@ -170,6 +175,10 @@ class AlphaSpec(_Strict):
             problems.append(f"ic_residualize_scores: unknown factors {unknown}")
         if len(set(self.ic_residualize_scores)) != len(self.ic_residualize_scores):
             problems.append("ic_residualize_scores: factor listed twice")
+        if not isinstance(self.ic_horizon, str) and not (
+            math.isfinite(self.ic_horizon) and self.ic_horizon > 0
+        ):
+            problems.append(f"ic_horizon: a number of months must be > 0, got {self.ic_horizon}")
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -187,7 +187,11 @@ def generate_demo_market(
     price_asof = uni["price_local"].to_numpy()
     lp_end = sim.log_price[-1]
     price_scale = price_asof * np.exp(-lp_end)
-    shares_asof = uni["cap_usd"].to_numpy() / (price_asof * fx_asof)
+    # cap_usd is the cap at the start of the history; the as-of cap follows the simulated
+    # USD price and share count (drawing the as-of cap and back-casting would make a
+    # name's past cap know its future return: a spurious small-cap premium)
+    usd_move = np.exp(lp_end + sim.fx_log[-1]) * paths["shares_rel"][-1]
+    shares_asof = uni["cap_usd"].to_numpy() * usd_move / (price_asof * fx_asof)
     share_scale = shares_asof / paths["shares_rel"][-1]
     price_me = price_asof * np.exp(sim.log_price[me] - lp_end)
     price_me[-1] = price_asof

@@ -4,10 +4,12 @@ Daily log return of name ``i`` on day ``t`` in USD (``x``; the published simple 
 ``r = expm1(x)``, so ``r > -1`` always)::
 
     x_it = beta_i f_mkt,t + f_country(i),t + f_sector(i),t + size_i f_size,t
-           + value_i f_value,t + mom_i,m f_mom,t + fx_cur(i),t + e_it
+           + value_i f_value,t + mom_i,m f_mom,t + fx_cur(i),t + e_it - s_i^2 / 2
 
 Factor and FX innovations are standardised Student-t (df 5), specific ones Student-t (df 4).
-``size`` is the z-score of log as-of market cap, ``value`` of starting book-to-price,
+``size`` is the z-score of the log market cap drawn for the start of the history
+(:func:`~portfolio.datasets.universe.draw_universe`; the as-of caps follow from the
+simulated prices, so a cap never knows its future returns), ``value`` of starting book-to-price,
 ``mom_i,m`` the cleaned z-score of momentum 12-1 at the start of month ``m``.
 
 Planted alpha. With ``z_i,m`` the planted composite at month-end ``t_m``
@@ -20,6 +22,15 @@ return on each day of that month is::
 so the month's residual is ``S_i,m (IC z_i,m + sqrt(1 - IC^2) u_i,m)`` with ``u``
 standardised: the cross-sectional correlation of ``z`` with the standardised residual is
 ``IC`` in expectation. The month loop is needed because momentum depends on past returns.
+
+Zero arithmetic mean. Each day's specific log return also carries the convexity
+correction ``-s_i^2 / 2``, so ``E[exp(e_it)] = 1`` (to second order) and the specific
+*simple* returns have zero mean: without it a name earns ``+s_i^2 / 2`` a year from its
+specific risk alone (3.6 %/y at the median vol), most for the small volatile names, and an
+equal-weighted portfolio beats the cap-weighted benchmark for no planted reason. (The
+planted drift ``S IC z`` averages ``S^2 IC^2 / 2`` over ``z``; the correction covers it,
+since ``s^2 = (1 - IC^2) s^2 + IC^2 S^2 / n`` per day.) ``benchmarks/ew_premium.py``
+measures equal weight minus cap weight on generated markets.
 
 Listings and halts: returns are NaN up to and including the listing day; during a halt they
 are NaN and the halt's accumulated log return is published on the day trading resumes (an
@@ -78,7 +89,8 @@ class Simulation:
     fx_log : (T, N) cumulative log change of USD per unit of each name's currency.
     composite : (M+1, N) planted composite at each month-end, NaN where not listed.
     listed : (M+1, N) bool, listed on that month-end.
-    resid_month : (M, N) specific log return over each month (t_m, t_m+1].
+    resid_month : (M, N) specific log return over each month (t_m, t_m+1], before the
+        convexity correction ``-s_i^2 / 2`` a day (a name's constant, not part of the signal).
     sigma_month : (M, N) the monthly specific vol ``S_i,m`` used to plant the alpha.
     spec_vol : (N,) annualised specific vol.
     beta_exposure, size_exposure, value_exposure : (N,) static exposures.
@@ -181,13 +193,15 @@ def fundamental_news(
     """Cumulative business news at each month-end, (M+1, N) log units.
 
     ``news_i,m = sum_{t <= t_m} (market + country + sector + size part of x_it
-    + sqrt(1 - IC^2) s_i eps_it)``: the part of the return that reflects fundamentals
+    + sqrt(1 - IC^2) s_i eps_it - s_i^2 / 2)``: the part of the return that reflects fundamentals
     (not the planted mispricing, not FX, not the value or momentum styles). Fundamentals
     load on it point in time, so valuations stay realistic through bull and bear markets
     and nothing after ``t_m`` leaks into the snapshot at ``t_m``.
     """
     s_d = shocks.spec_vol / np.sqrt(TRADING_DAYS)
-    daily = _common_returns(uni, shocks) + np.sqrt(1.0 - ic**2) * s_d * shocks.eps
+    daily = (
+        _common_returns(uni, shocks) + np.sqrt(1.0 - ic**2) * s_d * shocks.eps - 0.5 * s_d**2
+    )
     return np.cumsum(daily, axis=0)[np.asarray(month_end_pos)]
 
 
@@ -227,6 +241,7 @@ def simulate_market(
     common = _common_returns(uni, shocks) + value_z * f[:, [k_value]]
     fx_asset = shocks.fx[:, c_idx]
     div_daily = paths["dividend_yield0"] / TRADING_DAYS
+    half_var = 0.5 * s_d**2  # convexity: the specific simple return has zero mean
 
     returns = np.full((t_len, n), np.nan)
     log_price = np.empty((t_len, n))
@@ -234,7 +249,7 @@ def simulate_market(
     tradable = ~halted & ~pre_listing
 
     def run(a: int, b: int, specific: np.ndarray, mom_exposure: np.ndarray) -> None:
-        x = common[a:b] + mom_exposure * f[a:b, [k_mom]] + fx_asset[a:b] + specific
+        x = common[a:b] + mom_exposure * f[a:b, [k_mom]] + fx_asset[a:b] + specific - half_var
         local = x - fx_asset[a:b] - div_daily
         carry_x, carry_l, lp = state
         for d in range(b - a):  # days of one month, vectorised over names

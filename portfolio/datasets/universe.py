@@ -2,7 +2,8 @@
 
 One row per security, drawn in a fixed order from one ``numpy.random.Generator``:
 listing country (exact shares by largest remainder), country of risk, sector and industry,
-ticker and name, as-of market cap (log-normal truncated to USD 150 m - 5 bn), as-of price
+ticker and name, market cap at the start of the history (log-normal truncated to USD 150 m - 5 bn; the as-of
+cap follows the simulated returns), as-of price
 (log-normal around the market's typical level, quoted to the market's decimals), Hong Kong
 board lot, market beta, China revenue share, turnover and spread, listing and halt dates.
 """
@@ -74,9 +75,10 @@ def draw_universe(rng: np.random.Generator, n: int, dates: pd.DatetimeIndex) -> 
     Returns
     -------
     DataFrame with one row per security (RangeIndex) and columns ``asset_id, name, ticker,
-    exchange, country, country_of_risk, sector, industry, currency, cap_usd`` (target as-of
-    market cap, USD), ``price_local`` (as-of, local currency), ``lot_size`` (HK only, else
-    NaN), ``beta``, ``china_revenue_share``, ``turnover`` (annual traded value / cap),
+    exchange, country, country_of_risk, sector, industry, currency, cap_usd`` (market cap
+    at the start of the history, USD; the as-of cap follows the simulated returns),
+    ``price_local`` (as-of, local currency), ``lot_size`` (HK only, else NaN), ``beta``,
+    ``china_revenue_share``, ``turnover`` (annual traded value / cap),
     ``size_z`` (z-score of log cap), ``listing_pos`` (row of the listing day in ``dates``;
     -1 when listed before the history), ``halt_start``, ``halt_end`` (rows, -1 if never),
     ``halted`` (halt ongoing at the as-of date).

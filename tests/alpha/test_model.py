@@ -77,7 +77,7 @@ def test_default_spec_is_the_planted_composite(market):
 def test_alpha_is_grinold_kahn_and_benchmark_neutral(market):
     m = market
     res = run(m, AlphaSpec(ic=0.07))
-    raw = 0.07 * m.residual_vol * res.score
+    raw = np.sqrt(12.0) * 0.07 * m.residual_vol * res.score  # monthly IC, annual vol
     shift = (m.benchmark * raw).sum() / m.benchmark.sum()
     np.testing.assert_allclose(res.alpha, raw - shift, atol=1e-14)
     assert abs((m.benchmark * res.alpha).sum()) < 1e-14

@@ -42,6 +42,7 @@ def test_demo_writes_the_run_folder(demo_run):
     assert names == [
         "manifest.json",
         "risk_by_asset.csv",
+        "run.log",
         "summary.json",
         "target_holdings.csv",
         "trades.csv",

@@ -1,22 +1,29 @@
-"""The rebalance pipeline: one object that wires the stages together (DESIGN.md section 2).
+"""The rebalance pipeline: one object that wires the stages together.
 
 ``Rebalancer(config, base_dir).run(data)`` takes a validated :class:`MarketData` and returns
 a :class:`RebalanceResult`: the book, risk model, alpha, optimal weights, the board-lot
-trade list and the re-check of every constraint on the rounded portfolio. The command
-line, the what-if runner and the backtest all call this same object.
+trade list, the re-check of every constraint on the rounded portfolio and the built
+optimizer. A run is three steps:
+
+- :meth:`Rebalancer.prepare`: book, risk fit, alpha fit, costs, constraints, the built
+  :class:`PortfolioOptimizer` (a :class:`PreparedRun`);
+- :meth:`Rebalancer.solve`: solve it, or re-solve it warm-started with overrides
+  (constraint limits, risk aversion, TE cap, turnover penalty);
+- :meth:`Rebalancer.finish`: board lots and the re-check, giving the result.
+
+The command line and the what-if studies (:mod:`portfolio.studies`) call this same object.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from constraints import (
-    CashBand,
     Hold,
     NoBuy,
     ProblemData,
@@ -29,8 +36,6 @@ from optimizers import (
     ObjectiveSpec,
     OptimizationResult,
     PortfolioOptimizer,
-    impact_coefficients,
-    per_asset_bounds,
 )
 from portfolio.alpha import AlphaResult, run_alpha
 from portfolio.book import Book, build_book
@@ -39,11 +44,17 @@ from portfolio.errors import ConfigError, InputError
 from portfolio.exposures import china_exposures, group_exposures
 from portfolio.inputs import MarketData
 from portfolio.markets import linear_cost_rates, load_market_table, lot_sizes
+from portfolio.prepared import (
+    PreparedRun,
+    cash_floor,
+    holding_share_limits,
+    trading_assets,
+)
 from portfolio.risk import estimate_risk, risk_decomposition
 from portfolio.selection import constraint_columns, select_universe
 from portfolio.trades import TradeInputs, TradeList, build_trades
 
-__all__ = ["Rebalancer", "RebalanceResult"]
+__all__ = ["PreparedRun", "Rebalancer", "RebalanceResult"]
 
 
 @dataclass(eq=False)
@@ -64,6 +75,7 @@ class RebalanceResult:
     risk_after: dict  # risk_decomposition of the rounded portfolio
     timings: dict[str, float] = field(default_factory=dict)
     universe: dict = field(default_factory=dict)  # UniverseSelection.to_dict()
+    optimizer: PortfolioOptimizer | None = None  # the built optimizer, to re-solve from Python
 
     def summary(self) -> dict:
         """JSON-serialisable run summary (alpha, TE, turnover, cost, exposures, binding)."""
@@ -210,6 +222,16 @@ class Rebalancer:
         return spec.model_copy(update={"vendor": vendor.model_copy(update=resolved)})
 
     def run(self, data: MarketData) -> RebalanceResult:
+        """One rebalance: :meth:`prepare`, :meth:`solve` with no overrides, :meth:`finish`."""
+        t0 = time.perf_counter()
+        prepared = self.prepare(data)
+        result = self.finish(prepared, self.solve(prepared))
+        result.timings["total_s"] = time.perf_counter() - t0
+        return result
+
+    def prepare(self, data: MarketData) -> PreparedRun:
+        """Everything before the solve: book, risk fit, alpha fit, assets and costs,
+        constraints and the built :class:`PortfolioOptimizer` (fitted once, solved many)."""
         cfg = self.config
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
@@ -247,20 +269,10 @@ class Rebalancer:
                 + "; ".join(f"{r.asset_id}: {r.reason}" for r in excluded.head(5).itertuples()),
             )
 
-        daily_vol = risk_model.asset_vol() / np.sqrt(252.0)
-        no_liquidity = ~(sec["adv_base"] > 0)
-        adv = sec["adv_base"].where(~no_liquidity, 1.0)
-        impact = impact_coefficients(daily_vol, adv, book.nav_base, cfg.objective.impact_eta)
-        impact = impact.where(~no_liquidity, 0.0)
-        halted = (
-            sec["halted"].astype(bool) if "halted" in sec else pd.Series(False, index=sec.index)
-        )
-        frozen = halted | no_liquidity
-        assets = sec.copy()
         costs_on = cfg.objective.transaction_costs
-        assets["cost_buy"] = rates["cost_buy"] if costs_on else 0.0
-        assets["cost_sell"] = rates["cost_sell"] if costs_on else 0.0
-        assets["impact"] = impact
+        assets, frozen, no_liquidity = trading_assets(
+            sec, rates if costs_on else None, risk_model, book.nav_base, cfg.objective.impact_eta
+        )
 
         constraints = self.constraints()
         check_data = ProblemData.from_series(
@@ -307,17 +319,59 @@ class Rebalancer:
         except (KeyError, ValueError) as exc:
             raise ConfigError(f"optimizer set-up: {exc}") from exc
         timings["build_s"] = time.perf_counter() - t
-        t = time.perf_counter()
-        result = optimizer.solve(alpha=alpha.alpha, benchmark=book.benchmark, w0=book.weights)
-        timings["solve_s"] = time.perf_counter() - t
-        timings.update({f"optimizer_{k}": v for k, v in result.timings.items()})
+        return PreparedRun(
+            as_of=pd.Timestamp(as_of),
+            data=data,
+            book=book,
+            lots=lots,
+            risk_model=risk_model,
+            risk_report=risk_report,
+            alpha=alpha,
+            assets=assets,
+            frozen=frozen,
+            constraints=constraints,
+            check_data=check_data,
+            optimizer=optimizer,
+            timings=timings,
+            universe=selection.to_dict(),
+        )
 
+    def solve(self, prepared: PreparedRun, overrides: Mapping | None = None) -> OptimizationResult:
+        """Solve (or re-solve, warm-started) the built optimizer.
+
+        ``overrides`` holds keyword arguments of :meth:`PortfolioOptimizer.solve`:
+        ``constraint_overrides`` (``{constraint label: {field: value}}``),
+        ``risk_aversion``, ``te_cap``, ``turnover_penalty``.
+        """
+        p = prepared
         t = time.perf_counter()
-        cash_min = _cash_floor(constraints)
+        result = p.optimizer.solve(
+            alpha=p.alpha.alpha, benchmark=p.book.benchmark, w0=p.book.weights, **(overrides or {})
+        )
+        result.timings["call_s"] = time.perf_counter() - t
+        return result
+
+    def finish(
+        self,
+        prepared: PreparedRun,
+        result: OptimizationResult,
+        overrides: Mapping | None = None,
+        min_trade_base: float | None = None,
+    ) -> RebalanceResult:
+        """Board lots and the re-check of every constraint (as overridden) on the rounded
+        portfolio; ``min_trade_base`` overrides ``trades.min_trade_base``."""
+        cfg, p = self.config, prepared
+        timings = dict(p.timings)
+        timings["solve_s"] = result.timings.get("call_s", 0.0)
+        timings.update({f"optimizer_{k}": v for k, v in result.timings.items() if k != "call_s"})
+        t = time.perf_counter()
+        book, sec, assets = p.book, p.data.securities, p.assets
+        constraints = p.constraints_with((overrides or {}).get("constraint_overrides"))
+        cash_min = cash_floor(constraints)
         trade_inputs = TradeInputs(
             securities=sec,
             price_base=book.price_base,
-            lot_size=lots,
+            lot_size=p.lots,
             shares_before=book.shares,
             cash_base=book.cash_base,
             cost_buy=assets["cost_buy"].astype(float),
@@ -325,46 +379,32 @@ class Rebalancer:
             impact=assets["impact"].astype(float)
             if cfg.objective.impact
             else assets["impact"] * 0.0,
-            frozen=frozen,
+            frozen=p.frozen,
         )
         trade_list = build_trades(
             trade_inputs,
             result.weights,
-            min_trade_base=cfg.trades.min_trade_base,
+            min_trade_base=cfg.trades.min_trade_base if min_trade_base is None else min_trade_base,
             min_cash_weight=cash_min,
-            holding_limits=_holding_share_limits(constraints, check_data, book),
+            holding_limits=holding_share_limits(constraints, p.check_data, book),
         )
-        breaches = check_constraints(constraints, trade_list.weights_after, check_data)
+        breaches = check_constraints(constraints, trade_list.weights_after, p.check_data)
         timings["trades_s"] = time.perf_counter() - t
-        timings["total_s"] = time.perf_counter() - t0
+        timings["total_s"] = sum(v for k, v in timings.items() if not k.startswith("optimizer_"))
         return RebalanceResult(
             config=cfg,
-            as_of=pd.Timestamp(as_of),
-            data=data,
+            as_of=p.as_of,
+            data=p.data,
             book=book,
-            risk_model=risk_model,
-            risk_report=risk_report,
-            alpha=alpha,
+            risk_model=p.risk_model,
+            risk_report=p.risk_report,
+            alpha=p.alpha,
             optimization=result,
             trades=trade_list,
             breaches=breaches,
-            frozen=frozen,
-            risk_after=risk_decomposition(risk_model, trade_list.weights_after, book.benchmark),
+            frozen=p.frozen,
+            risk_after=risk_decomposition(p.risk_model, trade_list.weights_after, book.benchmark),
             timings=timings,
-            universe=selection.to_dict(),
+            universe=p.universe,
+            optimizer=p.optimizer,
         )
-
-
-def _cash_floor(constraints) -> float:
-    """The lowest cash weight any cash-band constraint allows (0 when there is none)."""
-    return max((float(c.min) for c in constraints if isinstance(c, CashBand)), default=0.0)
-
-
-def _holding_share_limits(
-    constraints, data: ProblemData, book: Book
-) -> tuple[pd.Series, pd.Series]:
-    """Shares-after bounds per asset for lot rounding: the optimizer's own per-asset weight
-    bounds (position, liquidity, lists) converted at ``NAV / price_base``."""
-    lb, ub = per_asset_bounds(data, constraints)
-    scale = book.nav_base / book.price_base.reindex(data.assets.index)
-    return pd.Series(lb, index=scale.index) * scale, pd.Series(ub, index=scale.index) * scale

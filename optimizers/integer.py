@@ -9,11 +9,17 @@ round tightens the per-asset bounds and re-solves the same parametrised problem:
 * minimum holding ``m``: a position smaller than ``m/2`` is closed (``w = 0``) unless
   a lower bound forces it; one between ``m/2`` and ``m`` is raised to ``m``;
 * maximum names ``K``: names forced by a lower bound are kept, then the largest
-  positions up to ``K``; the rest are closed.
+  positions up to ``K``; **every other name** is fixed at zero (not only the held
+  ones), so the re-solve cannot open a new name and ``#{w_i > 0} <= K`` holds by
+  construction;
+* from the first round on, a name the current solution does not hold (minimum holding,
+  maximum names) or does not trade (minimum trade) is fixed there, so each round can only
+  close names or cancel trades and the set of names shrinks until every rule holds.
 
 If a round turns infeasible, its pushes are replaced by cancels / closes and it is
 re-solved once; the loop stops after ``max_rounds`` or when nothing is breached.
-Whatever is still breached is reported in ``OptimizationResult.violations``.
+Whatever is still breached is reported in ``OptimizationResult.violations`` (and the
+rounded portfolio is repaired and re-checked downstream).
 """
 
 from __future__ import annotations
@@ -25,6 +31,17 @@ import numpy as np
 from constraints import HELD_TOL, Constraint, MaxNames, MinHolding, MinTrade
 
 __all__ = ["integer_heuristic"]
+
+
+def _freeze(cons, w, w0, lb, elb, eub) -> None:
+    """No new names, no new trades: fix names not held at 0 and untraded names at ``w0``."""
+    if any(isinstance(c, MinHolding | MaxNames) for c in cons):
+        idle = (w <= HELD_TOL) & (lb <= HELD_TOL)
+        eub[idle] = 0.0
+    if any(isinstance(c, MinTrade) for c in cons):
+        still = np.abs(w - w0) <= HELD_TOL
+        elb[still] = np.maximum(elb[still], w0[still])
+        eub[still] = np.minimum(eub[still], w0[still])
 
 
 def _round(cons, w, w0, lb, elb, eub, push: bool) -> bool:
@@ -56,8 +73,7 @@ def _round(cons, w, w0, lb, elb, eub, push: bool) -> bool:
                 order = np.argsort(-np.where(held & ~forced, w, -np.inf), kind="stable")
                 keep = forced.copy()
                 keep[order[:room]] = True
-                close = held & ~keep
-                eub[close] = 0.0
+                eub[~keep] = 0.0
                 changed = True
     return changed
 
@@ -68,7 +84,7 @@ def integer_heuristic(
     w: np.ndarray,
     w0: np.ndarray,
     lb: np.ndarray,
-    max_rounds: int = 8,
+    max_rounds: int = 20,
 ) -> tuple[np.ndarray, int]:
     """Enforce the integer kinds by bound tightening; returns ``(weights, rounds)``.
 
@@ -83,10 +99,12 @@ def integer_heuristic(
         trial_lb, trial_ub = elb.copy(), eub.copy()
         if not _round(cons, w, w0, lb, trial_lb, trial_ub, push=True):
             return w, rounds - 1
+        _freeze(cons, w, w0, lb, trial_lb, trial_ub)
         new = solve(trial_lb, trial_ub)
         if new is None:
             trial_lb, trial_ub = elb.copy(), eub.copy()
             _round(cons, w, w0, lb, trial_lb, trial_ub, push=False)
+            _freeze(cons, w, w0, lb, trial_lb, trial_ub)
             new = solve(trial_lb, trial_ub)
             if new is None:
                 return w, rounds

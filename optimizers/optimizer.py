@@ -46,9 +46,13 @@ class PortfolioOptimizer:
     solver : str or sequence of str
         Preferred solver(s); the default chain follows (see :mod:`optimizers.solvers`).
     mi_max_assets : int
-        Largest universe solved exactly with a mixed-integer solver when integer kinds
+        Largest universe solved with a mixed-integer solver (SCIP) when integer kinds
         are present; above it (or without SCIP) the heuristic of
-        :mod:`optimizers.integer` is used.
+        :mod:`optimizers.integer`, feasible for ``max_names`` by construction, is used.
+    mi_time_limit : float
+        Seconds SCIP may take. At the limit its best solution is compared with the
+        heuristic's and the better one is used. ``result.integer_gap`` reports the gap
+        to the continuous relaxation's utility either way.
     direct : bool, optional
         Use the direct Clarabel path (:mod:`optimizers.direct`). Default: whenever
         possible (Clarabel first in ``solver`` and no soft constraint); ``False``
@@ -97,6 +101,7 @@ class PortfolioOptimizer:
         nav_base: float = 1.0,
         solver: str | Sequence[str] = "CLARABEL",
         mi_max_assets: int = 300,
+        mi_time_limit: float = 30.0,
         direct: bool | None = None,
         dual_newton: bool = True,
     ):
@@ -104,6 +109,7 @@ class PortfolioOptimizer:
         self.objective = objective or ObjectiveSpec()
         self.solver = solver
         self.mi_max_assets = mi_max_assets
+        self.mi_time_limit = mi_time_limit
         self.nav_base = nav_base
         cons = list(constraints)
         bad = [c for c in cons if not isinstance(c, Constraint)]
@@ -256,13 +262,20 @@ class PortfolioOptimizer:
             raise InfeasibleError(diagnose(data, a, cons, self.chain))
         t2 = time.perf_counter()
         w = np.maximum(built.ctx.w.value, 0.0)
-        method = None
+        method, gap = None, None
         if any(c.integer for c in cons):
-            w, solver, method, built = self._integer(
+            relaxation = float(built.problem.value)
+            w, solver, method, built, value = self._integer(
                 data, a, cons, obj, w, lb, solver, relaxed, built
             )
+            gap = {
+                "relaxation_objective": relaxation,
+                "objective": value,
+                "gap": (relaxation - value) / max(abs(relaxation), 1e-12),
+            }
         t3 = time.perf_counter()
         res = self._result(built, data, a, cons, w, status, solver, relaxed, method)
+        res.integer_gap = gap
         res.timings = {
             "set_params_s": t1 - t0,
             "solve_s": t2 - t1,
@@ -312,16 +325,40 @@ class PortfolioOptimizer:
         return status, solver, pr.report, lb, built
 
     def _integer(self, data, a, cons, obj, w, lb, solver, relaxed, built):
+        """Integer kinds: the heuristic, then SCIP within its time limit when the
+        universe is small enough; the better of the two by objective is kept.
+
+        Returns ``(w, solver, method, problem holding the solution, objective)``.
+        """
+        hw, rounds, hval = self._heuristic(cons, w, data, lb, built)
         if "SCIP" in cp.installed_solvers() and data.n <= self.mi_max_assets and not relaxed:
             if self._mi_built is None:
                 self._mi_built = build_problem(data, a, cons, obj, integer=True)
             mb = self._mi_built
-            mlb, mub = mb.set_parameters(data, a, cons, obj)
-            status, s, _ = self._solve_built(mb, mlb, mub, chain=solver_chain(mb.problem, "SCIP"))
-            if status == "infeasible":
+            mb.set_parameters(data, a, cons, obj)
+            try:
+                mb.problem.solve(solver="SCIP", scip_params={"limits/time": self.mi_time_limit})
+            except (cp.SolverError, ValueError, ArithmeticError):
+                pass
+            st = mb.problem.status
+            if st in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
                 raise InfeasibleError(diagnose(data, a, cons, self.chain))
-            return np.maximum(mb.ctx.w.value, 0.0), s, "mixed-integer (SCIP)", mb
+            ok = st in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE, cp.USER_LIMIT)
+            ints = [c for c in cons if c.integer]
+            h_ok = not check_constraints(ints, pd.Series(hw, index=data.ids), data, tol=1e-6)
+            # SCIP stops within its relative gap (1e-4): a heuristic answer must beat it by more
+            better = not h_ok or mb.problem.value >= hval - 1e-4 * abs(hval) - 1e-12
+            if ok and mb.ctx.w.value is not None and better:
+                timed = "" if st == cp.OPTIMAL else f", stopped at {self.mi_time_limit:g} s"
+                mw = np.maximum(mb.ctx.w.value, 0.0)
+                return mw, "SCIP", f"mixed-integer (SCIP{timed})", mb, float(mb.problem.value)
+        return hw, solver, f"heuristic ({rounds} rounds)", built, hval
+
+    def _heuristic(self, cons, w, data, lb, built):
+        """:func:`~optimizers.integer.integer_heuristic` on ``built``; returns
+        ``(weights, rounds, objective)`` (the objective of the weights returned)."""
         base_lb, base_ub = built.lb.value.copy(), built.ub.value.copy()
+        values = [(w, float(built.problem.value))]
 
         def resolve(elb, eub):
             lo, hi = np.maximum(base_lb, elb), np.minimum(base_ub, eub)
@@ -334,10 +371,15 @@ class PortfolioOptimizer:
             else:
                 built.lb.value, built.ub.value = lo, np.maximum(hi, 0.0)
                 st, _ = solve_with_fallback(built.problem, self.chain)
-            return None if st == "infeasible" else np.maximum(built.ctx.w.value, 0.0)
+            if st == "infeasible":
+                return None
+            new = np.maximum(built.ctx.w.value, 0.0)
+            values.append((new, float(built.problem.value)))
+            return new
 
-        w, rounds = integer_heuristic(resolve, cons, w, data.w0, lb)
-        return w, solver, f"heuristic ({rounds} rounds)", built
+        hw, rounds = integer_heuristic(resolve, cons, w, data.w0, lb)
+        value = next(v for x, v in reversed(values) if x is hw)
+        return hw, rounds, value
 
     def _result(
         self, built, data, a, cons, w, status, solver, relaxed, method

@@ -47,6 +47,10 @@ class OptimizationResult:
         For an answer of the certified dual method (``solver == "DUAL_NEWTON"``):
         ``duality_gap`` (the objective is within it of the optimum), ``max_violation``
         (largest row excess, weights; or TE-cap excess), ``iterations``, ``tolerance``.
+    integer_gap : dict or None
+        With integer kinds: ``relaxation_objective`` (the continuous problem's utility),
+        ``objective`` (the integer answer's) and ``gap`` = their difference over
+        ``|relaxation_objective|`` (an upper bound on the distance to the integer optimum).
     timings : dict
         Seconds per phase.
     """
@@ -65,6 +69,7 @@ class OptimizationResult:
     violations: list = field(default_factory=list)
     integer_method: str | None = None
     certificate: dict | None = None
+    integer_gap: dict | None = None
     timings: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:

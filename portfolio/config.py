@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from portfolio.alpha import AlphaSpec
 from portfolio.errors import ConfigError
@@ -26,6 +33,7 @@ __all__ = [
     "DataSpec",
     "ObjectiveConfig",
     "TradeRules",
+    "EtfConfig",
     "SolverConfig",
     "RebalanceConfig",
     "load_config",
@@ -101,9 +109,56 @@ class ObjectiveConfig(_Strict):
 
 
 class TradeRules(_Strict):
-    """Board-lot rounding and order rules."""
+    """Board-lot rounding, order and FX settlement rules.
 
-    min_trade_base: float = Field(5_000.0, ge=0.0)  # smallest order worth sending, base currency
+    ``min_trade_base``: smallest order worth sending (base currency). ``repair``: after
+    rounding, move single lots until every hard limit holds (:mod:`portfolio.repair`).
+    FX (:mod:`portfolio.fx`): ``fx_spread_bps`` is the FX cost in bp of each FX trade,
+    ``fx_min_ticket_base`` the smallest FX trade (a settlement need is rounded up to it),
+    ``fx_buffer_base`` the cash kept in each traded currency, ``fx_repatriate`` sells
+    sale proceeds above the buffer back into the base currency.
+    """
+
+    min_trade_base: float = Field(5_000.0, ge=0.0)
+    repair: bool = True
+    fx_spread_bps: float = Field(2.0, ge=0.0, le=500.0)
+    fx_min_ticket_base: float = Field(50_000.0, ge=0.0)
+    fx_buffer_base: float = Field(0.0, ge=0.0)
+    fx_repatriate: bool = True
+
+    def fx_rules(self):
+        """These rules as :class:`portfolio.fx.FxRules`."""
+        from portfolio.fx import FxRules
+
+        return FxRules(
+            spread_bps=self.fx_spread_bps,
+            min_ticket_base=self.fx_min_ticket_base,
+            buffer_base=self.fx_buffer_base,
+            repatriate=self.fx_repatriate,
+        )
+
+
+class EtfConfig(_Strict):
+    """ETF creation / redemption (:mod:`portfolio.etf`).
+
+    ``creation_unit``: ETF shares per creation unit. NAV per share is ``nav_per_share``
+    (base currency) or, if not given, ``NAV / shares_outstanding``. ``in_kind_exclude``:
+    names never delivered in kind (their value goes to the cash component), beside
+    restricted and halted names and markets whose ``in_kind`` is false.
+    """
+
+    creation_unit: int | None = Field(None, gt=0)
+    nav_per_share: float | None = Field(None, gt=0.0)
+    shares_outstanding: float | None = Field(None, gt=0.0)
+    in_kind_exclude: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _nav_source(self):
+        if self.creation_unit is not None and (
+            self.nav_per_share is None and self.shares_outstanding is None
+        ):
+            raise ValueError("creation_unit needs nav_per_share or shares_outstanding")
+        return self
 
 
 class SolverConfig(_Strict):
@@ -111,11 +166,16 @@ class SolverConfig(_Strict):
 
     ``dual_newton``: with ``name: CLARABEL``, first try the certified dual Newton method
     (:mod:`optimizers.dual`), whose answer is used only with a duality-gap certificate.
+    ``mi_max_assets`` / ``mi_time_limit_s``: with ``max_names``, ``min_holding`` or
+    ``min_trade``, SCIP is tried up to that many assets and for that long, beside the
+    heuristic that holds ``max_names`` by construction (the better answer is kept).
     """
 
     name: str = "CLARABEL"
     fallback: list[str] = Field(default_factory=lambda: ["PIQP", "SCS"])
     dual_newton: bool = True
+    mi_max_assets: int = Field(300, ge=0)  # largest universe SCIP is tried on (integer kinds)
+    mi_time_limit_s: float = Field(30.0, gt=0.0)  # SCIP's time limit, seconds
 
     @field_validator("name", "fallback")
     @classmethod
@@ -142,6 +202,7 @@ class RebalanceConfig(_Strict):
     objective: ObjectiveConfig = ObjectiveConfig()
     constraints: list[dict[str, Any]] = Field(default_factory=list)
     trades: TradeRules = TradeRules()
+    etf: EtfConfig = EtfConfig()
     markets: dict[str, dict[str, Any]] = Field(default_factory=dict)
     solver: SolverConfig = SolverConfig()
 

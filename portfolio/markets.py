@@ -1,5 +1,10 @@
 """Market conventions: board lots, currencies and trading costs by listing country.
 
+``in_kind`` says whether the market's shares may be delivered in kind in an ETF creation
+or redemption basket (false for China A via Stock Connect, Taiwan and India: check with
+the fund's custodian before production use); names in a market without it go to the
+basket's cash component (:mod:`portfolio.etf`).
+
 The table ships as ``portfolio/data/markets.csv`` (one row per market) and can be
 overridden from the config (``markets:`` section) and per security through the
 ``lot_size`` and ``half_spread_bps`` columns of the securities file.
@@ -26,6 +31,7 @@ MARKET_COLUMNS = (
     "buy_tax_bps",
     "sell_tax_bps",
     "default_half_spread_bps",
+    "in_kind",
 )
 
 
@@ -41,7 +47,7 @@ def load_market_table(overrides: Mapping[str, Mapping[str, object]] | None = Non
     with resources.files("portfolio").joinpath("data/markets.csv").open("r") as fh:
         table = pd.read_csv(fh, dtype={"country": str}, keep_default_na=True)
     table = table.set_index("country")
-    numeric = [c for c in MARKET_COLUMNS if c not in ("market", "currency")]
+    numeric = [c for c in MARKET_COLUMNS if c not in ("market", "currency", "in_kind")]
     table[numeric] = table[numeric].astype(float)
     for country, values in (overrides or {}).items():
         unknown = set(values) - set(MARKET_COLUMNS)
@@ -51,7 +57,10 @@ def load_market_table(overrides: Mapping[str, Mapping[str, object]] | None = Non
                 f"expected some of {list(MARKET_COLUMNS)}"
             )
         for col, val in values.items():
+            if col == "in_kind" and not isinstance(val, bool):
+                raise ValueError(f"markets.{country}.in_kind: expected true or false, got {val!r}")
             table.loc[country, col] = val
+    table["in_kind"] = table["in_kind"].astype(bool)
     return table
 
 

@@ -76,10 +76,14 @@ def test_trades_are_whole_lots_and_add_up():
         lambda r: r["shares"] if r["side"] == "BUY" else -r["shares"], axis=1
     )
     assert signed.to_dict() == h["trade_shares"][h["trade_shares"] != 0].to_dict()
-    # weights after + cash after = 1 (of post-cost NAV), to 1e-12
-    assert res.weights_after.sum() + res.cash_after_base / res.nav_after_base == pytest.approx(
+    # weights after + cash after trades = 1 (of pre-trade NAV), to 1e-12; costs are paid
+    assert res.weights_after.sum() + res.cash_after_base / res.nav_base == pytest.approx(
         1, abs=1e-12
     )
+    assert res.cash_after_costs_base == pytest.approx(
+        res.cash_after_base - res.est_cost_base, abs=1e-6
+    )
+    assert res.nav_after_base == pytest.approx(res.nav_base - res.est_cost_base, abs=1e-6)
 
 
 def test_matches_slow_reference_when_cash_is_ample():
@@ -132,8 +136,8 @@ def test_property_cash_floor_lots_and_no_shorts(n, seed, cash, min_cash):
     h = res.holdings
     assert (h["shares_after"] >= 0).all()
     assert ((h["shares_after"] - h["shares_before"]) % h["lot_size"] == 0).all()
-    # buys never take cash below the floor; if it is below, no buy is left to cut
-    if res.cash_after_base < min_cash * res.nav_base - 1e-6:
+    # buys and their costs never take cash below the floor; if below, no buy is left to cut
+    if res.cash_after_costs_base < min_cash * res.nav_base - 1e-6:
         assert (h["trade_shares"] <= 0).all()
 
 

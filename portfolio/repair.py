@@ -1,0 +1,425 @@
+"""Lot-rounding repair: single-lot moves that restore every hard limit on the rounded portfolio.
+
+Rounding to board lots can break a limit the optimizer met (a China cap over by one lot,
+turnover a little high, cash below its floor once costs are paid, a name count, a
+position below its minimum). The repair starts from the rounded trade ``t`` (shares,
+index order) and, while any hard limit is breached, applies the single move with the
+best ratio
+
+``score = breach reduction / utility loss``
+
+over every asset ``i`` and four moves: buy one more lot (``t_i + lot_i``), sell one more
+lot (``t_i - lot_i``), cancel the trade (``t_i = 0``) and sell the whole position
+(``t_i = -shares_before_i``). A move is allowed only if it keeps the trade inside its
+per-asset limits ``lo_i <= t_i <= hi_i`` (position, liquidity and list bounds, in
+shares), never shorts, is not below the minimum trade value, the name is not frozen,
+and **no limit's breach increases** (limits that hold keep holding).
+
+Limits repaired, each row in its own units (violation ``max(g - hi, lo - g, 0) / sens``):
+
+* every hard constraint with linear rows ``g = W w + U buy + V sell + const``
+  (group and attribute bounds, China caps, turnover total / by side / by group);
+* the cash band on cash **after trading costs and FX costs** (:mod:`portfolio.cash`);
+* tracking-error caps ``sqrt(a' S a) <= max`` (exact update in factor form);
+* ``max_names`` (``#{w_i > 1e-6} <= K``), ``min_holding`` and ``min_trade``.
+
+Breach reduction is the sum over breached rows of the reduction divided by the row's
+breach when the repair started (so fixing any one row completely counts 1). Utility is
+the optimizer's objective ``U = alpha' w - lambda a' S a - costs / NAV`` (costs and FX
+spread in base currency), and a move's utility change is exact: ``dU = alpha_i dw -
+lambda (2 (S a)_i dw + S_ii dw^2) - d cost / NAV``. A move that gains utility has the
+highest score. The loop stops when nothing is breached or no allowed move reduces a
+breach; whatever is still breached is reported (the caller exits with code 5).
+
+Each step evaluates all ``4 N`` moves as arrays (no Python loop over assets); its cost is
+``O(R N)`` for ``R`` limit rows, plus ``O(N K)`` to update ``S a`` after a move.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from constraints import (
+    HELD_TOL,
+    CashBand,
+    Constraint,
+    MaxNames,
+    MinHolding,
+    MinTrade,
+    ProblemData,
+    TrackingError,
+)
+from portfolio.cash import CashModel
+
+__all__ = ["RepairProblem", "repair_lots", "MOVES"]
+
+MOVES = (
+    "buy one lot", "sell one lot", "cancel trade", "sell position",
+    "buy lots", "sell lots", "buy lots (risk)", "sell lots (risk)", "buy 10 lots",
+    "sell 10 lots",
+)  # fmt: skip
+
+
+NEAR_BEST = 0.05  # moves within 5 % of the best ratio count as equally efficient
+
+
+def _dense(m, n: int, rows: int) -> np.ndarray:
+    return np.zeros((rows, n)) if m is None else np.asarray(m.toarray(), dtype=float)
+
+
+@dataclass(eq=False)
+class RepairProblem:
+    """What the repair needs, in index order of ``data.assets``.
+
+    Attributes
+    ----------
+    data : ProblemData, the check data (assets, risk, benchmark, start weights, NAV).
+    constraints : the configured constraints (soft and per-asset kinds are skipped:
+        per-asset limits arrive as the trade bounds ``lo, hi``).
+    price_base, lot, shares_before : ndarray per asset (base currency, shares, shares).
+    alpha : ndarray, expected active return (annualised).
+    risk_aversion : float, ``lambda`` per unit of annualised active variance.
+    cash : CashModel, cash after trades, costs and FX for any trade.
+    min_trade_base : float, smallest order (base currency).
+    frozen : ndarray of bool, names that never trade.
+    """
+
+    data: ProblemData
+    constraints: Sequence[Constraint]
+    price_base: np.ndarray
+    lot: np.ndarray
+    shares_before: np.ndarray
+    alpha: np.ndarray
+    risk_aversion: float
+    cash: CashModel
+    min_trade_base: float = 0.0
+    frozen: np.ndarray | None = None
+    max_steps: int = 200_000
+    tol: float = 1e-9
+
+    def __post_init__(self) -> None:
+        d = self.data
+        n = d.n
+        self.nav = float(d.nav_base)
+        risk = d.risk
+        if not risk.asset_ids.equals(d.ids):
+            risk = risk.subset(d.ids)
+        self.B, self.F, self.d = risk.exposures, risk.factor_cov, risk.specific_var
+        self.S_ii = np.einsum("ik,kl,il->i", self.B, self.F, self.B) + self.d
+        hard = [c for c in self.constraints if c.soft is None]
+        W, U, V, const, lo, hi, sens, labels, cash_rows = [], [], [], [], [], [], [], [], []
+        self.te_caps: list[tuple[str, float]] = []
+        self.not_repaired: list[str] = []
+        for c in hard:
+            if c.per_asset or c.integer:
+                continue
+            if isinstance(c, TrackingError):
+                self.te_caps.append((c.label, float(c.max)))
+                continue
+            lin = c.linear(d)
+            if lin is None:
+                self.not_repaired.append(c.label)
+                continue
+            for term, lim, lab in zip(lin, c.limits(d), c.row_labels(d), strict=True):
+                r = len(lim.lo)
+                W.append(_dense(term.w, n, r))
+                U.append(_dense(term.buy, n, r))
+                V.append(_dense(term.sell, n, r))
+                const.append(np.asarray(term.const, dtype=float))
+                lo.append(lim.lo), hi.append(lim.hi), sens.append(lim.sens)
+                labels += [f"{c.label}: {x}" if str(x) != c.label else c.label for x in lab]
+                cash_rows += [isinstance(c, CashBand)] * r
+        cat = (lambda xs: np.concatenate(xs)) if W else (lambda xs: np.zeros(0))
+        self.W = np.vstack(W) if W else np.zeros((0, n))
+        self.U = np.vstack(U) if U else np.zeros((0, n))
+        self.V = np.vstack(V) if V else np.zeros((0, n))
+        self.const, self.lo, self.hi, self.sens = cat(const), cat(lo), cat(hi), cat(sens)
+        self.labels = labels
+        self.cash_rows = np.asarray(cash_rows, dtype=bool)
+        self.max_names = [c for c in hard if isinstance(c, MaxNames)]
+        self.min_holding = [c for c in hard if isinstance(c, MinHolding)]
+        self.min_trade = [c for c in hard if isinstance(c, MinTrade)]
+
+    # ------------------------------------------------------------- measures
+    def weights(self, trade: np.ndarray) -> np.ndarray:
+        return (self.shares_before + trade) * self.price_base / self.nav
+
+    def utility(self, trade: np.ndarray) -> float:
+        """``alpha' w - lambda a' S a - (trading + FX costs) / NAV``."""
+        w = self.weights(trade)
+        a = w - self.data.benchmark
+        f = self.B.T @ a
+        var = float(f @ self.F @ f + np.sum(self.d * a * a))
+        s = self.cash.state(trade)
+        cost = s["trade_cost"] + s["fx_cost"]
+        return float(self.alpha @ w - self.risk_aversion * var - cost / self.nav)
+
+    def _rows(self, g: np.ndarray) -> np.ndarray:
+        lo = self.lo.reshape(-1, *([1] * (g.ndim - 1)))
+        hi = self.hi.reshape(lo.shape)
+        sens = self.sens.reshape(lo.shape)
+        return np.maximum(np.maximum(g - hi, lo - g), 0.0) / sens
+
+    def violations(self, trade: np.ndarray) -> dict[str, np.ndarray]:
+        """Every repaired limit's violation rows on ``trade`` (own units)."""
+        w = self.weights(trade)
+        x = w - self.data.w0
+        g = self.W @ w + self.U @ np.maximum(x, 0) + self.V @ np.maximum(-x, 0) + self.const
+        g[self.cash_rows] = self.cash.state(trade)["cash_after_costs"] / self.nav
+        a = w - self.data.benchmark
+        f = self.B.T @ a
+        te = np.sqrt(max(float(f @ self.F @ f + np.sum(self.d * a * a)), 0.0))
+        return {
+            "linear": self._rows(g),
+            "te": np.array([max(te - cap, 0.0) for _, cap in self.te_caps]),
+            "names": np.array([max(float((w > HELD_TOL).sum()) - c.max, 0.0)
+                               for c in self.max_names]),
+            "holding": _small(w, [c.min for c in self.min_holding], w.size),
+            "trade": _small(np.abs(x), [c.min for c in self.min_trade], w.size),
+        }  # fmt: skip
+
+    def breaches(self, trade: np.ndarray) -> list[dict]:
+        """Breached limits on ``trade``: name and largest violation (own units)."""
+        v = self.violations(trade)
+        out = [
+            {"name": self.labels[r], "violation": float(v["linear"][r])}
+            for r in np.flatnonzero(v["linear"] > self.tol)
+        ]
+        out += [
+            {"name": lab, "violation": float(x)}
+            for (lab, _), x in zip(self.te_caps, v["te"], strict=True)
+            if x > self.tol
+        ]
+        for key, cons in (
+            ("names", self.max_names),
+            ("holding", self.min_holding),
+            ("trade", self.min_trade),
+        ):
+            rows = np.asarray(v[key]).reshape(len(cons), -1) if cons else []
+            for c, row in zip(cons, rows, strict=True):
+                if (row > self.tol).any():
+                    out.append({"name": c.label, "violation": float(row.max()),
+                                "rows": int((row > self.tol).sum())})  # fmt: skip
+        return out
+
+
+def _small(values: np.ndarray, mins: list[float], n: int) -> np.ndarray:
+    """Per-asset shortfall below each minimum for names above ``HELD_TOL`` (k x n)."""
+    if not mins:
+        return np.zeros((0, n))
+    m = np.asarray(mins, dtype=float)[:, None]
+    on = values > HELD_TOL
+    return np.where(on, np.maximum(m - values, 0.0), 0.0)
+
+
+def _lots_needed(p: RepairProblem, w: np.ndarray, v: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Lots per asset that would clear, by that asset alone, (a) the worst breached linear
+    row or its own minimum-holding shortfall and (b) the tracking-error excess (first
+    order, ``dTE = (S a)_i dw / TE``); at least 1 each."""
+    lot_w = p.lot * p.price_base / p.nav
+    k = np.ones_like(w)
+    if len(p.lo) and (v["linear"] > p.tol).any():
+        r = int(np.argmax(v["linear"] * p.sens))
+        excess = v["linear"][r] * p.sens[r]
+        coef = np.abs(p.W[r]) + np.maximum(np.abs(p.U[r]), np.abs(p.V[r]))
+        k = np.where(coef > 0, np.ceil(excess / np.maximum(coef * lot_w, 1e-300)), 1.0)
+    for short in np.atleast_2d(v["holding"]):
+        k = np.maximum(k, np.ceil(short / lot_w))
+    k_te = np.ones_like(w)
+    if len(v["te"]) and (v["te"] > p.tol).any():
+        a = w - p.data.benchmark
+        Sa = p.B @ (p.F @ (p.B.T @ a)) + p.d * a
+        te = float(np.sqrt(max(a @ Sa, 1e-300)))
+        slope = np.abs(Sa) / te * lot_w
+        k_te = np.where(slope > 0, np.ceil(v["te"].max() / np.maximum(slope, 1e-300)), 1.0)
+    return np.clip(k, 1.0, 1e6), np.clip(k_te, 1.0, 1e6)
+
+
+def _candidates(p: RepairProblem, t, lo, hi, w, v) -> tuple[np.ndarray, np.ndarray]:
+    """The candidate trades per asset (``len(MOVES)`` x N) and whether each is allowed."""
+    before = p.shares_before
+    k, k_te = (x * p.lot for x in _lots_needed(p, w, v))
+    ten = 10 * p.lot
+    cand = np.vstack([
+        t + p.lot, t - p.lot, np.zeros_like(t), -before, t + k, t - k, t + k_te, t - k_te,
+        t + ten, t - ten,
+    ])  # fmt: skip
+    ok = (cand >= lo - 1e-9) & (cand <= hi + 1e-9) & (before + cand >= 0) & (cand != t)
+    value = np.abs(cand * p.price_base)
+    ok &= (cand == 0) | (value >= p.min_trade_base)
+    if p.frozen is not None:
+        ok &= ~p.frozen
+    return cand, ok
+
+
+def repair_lots(
+    p: RepairProblem, trade: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, dict]:
+    """Repair ``trade`` (shares, index order) within the trade bounds ``[lo, hi]`` (shares).
+
+    When no single move is allowed, pairs are tried: one of the best-scoring moves that
+    would increase some breach, followed by the best move that brings every breach back
+    to at most where it was (e.g. a buy that lifts a position to its minimum holding
+    paid for by a one-lot cut elsewhere when turnover binds).
+
+    Returns the repaired trade and a report: ``status`` (``"ok"`` or ``"breached"``),
+    ``moves`` (asset, from and to shares, move), ``utility_before`` / ``utility_after`` /
+    ``utility_lost`` (annualised return units, the objective's), ``breaches_before`` and
+    ``breaches_after``, and ``not_repaired`` (hard limits that are only re-checked).
+    """
+    t = np.asarray(trade, dtype=float).copy()
+    lo = np.where(np.isfinite(lo), lo, -np.inf)
+    hi = np.where(np.isfinite(hi), hi, np.inf)
+    u0 = p.utility(t)
+    start = p.breaches(t)
+    v = p.violations(t)
+    scale = {k: np.where(x > p.tol, x, 1.0) for k, x in v.items()}
+    moves: list[dict] = []
+    ids = p.data.ids
+    for _ in range(p.max_steps):
+        if not any((x > p.tol).any() for x in v.values()):
+            break
+        steps = _best_step(p, t, lo, hi, v, scale)
+        if not steps:
+            break
+        for m, i, new in steps:
+            moves.append({"asset_id": str(ids[i]), "from_shares": int(t[i]),
+                          "to_shares": int(new), "move": MOVES[m]})  # fmt: skip
+            t[i] = new
+        v = p.violations(t)
+    u1 = p.utility(t)
+    after = p.breaches(t)
+    return t.astype(np.int64), {
+        "status": "breached" if after else "ok",
+        "moves": moves,
+        "utility_before": u0,
+        "utility_after": u1,
+        "utility_lost": u0 - u1,
+        "breaches_before": start,
+        "breaches_after": after,
+        "not_repaired": list(p.not_repaired),
+    }
+
+
+def _best_step(p: RepairProblem, t, lo, hi, v, scale, pairs: int = 12) -> list:
+    """One allowed move, or a pair of moves, with the best breach reduction per utility lost."""
+    cand, valid, ok, red, gain = _score(p, t, lo, hi, v, scale)
+    good = ok & (red > 1e-12)
+    if good.any():
+        ratio = _ratio(red, gain, good)
+        top = ratio.max()
+        near = good & (ratio >= top - NEAR_BEST * abs(top))  # about as efficient: most progress
+        m, i = np.unravel_index(int(np.argmax(np.where(near, red, -np.inf))), red.shape)
+        return [(int(m), int(i), float(cand[m, i]))]
+    first = valid & ~ok & (red > 1e-12)
+    order = np.argsort(-_ratio(red, gain, first), axis=None, kind="stable")[:pairs]
+    best, best_ratio = [], -np.inf
+    for flat in order:
+        m, i = np.unravel_index(int(flat), red.shape)
+        if not first[m, i]:
+            break
+        t1 = t.copy()
+        t1[i] = cand[m, i]
+        c2, _, ok2, red2, gain2 = _score(p, t1, lo, hi, v, scale)
+        v1 = p.violations(t1)  # per-asset rows of ``i`` are not seen by moves on others
+        red2 = red2 + sum(
+            float(((v[k][:, i] - v1[k][:, i]) / scale[k][:, i]).sum()) for k in ("holding", "trade")
+        )
+        good2 = ok2 & (red2 > 1e-12)
+        good2[:, i] = False
+        if not good2.any():
+            continue
+        total_gain = gain2 + gain[m, i]
+        ratio = _ratio(red2, total_gain, good2)
+        m2, j = np.unravel_index(int(np.argmax(ratio)), red2.shape)
+        if ratio[m2, j] > best_ratio:
+            best_ratio = ratio[m2, j]
+            best = [(int(m), int(i), float(cand[m, i])), (int(m2), int(j), float(c2[m2, j]))]
+    return best
+
+
+def _ratio(red: np.ndarray, gain: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``red / loss`` (a gain scores above any loss), ``-inf`` outside ``mask``."""
+    loss = -gain
+    score = np.where(loss > 1e-15, red / np.maximum(loss, 1e-15), 1e15 * red + gain)
+    return np.where(mask, score, -np.inf)
+
+
+def _score(p: RepairProblem, t, lo, hi, v, scale):
+    """Every candidate move from ``t``: allowed by the bounds (``valid``), breaching
+    nothing more than ``v`` (``ok``), breach reduction vs ``v`` and utility gain."""
+    w = p.weights(t)
+    a = w - p.data.benchmark
+    Sa = p.B @ (p.F @ (p.B.T @ a)) + p.d * a
+    cand, valid = _candidates(p, t, lo, hi, w, v)
+    ok = valid.copy()
+    dw = (cand - t) * p.price_base / p.nav  # moves x N
+    x_old = w - p.data.w0
+    x_new = x_old + dw
+    d_buy = np.maximum(x_new, 0) - np.maximum(x_old, 0)
+    d_sell = np.maximum(-x_new, 0) - np.maximum(-x_old, 0)
+    idx = np.arange(len(t))
+    cash_new = np.vstack([p.cash.after_costs_if(t, idx, c) for c in cand])
+    cash_old = p.cash.state(t)["cash_after_costs"]
+    d_cost = (cash_old - cash_new) - (cand - t) * p.price_base
+    red = np.zeros_like(dw)
+    tol = p.tol
+    if len(p.lo):
+        g = p.W @ w + p.U @ np.maximum(x_old, 0) + p.V @ np.maximum(-x_old, 0) + p.const
+        g_new = (g[:, None, None] + p.W[:, None, :] * dw + p.U[:, None, :] * d_buy
+                 + p.V[:, None, :] * d_sell)  # fmt: skip
+        g_new[p.cash_rows] = cash_new / p.nav
+        vl = p._rows(g_new)  # rows x moves x N
+        old = v["linear"][:, None, None]
+        ok &= (vl <= old + tol).all(axis=0)
+        red += ((old - vl) / scale["linear"][:, None, None]).sum(axis=0)
+    if p.te_caps:
+        f = p.B.T @ a
+        var = float(f @ p.F @ f + np.sum(p.d * a * a))
+        te_new = np.sqrt(np.maximum(var + 2 * Sa * dw + p.S_ii * dw**2, 0.0))
+        for k, (_, cap) in enumerate(p.te_caps):
+            vt = np.maximum(te_new - cap, 0.0)
+            ok &= vt <= v["te"][k] + tol
+            red += (v["te"][k] - vt) / scale["te"][k]
+    w_new = w + dw
+    held_old, held_new = w > HELD_TOL, w_new > HELD_TOL
+    count = float(held_old.sum())
+    for k, c in enumerate(p.max_names):
+        vn = np.maximum(count - held_old + held_new - c.max, 0.0)
+        ok &= vn <= v["names"][k] + tol
+        red += (v["names"][k] - vn) / scale["names"][k]
+    for key, cons, val in (
+        ("holding", p.min_holding, w_new),
+        ("trade", p.min_trade, np.abs(x_new)),
+    ):
+        for k, c in enumerate(cons):
+            vn = np.where(val > HELD_TOL, np.maximum(c.min - val, 0.0), 0.0)
+            ok &= vn <= v[key][k] + tol
+            red += (v[key][k] - vn) / scale[key][k]
+    gain = p.alpha * dw - p.risk_aversion * (2 * Sa * dw + p.S_ii * dw**2) - d_cost / p.nav
+    return cand, valid, ok, red, gain
+
+
+def lot_repair(inp, data: ProblemData, constraints, alpha, risk_aversion: float, fx_rules,
+               min_trade_base: float = 0.0):  # fmt: skip
+    """The ``repair`` callable :func:`portfolio.trades.build_trades` takes, for these inputs.
+
+    ``inp`` is the :class:`~portfolio.trades.TradeInputs`; ``alpha`` a Series by asset.
+    """
+    ids = data.ids
+    problem = RepairProblem(
+        data=data,
+        constraints=constraints,
+        price_base=inp.price_base.reindex(ids).to_numpy(dtype=float),
+        lot=inp.lot_size.reindex(ids).to_numpy(dtype=float),
+        shares_before=inp.shares_before.reindex(ids).fillna(0).to_numpy(dtype=float),
+        alpha=alpha.reindex(ids).fillna(0.0).to_numpy(dtype=float),
+        risk_aversion=float(risk_aversion),
+        cash=inp.cash_model(fx_rules),
+        min_trade_base=min_trade_base,
+        frozen=inp.frozen.reindex(ids).fillna(False).to_numpy(dtype=bool),
+    )
+    return lambda trade, lo, hi: repair_lots(problem, trade, lo, hi)

@@ -6,7 +6,6 @@ import dataclasses
 import time
 from collections.abc import Mapping, Sequence
 
-import cvxpy as cp
 import numpy as np
 import pandas as pd
 
@@ -20,7 +19,7 @@ from optimizers.integer import integer_heuristic
 from optimizers.objective import ObjectiveSpec
 from optimizers.problem import BuiltProblem, build_problem
 from optimizers.result import OptimizationResult
-from optimizers.solvers import OPTIONS, solve_with_fallback, solver_chain
+from optimizers.solvers import OPTIONS, installed_solvers, solve_with_fallback, solver_chain
 
 __all__ = ["PortfolioOptimizer"]
 
@@ -312,7 +311,7 @@ class PortfolioOptimizer:
         return status, solver, pr.report, lb, built
 
     def _integer(self, data, a, cons, obj, w, lb, solver, relaxed, built):
-        if "SCIP" in cp.installed_solvers() and data.n <= self.mi_max_assets and not relaxed:
+        if "SCIP" in installed_solvers() and data.n <= self.mi_max_assets and not relaxed:
             if self._mi_built is None:
                 self._mi_built = build_problem(data, a, cons, obj, integer=True)
             mb = self._mi_built

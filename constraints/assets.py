@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-import cvxpy as cp
 import numpy as np
 import scipy.sparse as sp
 
@@ -19,6 +18,7 @@ from constraints.base import Constraint, Limits, Linear, Term
 from constraints.context import ProblemContext
 from constraints.data import ProblemData
 from constraints.errors import ConstraintSpecError
+from constraints.lazy import cp
 
 __all__ = [
     "AssetConstraint",

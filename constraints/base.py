@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-import cvxpy as cp
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -27,6 +26,7 @@ from constraints.cache import UniverseCache
 from constraints.context import ProblemContext
 from constraints.data import ProblemData, align_weights
 from constraints.errors import ConstraintSpecError
+from constraints.lazy import cp
 
 __all__ = ["Constraint", "Term", "Limits", "Linear"]
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-import cvxpy as cp
 import numpy as np
 
 from constraints.base import Constraint, Limits, Linear, Term, dense_row
 from constraints.errors import ConstraintSpecError
+from constraints.lazy import cp
 
 __all__ = ["CashBand"]
 

@@ -12,10 +12,10 @@ so no N x N matrix is ever formed.
 
 from __future__ import annotations
 
-import cvxpy as cp
 import numpy as np
 
 from constraints.data import ProblemData
+from constraints.lazy import cp
 
 __all__ = ["ProblemContext"]
 

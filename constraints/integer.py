@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-import cvxpy as cp
 import numpy as np
 
 from constraints.base import Constraint, Limits
 from constraints.context import ProblemContext
+from constraints.lazy import cp
 
 __all__ = ["MaxNames", "MinHolding", "MinTrade", "HELD_TOL"]
 

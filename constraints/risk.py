@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-import cvxpy as cp
 import numpy as np
 
 from constraints.base import Constraint, Limits, Term
 from constraints.context import ProblemContext
 from constraints.data import ProblemData
 from constraints.errors import ConstraintSpecError
+from constraints.lazy import cp
 
 __all__ = ["TrackingError", "TotalRisk", "FactorRiskShare"]
 

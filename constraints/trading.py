@@ -10,7 +10,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-import cvxpy as cp
 import numpy as np
 import scipy.sparse as sp
 
@@ -20,6 +19,7 @@ from constraints.context import ProblemContext
 from constraints.data import ProblemData
 from constraints.errors import ConstraintSpecError
 from constraints.groups import GroupStructure, bounded_groups
+from constraints.lazy import cp
 
 __all__ = ["Turnover", "Liquidity"]
 

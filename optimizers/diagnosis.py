@@ -49,10 +49,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-import cvxpy as cp
 import numpy as np
 
 from constraints import Constraint, ProblemContext, ProblemData
+from constraints.lazy import cp
 from optimizers.errors import SolverError
 from optimizers.solvers import solve_with_fallback, solver_chain
 

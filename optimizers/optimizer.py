@@ -6,7 +6,6 @@ import dataclasses
 import time
 from collections.abc import Mapping, Sequence
 
-import cvxpy as cp
 import numpy as np
 import pandas as pd
 
@@ -20,7 +19,7 @@ from optimizers.integer import integer_heuristic
 from optimizers.objective import ObjectiveSpec
 from optimizers.problem import BuiltProblem, build_problem
 from optimizers.result import OptimizationResult
-from optimizers.solvers import OPTIONS, solve_with_fallback, solver_chain
+from optimizers.solvers import OPTIONS, installed_solvers, solve_with_fallback, solver_chain
 
 __all__ = ["PortfolioOptimizer"]
 
@@ -330,8 +329,10 @@ class PortfolioOptimizer:
 
         Returns ``(w, solver, method, problem holding the solution, objective)``.
         """
+        import cvxpy as cp
+
         hw, rounds, hval = self._heuristic(cons, w, data, lb, built)
-        if "SCIP" in cp.installed_solvers() and data.n <= self.mi_max_assets and not relaxed:
+        if "SCIP" in installed_solvers() and data.n <= self.mi_max_assets and not relaxed:
             if self._mi_built is None:
                 self._mi_built = build_problem(data, a, cons, obj, integer=True)
             mb = self._mi_built

@@ -18,11 +18,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-import cvxpy as cp
 import numpy as np
 
 from constraints import Constraint, Limits, ProblemContext, ProblemData, Term
 from constraints.errors import ConstraintSpecError
+from constraints.lazy import cp
 from optimizers.objective import ObjectiveSpec
 
 __all__ = ["Block", "BuiltProblem", "build_problem", "fold_bounds", "resolve_modes", "BIG"]

@@ -7,13 +7,13 @@ QP (no cones) ``CLARABEL -> PIQP -> OSQP -> SCS``; conic (TE cap, impact)
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Sequence
 
-import cvxpy as cp
-
+from constraints.lazy import cp
 from optimizers.errors import SolverError
 
-__all__ = ["DEFAULT_CHAIN", "solver_chain", "solve_with_fallback"]
+__all__ = ["DEFAULT_CHAIN", "installed_solvers", "solver_chain", "solve_with_fallback"]
 
 DEFAULT_CHAIN = ("CLARABEL", "PIQP", "OSQP", "SCS")
 QP_ONLY = {"PIQP", "OSQP"}
@@ -28,10 +28,30 @@ OPTIONS = {
 }
 
 
+# the Python package behind each solver cvxpy can call here
+PACKAGES = {
+    "CLARABEL": "clarabel",
+    "PIQP": "piqp",
+    "OSQP": "osqp",
+    "SCS": "scs",
+    "SCIP": "pyscipopt",
+    "HIGHS": "highspy",
+}
+
+
+def installed_solvers() -> list[str]:
+    """The solvers of :data:`OPTIONS` whose package is installed, without importing them.
+
+    ``cvxpy.installed_solvers()`` imports cvxpy and every solver package (about 1 s);
+    finding the packages is enough to validate a config.
+    """
+    return [s for s, pkg in PACKAGES.items() if importlib.util.find_spec(pkg) is not None]
+
+
 def solver_chain(problem: cp.Problem, preferred: str | Sequence[str]) -> list[str]:
     """Solvers to try, in order: ``preferred`` first, then the default chain, filtered by class."""
     pref = [preferred] if isinstance(preferred, str) else list(preferred)
-    installed = set(cp.installed_solvers())
+    installed = set(installed_solvers())
     unknown = [s for s in pref if s not in OPTIONS]
     if unknown:
         raise ValueError(

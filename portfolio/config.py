@@ -180,9 +180,9 @@ class SolverConfig(_Strict):
     @field_validator("name", "fallback")
     @classmethod
     def _installed(cls, value):
-        import cvxpy as cp
+        from optimizers.solvers import installed_solvers
 
-        installed = set(cp.installed_solvers())
+        installed = set(installed_solvers())
         names = [value] if isinstance(value, str) else value
         unknown = [n for n in names if n.upper() not in installed]
         if unknown:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
 
 from portfolio.alpha.panel import Cube, from_cube, to_cube
+from portfolio.estimator import BaseEstimator, TransformerMixin, check_is_fitted
 
 __all__ = ["CrossSectionTransformer"]
 

@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin, clone
-from sklearn.linear_model import Ridge
-from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from portfolio.alpha.ic import cross_sectional_ic
 from portfolio.alpha.panel import from_cube, to_cube
+from portfolio.estimator import BaseEstimator, TransformerMixin, check_is_fitted
 
 __all__ = ["FixedBlend", "ICWeightedBlend", "LearnedBlend"]
 
@@ -152,6 +150,9 @@ class LearnedBlend(_Blend):
         self.fallback_weights = fallback_weights
 
     def fit(self, X: pd.DataFrame, y: pd.Series):
+        from sklearn.base import clone  # scikit-learn only for learned blends
+        from sklearn.linear_model import Ridge
+
         cols = list(X.columns)
         cube = to_cube(X, cols, "LearnedBlend")
         ret = np.full(cube.present.shape, np.nan)

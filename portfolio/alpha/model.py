@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn.base import is_regressor
 
 from optimizers.risk import FactorRiskModel
 from portfolio.alpha.blend import FixedBlend, ICWeightedBlend, LearnedBlend
@@ -85,6 +84,8 @@ def make_regressor(blend: BlendSpec):
         est = cls(**blend.regressor_params)
     except (ImportError, AttributeError, TypeError) as exc:
         raise ConfigError(f"alpha.blend.regressor: cannot build {path!r}: {exc}") from None
+    from sklearn.base import is_regressor
+
     if not is_regressor(est):
         raise ConfigError(f"alpha.blend.regressor: {path!r} is not a scikit-learn regressor")
     return est

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 __all__ = ["monthly_total_returns", "realised_ics"]
 
@@ -41,6 +40,14 @@ def _corr(x: np.ndarray, y: np.ndarray) -> float:
     y = y - y.mean()
     den = np.sqrt((x @ x) * (y @ y))
     return float(x @ y / den) if den > 0 else float("nan")
+
+
+def rankdata(x: np.ndarray) -> np.ndarray:
+    """1-based ranks, ties given their average rank (``scipy.stats.rankdata``, whose
+    import costs ~0.5 s of the demo's start-up)."""
+    _, inv, counts = np.unique(x, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    return (ends - (counts - 1) / 2.0)[inv]
 
 
 def realised_ics(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
 
 from optimizers.risk import FactorRiskModel
 from portfolio.errors import InputError
+from portfolio.estimator import BaseEstimator
 from portfolio.risk._checks import check_int, check_min_obs, check_param, returns_matrix
 from portfolio.risk.lowrank import LowRankPlusDiag, to_factor_form
 

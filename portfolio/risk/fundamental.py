@@ -6,10 +6,10 @@ import numbers
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
 
 from optimizers.risk import FactorRiskModel
 from portfolio.errors import InputError
+from portfolio.estimator import BaseEstimator
 from portfolio.risk._base import ANNUALISATION
 from portfolio.risk._checks import check_int, check_param, returns_matrix
 from portfolio.risk.exposures import build_exposures

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import cvxpy as cp
 import numpy as np
 
+from constraints.lazy import cp
 from optimizers.risk import FactorRiskModel
 
 __all__ = ["min_variance_fully_invested", "min_variance_long_only"]

@@ -1,0 +1,71 @@
+"""Start-up: wall time of ``active-etf --help``, of importing the CLI, and of the demo.
+
+Each measurement runs ``python -m portfolio.cli ...`` (or ``python -c``) in a fresh
+process, ``--repeat`` times (default 5), and prints one JSON line per measurement with
+the best and the median wall time in seconds, plus the heavy modules (scikit-learn,
+cvxpy, scipy.stats, SCIP, HiGHS) the demo run imported. Targets (quiet 2-core machine):
+``--help`` <= 0.4 s, demo <= 1.3 s.
+
+Usage: ``python benchmarks/startup.py [--repeat N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HEAVY = ("sklearn", "cvxpy", "scipy.stats", "pyscipopt", "highspy")
+DEMO = (
+    "import sys, json\n"
+    "from portfolio.cli import main\n"
+    "code = main(['demo', '--out', sys.argv[1]])\n"
+    f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]), file=sys.stderr)\n"
+    "raise SystemExit(code)\n"
+)
+
+
+def _time(cmd: list[str]) -> tuple[float, str]:
+    t0 = time.perf_counter()
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return time.perf_counter() - t0, out.stderr
+
+
+def measure(name: str, make_cmd, repeat: int) -> tuple[dict, str]:
+    times, stderr = [], ""
+    for i in range(repeat):
+        dt, stderr = _time(make_cmd(i))
+        times.append(dt)
+    best, median = round(min(times), 3), round(statistics.median(times), 3)
+    return {"what": name, "best_s": best, "median_s": median}, stderr
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=5, help="runs per measurement (default 5)")
+    args = ap.parse_args()
+    py = sys.executable
+    for name, cmd in (
+        ("python -c pass", [py, "-c", "pass"]),
+        ("active-etf --help", [py, "-m", "portfolio.cli", "--help"]),
+        ("import portfolio.cli", [py, "-c", "import portfolio.cli"]),
+    ):
+        row, _ = measure(name, lambda i, cmd=cmd: cmd, args.repeat)
+        print(json.dumps(row), flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        row, err = measure(
+            "active-etf demo",
+            lambda i: [py, "-c", DEMO, str(Path(tmp) / f"run{i}")],
+            args.repeat,
+        )
+    row["heavy_modules_imported"] = json.loads(err.strip().splitlines()[-1])
+    print(json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""Start-up: heavy libraries are imported only on the paths that use them.
+
+Each check runs in a fresh interpreter (``sys.modules`` of the test process already
+holds everything) and lists the heavy modules present after the imports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("sklearn", "cvxpy", "scipy.stats", "pyscipopt", "highspy", "matplotlib", "dask")
+
+
+def _loaded_after(code: str) -> list[str]:
+    probe = f"{code}\nimport json, sys\n"
+    probe += f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_cli_import_is_light():
+    assert _loaded_after("import portfolio.cli") == []
+
+
+def test_demo_path_modules_are_light():
+    """The modules the demo runs through, and a config naming solvers (validated by
+    finding the solver packages, not by importing cvxpy)."""
+    code = (
+        "import portfolio.cli, portfolio.config, portfolio.rebalance, portfolio.datasets, "
+        "portfolio.demo, portfolio.alpha, portfolio.risk, optimizers, constraints, "
+        "portfolio.trades, portfolio.report\n"
+        "from portfolio.config import SolverConfig\n"
+        "assert SolverConfig(name='clarabel', fallback=['scs']).name == 'CLARABEL'"
+    )
+    assert _loaded_after(code) == []
+
+
+def test_installed_solvers_agree_with_cvxpy():
+    import cvxpy as cp
+
+    from optimizers.solvers import OPTIONS, installed_solvers
+
+    assert set(installed_solvers()) == set(cp.installed_solvers()) & set(OPTIONS)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_rankdata_matches_scipy(seed):
+    from scipy.stats import rankdata as reference
+
+    from portfolio.datasets.planted import rankdata
+
+    r = np.random.default_rng(seed)
+    for x in (r.normal(size=60), r.integers(0, 6, size=60).astype(float)):
+        np.testing.assert_allclose(rankdata(x), reference(x), rtol=0, atol=1e-12)

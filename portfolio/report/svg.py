@@ -46,7 +46,9 @@ def nice_ticks(lo: float, hi: float, n: int = 5) -> np.ndarray:
     """About ``n`` round tick values (step 1, 2, 2.5 or 5 x 10^k) covering ``[lo, hi]``."""
     if not (math.isfinite(lo) and math.isfinite(hi)):
         lo, hi = 0.0, 1.0
-    if hi - lo < 1e-12:
+    if hi - lo <= 1e-6 * max(1.0, abs(lo), abs(hi)):
+        # A range this narrow next to its magnitude draws as a flat line; round
+        # ticks on it would fall below float resolution, so widen it visibly.
         pad = abs(hi) * 0.1 or 1.0
         lo, hi = lo - pad, hi + pad
     raw = (hi - lo) / max(n, 1)

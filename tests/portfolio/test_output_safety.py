@@ -193,11 +193,14 @@ def test_previous_run_needs_replace_and_no_foreign_files(good_run, demo_dir, cap
     before = _sha_tree(good_run)
     assert set(before) == {
         "manifest.json",
+        "report.html",
         "risk_by_asset.csv",
         "run.log",
         "summary.json",
+        "summary.txt",
         "target_holdings.csv",
         "trades.csv",
+        "trades.xlsx",
     }
     cfg = str(demo_dir / "config.yaml")
     assert main(["rebalance", cfg, "--out", str(good_run)]) == 2

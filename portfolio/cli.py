@@ -277,7 +277,7 @@ def add_no_report(parser: argparse.ArgumentParser) -> None:
 
 
 def _fund_argument(parser) -> None:
-    from portfolio.datasets.styles import DEFAULT_FUND, FUND_STYLES
+    from portfolio.datasets.fund_table import DEFAULT_FUND, FUND_STYLES
 
     parser.add_argument(
         "--fund",

@@ -3,7 +3,7 @@
 from optimizers.diagnosis import Diagnosis, diagnose
 from optimizers.errors import InfeasibleError, OptimizerError, SolverError
 from optimizers.explain import binding_constraints, transfer_coefficient
-from optimizers.objective import ObjectiveSpec, impact_coefficients
+from optimizers.objective import ObjectiveSpec, impact_coefficients, trade_cost
 from optimizers.optimizer import PortfolioOptimizer
 from optimizers.problem import per_asset_bounds
 from optimizers.result import OptimizationResult
@@ -25,5 +25,6 @@ __all__ = [
     "impact_coefficients",
     "per_asset_bounds",
     "solver_chain",
+    "trade_cost",
     "transfer_coefficient",
 ]

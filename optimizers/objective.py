@@ -90,6 +90,11 @@ def resolve_costs(objective: ObjectiveSpec, columns) -> ObjectiveSpec:
     """
     have = set(map(str, columns))
     missing = [c for c in COST_COLUMNS if c not in have]
+    if objective.impact and "impact" not in have:
+        raise ValueError(
+            "objective impact costs: assets have no column 'impact' (k_i, see "
+            "impact_coefficients); add it or pass ObjectiveSpec(impact=False)"
+        )
     if objective.linear_costs is None:
         return dataclasses.replace(objective, linear_costs=not missing)
     if objective.linear_costs and missing:
@@ -97,11 +102,6 @@ def resolve_costs(objective: ObjectiveSpec, columns) -> ObjectiveSpec:
             f"objective linear costs: assets have no column(s) {missing}; add cost_buy and "
             "cost_sell (fractions of traded notional) or pass "
             "ObjectiveSpec(linear_costs=False) to optimise without trading costs"
-        )
-    if objective.impact and "impact" not in have:
-        raise ValueError(
-            "objective impact costs: assets have no column 'impact' (k_i, see "
-            "impact_coefficients); add it or pass ObjectiveSpec(impact=False)"
         )
     return objective
 

@@ -1,4 +1,12 @@
-"""Builds and solves the cvxpy portfolio problem (factor-form risk, constraints, costs)."""
+"""Builds and solves the portfolio problem: factor-form risk, constraints, costs.
+
+The problem is assembled as sparse matrices (:mod:`optimizers.direct`) and solved by the
+certified dual Newton method (:mod:`optimizers.dual`), else Clarabel; a cvxpy model
+(:mod:`optimizers.problem`) serves soft constraints, the mixed-integer model and solver
+fallback. :func:`diagnose` explains an infeasible problem (:mod:`optimizers.diagnosis`),
+:func:`trade_cost` prices a given trade, :class:`FactorRiskModel` is the risk type
+(``FactorRiskModel.from_covariance`` takes a dense covariance).
+"""
 
 from optimizers.diagnosis import Diagnosis, diagnose
 from optimizers.errors import InfeasibleError, OptimizerError, SolverError

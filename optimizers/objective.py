@@ -1,6 +1,6 @@
 """Objective specification and the market-impact coefficient helper.
 
-Default objective (annualised return units, fractions of NAV, DESIGN.md section 5)::
+Default objective (annualised return units, fractions of NAV, README, "Architecture")::
 
     maximise  alpha' w - lambda * a' S a - sum_i (c_buy_i x+_i + c_sell_i x-_i)
               - sum_i k_i (x+_i^1.5 + x-_i^1.5) - tau * 0.5 * sum_i |x_i| - penalties

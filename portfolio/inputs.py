@@ -1,6 +1,6 @@
 """Loading and validating the input files into one :class:`MarketData` snapshot.
 
-Data contract (DESIGN.md section 4; identifiers are strings in ``asset_id``):
+Data contract (README, "Input files"; identifiers are strings in ``asset_id``):
 
 ============  ==========================================================  =========================
 input         required columns                                            optional columns

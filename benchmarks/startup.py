@@ -4,8 +4,8 @@ Each measurement runs ``python -m portfolio.cli ...`` (or ``python -c``) in a fr
 process, ``--repeat`` times (default 5), and prints one JSON line per measurement with
 the best and the median wall time in seconds, the best CPU time (user + system of the
 child: less sensitive than wall time to other load on the machine), plus the heavy
-modules (scikit-learn, cvxpy, scipy.stats, SCIP, HiGHS) the demo run imported. Targets (quiet 2-core machine):
-``--help`` <= 0.4 s, demo <= 1.3 s.
+modules (scikit-learn, cvxpy, scipy.stats, SCIP, HiGHS) the demo run imported.
+Targets (quiet 2-core machine): ``--help`` <= 0.4 s, demo <= 1.3 s.
 
 Usage: ``python benchmarks/startup.py [--repeat N]``.
 """

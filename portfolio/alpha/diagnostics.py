@@ -200,7 +200,8 @@ def format_alpha_diagnostics(result) -> str:
     a = d["alpha"]
     out += [
         "",
-        f"alpha (annualised): IC {a['ic']} ({a['ic_horizon']}, x {a['annualisation']:.2f}), std {_f(a['std'], '{:.2%}')}, "
+        f"alpha (annualised): IC {a['ic']} ({a['ic_horizon']}, x {a['annualisation']:.2f}), "
+        f"std {_f(a['std'], '{:.2%}')}, "
         f"range {_f(a['min'], '{:+.2%}')} .. {_f(a['max'], '{:+.2%}')}, "
         f"benchmark shift {_f(a['benchmark_shift'], '{:+.3%}')}",
     ]

@@ -21,8 +21,9 @@ fund's universe with the best selection score ``s = z(tilt) + 0.5 noise`` (``z(t
 cross-sectional z-score of the fund's main ratio at the previous month-end snapshot,
 missing -> -inf), weighted ``w ∝ 0.5 / n_hold + 0.5 * b_i / sum(b)`` over the held names
 (half equal, half the fund's own benchmark weight ``b``); names in an ``avoid`` group of the
-style (e.g. China for the ex-Japan fund) score 2 lower, so the book starts near its mandate to the invested share, in whole board lots at as-of prices
-(at least one lot), with cash ``cash_share`` of NAV split across the fund's currencies.
+style (e.g. China for the ex-Japan fund) score 2 lower, so the book starts near its
+mandate to the invested share, in whole board lots at as-of prices (at least one lot),
+with cash ``cash_share`` of NAV split across the fund's currencies.
 Everything is a function of the market's seed and the fund name.
 """
 
@@ -47,6 +48,7 @@ __all__ = [
     "fund_market",
     "fund_demo",
 ]
+
 
 def _style(name: str) -> FundStyle:
     if name not in FUND_STYLES:

@@ -22,7 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse.linalg import LinearOperator, eigsh
 
 __all__ = ["LowRankPlusDiag", "FactorForm", "to_factor_form"]
 
@@ -101,6 +100,8 @@ class LowRankPlusDiag:
         if self.n <= _DENSE_EIGH_MAX or k >= self.n - 1:
             vals, vecs = np.linalg.eigh(self.dense())
             return vals[::-1][:k], vecs[:, ::-1][:, :k]
+        from scipy.sparse.linalg import LinearOperator, eigsh  # large N only: import here
+
         op = LinearOperator((self.n, self.n), matvec=self.matvec, dtype=float)
         v0 = np.ones(self.n) / np.sqrt(self.n)
         vals, vecs = eigsh(op, k=k, which="LA", v0=v0)

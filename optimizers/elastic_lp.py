@@ -29,6 +29,7 @@ from optimizers.errors import SolverError
 __all__ = ["ElasticLP", "LinearUnit", "stack_w_buy_sell"]
 
 PRIMAL_TOL = 1e-9  # HiGHS primal feasibility tolerance (its default is 1e-7)
+TIME_LIMIT = 60.0  # seconds per elastic solve (a stop is a SolverError)
 
 
 def stack_w_buy_sell(lin, n: int) -> sp.csr_matrix:
@@ -170,6 +171,7 @@ class _Highs:
             # primal simplex: measured ~1.7x fewer seconds than dual over a diagnosis at
             # N = 5,000 (many questions loosen the last one, whose basis stays feasible)
             ("simplex_strategy", 4),
+            ("time_limit", TIME_LIMIT),
         ):
             self.h.setOptionValue(key, value)
         self.passed = False
@@ -180,6 +182,10 @@ class _Highs:
             return cls(A, n)
         except ImportError:  # highspy missing: scipy's HiGHS, cold solves
             return _Linprog(A)
+
+    def _known(self):
+        m = self.hs.HighsModelStatus
+        return (m.kOptimal, m.kInfeasible, m.kUnboundedOrInfeasible)
 
     def _pass(self, cost, col_lo, col_hi, row_lo, row_hi) -> None:
         hs, A = self.hs, self.A
@@ -231,6 +237,10 @@ class _Highs:
             self.last = (cost, col_lo, col_hi, row_lo, row_hi)
         h.run()
         status = h.getModelStatus()
+        if status not in self._known():  # rare: retry once from scratch, no warm start
+            h.clearSolver()
+            h.run()
+            status = h.getModelStatus()
         if status == hs.HighsModelStatus.kOptimal:
             return "optimal", np.asarray(h.getSolution().col_value, dtype=float)
         if status in (hs.HighsModelStatus.kInfeasible, hs.HighsModelStatus.kUnboundedOrInfeasible):

@@ -52,8 +52,8 @@ class RiskSpec(BaseModel):
     securities proxied raises an ``InputError``.
 
     Default ``estimator="fundamental"``, chosen on the embedded demo market's hold-out
-    (``python benchmarks/risk_estimators.py --holdout 126``; figures in the risk issue
-    note): its long-only minimum-variance portfolio had the lowest realised volatility,
+    (``python benchmarks/risk_estimators.py --holdout 126`` prints the figures): its
+    long-only minimum-variance portfolio had the lowest realised volatility,
     and its bias statistics (random and minimum-variance portfolios) were as close to 1 as
     the best dense estimator's. It also gives
     country / sector / style risk groups for the decomposition, a true residual volatility

@@ -3,7 +3,7 @@
 Runs the demo rebalance once, then writes its run-folder files with and without
 ``report.html`` (interleaved, ``--repeat`` times) and prints the extra time of the report
 (median, and the first call, which includes importing the report modules), the size of
-``report.html`` and of ``trades.xlsx``. Targets (issue 11): <= 0.5 s added, HTML <= 1.5 MB.
+``report.html`` and of ``trades.xlsx``. Targets: <= 0.5 s added, HTML <= 1.5 MB.
 
     python benchmarks/report_speed.py [--repeat 7]
 """

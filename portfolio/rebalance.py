@@ -288,8 +288,16 @@ class Rebalancer:
             except (KeyError, ValueError) as exc:
                 raise ConfigError(f"constraints[{i}] ({c.label}): {exc}") from exc
         if selection.outside_held:  # held but outside the fund universe: sell
+            # ... as fast as the other limits allow: below every configured priority, so
+            # when liquidity or turnover cannot sell it all this month the rest is held
+            # (the smallest relaxation, reported) instead of the month failing.
+            floor = min((c.priority for c in constraints if c.priority is not None), default=1)
             constraints.append(
-                Restricted(assets=selection.outside_held, name="Outside the fund universe")
+                Restricted(
+                    assets=selection.outside_held,
+                    name="Outside the fund universe",
+                    priority=floor - 1,
+                )
             )
         if no_liquidity.any():  # no traded value: the name cannot trade at all
             ids = tuple(sorted(sec.index[no_liquidity.to_numpy()]))

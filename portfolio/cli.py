@@ -277,7 +277,7 @@ def add_no_report(parser: argparse.ArgumentParser) -> None:
 
 
 def _fund_argument(parser) -> None:
-    from portfolio.datasets.styles import DEFAULT_FUND, FUND_STYLES
+    from portfolio.datasets.fund_table import DEFAULT_FUND, FUND_STYLES
 
     parser.add_argument(
         "--fund",
@@ -370,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     from portfolio.backtest.cli import add_parser as add_backtest
 
     add_backtest(sub)
-    for name, parser in sub.choices.items():  # every subcommand, also those added above
+    for parser in sub.choices.values():  # every subcommand, also those added above
         parser.formatter_class = argparse.RawDescriptionHelpFormatter
         parser.epilog = parser.epilog or _exit_code_epilog()
         if not any("--quiet" in a.option_strings for a in parser._actions):

@@ -93,7 +93,7 @@ class DataSpec(_Strict):
 
 
 class ObjectiveConfig(_Strict):
-    """``maximise alpha'w - risk_aversion * a'Sa - cost(x) - penalties`` (DESIGN.md section 5).
+    """``maximise alpha'w - risk_aversion * a'Sa - cost(x) - penalties`` (README, "Architecture").
 
     ``mode: max_alpha_te_cap`` instead maximises ``alpha'w - cost(x)`` under ``TE <= te_cap``.
     ``impact_eta`` is ``eta`` in ``k_i = eta * sigma_i * sqrt(NAV / ADV_i)``.

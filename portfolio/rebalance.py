@@ -11,7 +11,9 @@ optimizer. A run is three steps:
   (constraint limits, risk aversion, TE cap, turnover penalty);
 - :meth:`Rebalancer.finish`: board lots and the re-check, giving the result.
 
-The command line and the what-if studies (:mod:`portfolio.studies`) call this same object.
+The command line and the walk-forward backtest (:mod:`portfolio.backtest.engine`) call this
+same object; :meth:`Rebalancer.prepare` and :meth:`Rebalancer.solve` let a what-if re-solve
+the built optimizer without refitting (``RebalanceResult.optimizer`` keeps it after a run).
 """
 
 from __future__ import annotations

@@ -59,7 +59,9 @@ def run_folder_files(
 
     ``trades.csv``, ``trades.xlsx``, ``target_holdings.csv``, ``risk_by_asset.csv``,
     ``summary.json`` (the given ``result.summary()``), ``summary.txt`` (the terminal
-    summary), ``manifest.json`` and, unless ``report`` is false, ``report.html``.
+    summary), ``manifest.json``, the settlement files of :func:`portfolio.rounding.send_files`
+    (``fx_trades.csv``, ``cash_by_currency.csv``, ETF baskets, ``DO_NOT_SEND.txt``) and,
+    unless ``report`` is false, ``report.html``.
     """
     from portfolio.markets import load_market_table
     from portfolio.report.trade_tables import by_market, market_names
@@ -76,6 +78,7 @@ def run_folder_files(
         "optimizer": result.optimization.status,
         "solver": result.optimization.solver,
         "constraint_breaches_after_rounding": len(result.breaches),
+        "hard_limits": "breached" if result.hard_breaches else "ok",
     }
     trades = result.trades.trades
     markets = market_names(
@@ -93,6 +96,9 @@ def run_folder_files(
             manifest(result.config, result.data.sources, status, result.timings, extra_manifest)
         ),
     }
+    from portfolio.rounding import send_files
+
+    files.update(send_files(result))
     if report:
         from portfolio.report.rebalance_html import rebalance_report_html
 

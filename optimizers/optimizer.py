@@ -331,6 +331,11 @@ class PortfolioOptimizer:
         """
         import cvxpy as cp
 
+        from optimizers.integer import forced_names
+
+        forced = forced_names(cons, lb, data.ids)
+        if forced is not None:  # max_names below the names that cannot be sold out
+            raise InfeasibleError(forced)
         hw, rounds, hval = self._heuristic(cons, w, data, lb, built)
         if "SCIP" in installed_solvers() and data.n <= self.mi_max_assets and not relaxed:
             if self._mi_built is None:

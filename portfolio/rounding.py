@@ -82,7 +82,7 @@ def round_and_check(
     if config.trades.repair:
         repair = lot_repair(
             inp, p.check_data, constraints, p.alpha.alpha, _risk_aversion(config, overrides),
-            rules, min_trade_base=min_trade,
+            rules, min_trade_base=min_trade, time_limit_s=config.trades.repair_time_limit_s,
         )  # fmt: skip
     tl = build_trades(
         inp,

@@ -110,6 +110,25 @@ def _pct(x: float, digits: int = 2) -> str:
     return f"{100 * x:.{digits}f}%"
 
 
+def _cash_lines(s: dict) -> list[str]:
+    """Cash before / after trades / after costs, FX trades and the lot repair."""
+    c, ccy = s.get("cash"), s["base_currency"]
+    if not c:
+        return []
+    out = [
+        f"  cash {ccy}: before {c['before_base']:,.0f}, after trades {c['after_trades_base']:,.0f},"
+        f" after costs {c['after_costs_base']:,.0f} ({_pct(c['after_costs_weight'])});"
+        f" {s['fx_trades']['count']} FX trades, FX cost {c['fx_cost_base']:,.0f}",
+    ]
+    rep = s.get("repair") or {}
+    if rep.get("n_moves"):
+        out.append(
+            f"  lot repair: {rep['n_moves']} moves, utility lost"
+            f" {1e4 * rep['utility_lost']:.2f} bp ({rep['stopped']})"
+        )
+    return out
+
+
 def terminal_summary(s: dict) -> str:
     """A short readable summary for the terminal from ``s = result.summary()``."""
     cols = [s["portfolio"][k] for k in ("before", "optimal", "after_rounding")]
@@ -135,12 +154,15 @@ def terminal_summary(s: dict) -> str:
             f"    {name:44}{_pct(v['before']):>8}{_pct(v['after']):>9}{_pct(v['benchmark']):>11}"
         )
     lines += [
-        f"  turnover (one-way) {_pct(s['turnover']['after_rounding'])};"
-        f" {tr['count']} trades ({tr['buys']} buys, {tr['sells']} sells),"
+        f"  turnover: buys {_pct(s['turnover'].get('buys', float('nan')))},"
+        f" sells {_pct(s['turnover'].get('sells', float('nan')))},"
+        f" one-way (buys + sells) / 2 {_pct(s['turnover']['after_rounding'])}",
+        f"  {tr['count']} trades ({tr['buys']} buys, {tr['sells']} sells),"
         f" gross {ccy} {tr['gross_notional_base']:,.0f}",
         f"  estimated cost {ccy} {tr['est_cost_base']:,.0f}"
         f" ({tr['est_cost_bps_nav']:.1f} bp of NAV)",
     ]
+    lines += _cash_lines(s)
     if tr["filtered_below_min_trade"]:
         lines.append(
             f"  {len(tr['filtered_below_min_trade'])} trades below the minimum trade value not sent"

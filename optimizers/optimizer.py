@@ -403,7 +403,7 @@ class PortfolioOptimizer:
         return OptimizationResult(
             weights=pd.Series(w, index=ids, name="weight"),
             cash=float(1.0 - w.sum()),
-            status=status if exact else f"{status} (integer heuristic)",
+            status=status if exact else _heuristic_status(status, violations),
             solver=solver,
             objective=float(built.problem.value),
             terms=terms,
@@ -416,3 +416,11 @@ class PortfolioOptimizer:
             integer_method=method,
             certificate=dict(built.certificate) if solver == "DUAL_NEWTON" and exact else None,
         )
+
+
+def _heuristic_status(status: str, violations: list[dict]) -> str:
+    """``optimal (integer heuristic)``, naming the hard limits it did not meet if any."""
+    broken = [v["name"] for v in violations if not v.get("soft")]
+    if not broken:
+        return f"{status} (integer heuristic)"
+    return f"{status} (integer heuristic; not met: {', '.join(broken)})"

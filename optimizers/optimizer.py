@@ -344,6 +344,11 @@ class PortfolioOptimizer:
         """
         import cvxpy as cp
 
+        from optimizers.integer import forced_names
+
+        forced = forced_names(cons, lb, data.ids)
+        if forced is not None:  # max_names below the names that cannot be sold out
+            raise InfeasibleError(forced)
         hw, rounds, hval = self._heuristic(cons, w, data, lb, built)
         if "SCIP" in installed_solvers() and data.n <= self.mi_max_assets and not relaxed:
             if self._mi_built is None:
@@ -411,7 +416,7 @@ class PortfolioOptimizer:
         return OptimizationResult(
             weights=pd.Series(w, index=ids, name="weight"),
             cash=float(1.0 - w.sum()),
-            status=status if exact else f"{status} (integer heuristic)",
+            status=status if exact else _heuristic_status(status, violations),
             solver=solver,
             objective=float(built.problem.value),
             terms=terms,
@@ -424,3 +429,11 @@ class PortfolioOptimizer:
             integer_method=method,
             certificate=dict(built.certificate) if solver == "DUAL_NEWTON" and exact else None,
         )
+
+
+def _heuristic_status(status: str, violations: list[dict]) -> str:
+    """``optimal (integer heuristic)``, naming the hard limits it did not meet if any."""
+    broken = [v["name"] for v in violations if not v.get("soft")]
+    if not broken:
+        return f"{status} (integer heuristic)"
+    return f"{status} (integer heuristic; not met: {', '.join(broken)})"

@@ -8,6 +8,7 @@ Commands::
     active-etf alpha CONFIG                       run the alpha stage alone, print diagnostics
     active-etf risk CONFIG --holdout DAYS         hold-out quality check of risk estimators
     active-etf backtest CONFIG [--start DATE] ... walk-forward backtest (portfolio.backtest)
+    active-etf basket CONFIG --units N            creation / redemption basket (portfolio.etf)
 
 Exit codes: 0 success, 1 anything unexpected, 2 invalid input or config, 3 infeasible
 (diagnosis written), 4 solver failure after fallbacks, 5 a hard limit still broken after
@@ -27,6 +28,7 @@ from pathlib import Path
 __all__ = ["main"]
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER = 0, 1, 2, 3, 4
+EXIT_HARD_LIMIT = 5  # a hard limit still broken after rounding and repair (trades marked)
 
 
 def demo_config_text() -> str:
@@ -130,6 +132,13 @@ def _rebalance_and_write(
         log,
     )
     log.out(f"run folder: {folder}  ({result.timings['total_s']:.2f} s)")
+    if result.hard_breaches:
+        names = ", ".join(b["name"] for b in result.hard_breaches)
+        log.error(
+            f"hard limits still broken after lot rounding and repair: {names}; the trade list "
+            f"is written and marked DO_NOT_SEND.txt (exit {EXIT_HARD_LIMIT})"
+        )
+        return EXIT_HARD_LIMIT
     return EXIT_OK
 
 
@@ -370,6 +379,9 @@ def build_parser() -> argparse.ArgumentParser:
     from portfolio.backtest.cli import add_parser as add_backtest
 
     add_backtest(sub)
+    from portfolio.etf.run import add_parser as add_basket
+
+    add_basket(sub)
     for parser in sub.choices.values():  # every subcommand, also those added above
         parser.formatter_class = argparse.RawDescriptionHelpFormatter
         parser.epilog = parser.epilog or _exit_code_epilog()

@@ -41,7 +41,7 @@ def render_or_skip(page: Path, shot: Path) -> Rendered:
 
 
 def assert_not_blank(png: bytes) -> None:
-    from PIL import Image  # a dependency of matplotlib
+    from PIL import Image  # the "test" extra
 
     img = np.asarray(Image.open(io.BytesIO(png)).convert("L"), dtype=float)
     assert img.shape[0] > 800 and img.shape[1] >= 1200, img.shape

@@ -9,7 +9,12 @@ import json
 
 import pytest
 
-from tests.report.checks import assert_key_numbers, assert_not_blank, render_or_skip
+from tests.report.checks import (
+    assert_key_numbers,
+    assert_not_blank,
+    assert_self_contained,
+    render_or_skip,
+)
 from tests.report.scenarios import breach_run
 
 
@@ -38,6 +43,7 @@ def test_the_breach_leads_the_report_in_red(breach, tmp_path_factory):
     out = render_or_skip(folder / "report.html", shot)
     assert_not_blank(out.png)
     assert out.errors() == []
+    assert_self_contained(out, folder / "report.html")
     breaches = summary["constraint_breaches_after_rounding"]
     required = [f"constraint_breaches_after_rounding.{k}.violation" for k in range(len(breaches))]
     assert_key_numbers(out, summary, required + ["trades.count", "nav_base"])

@@ -14,6 +14,7 @@ from tests.report.checks import (
     assert_charts,
     assert_key_numbers,
     assert_not_blank,
+    assert_self_contained,
     render_or_skip,
     series,
 )
@@ -46,6 +47,7 @@ def test_the_diagnosis_in_the_browser(infeasible, tmp_path_factory):
     out = render_or_skip(folder / "report.html", shot)
     assert_not_blank(out.png)
     assert out.errors() == []
+    assert_self_contained(out, folder / "report.html")
     required = ["solves"] + [f"elastic.{k}.amount" for k in range(len(d["elastic"]))]
     assert_key_numbers(out, d, required)
     lines = [x for x in out.text.split("\n") if x.strip()]

@@ -16,6 +16,7 @@ from tests.report.checks import (
     assert_charts,
     assert_key_numbers,
     assert_not_blank,
+    assert_self_contained,
     render_or_skip,
     series,
 )
@@ -50,9 +51,10 @@ def test_screenshot_is_not_blank(rendered):
     assert_not_blank(out.png)
 
 
-def test_no_console_errors(rendered):
+def test_no_console_errors_and_self_contained(rendered, demo_folder):
     out, _ = rendered
     assert out.errors() == []
+    assert_self_contained(out, demo_folder / "report.html")
 
 
 def test_key_numbers_equal_summary_json(rendered, demo_folder):

@@ -83,6 +83,9 @@ def test_tearsheet_in_the_browser(rendered, backtest_folder):
     ic = series(found["chart-bt-ic"])["IC (Pearson)"]
     assert len(list(ic.iter(f"{SVG}circle"))) == periods["ic_pearson"].notna().sum()
     assert "Fundamental law of active management" in out.text
+    # every rebalance with a breach after rounding is a red row of the last table
+    every = out.dom[out.dom.index('<section id="table">') :]
+    assert every.count('<tr class="bad">') == int((periods["breaches"] > 0).sum())
 
 
 def test_no_report(backtest_folder, tmp_path):

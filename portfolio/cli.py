@@ -111,6 +111,7 @@ def _rebalance_and_write(
                 manifest(config, data.sources, {"optimizer": "infeasible"}, timings, extra_manifest)
             ),
         }
+        files.update(_infeasible_files(config, data, diagnosis, as_of, report))
         if out is not None and is_run_folder(out) and (out / "trades.csv").exists():
             log.warn(f"{out} holds a run with a trade list: kept; the diagnosis goes next to it")
             out, replace = out.with_name(f"{out.name}-infeasible-{new_run_id()}"), False
@@ -140,6 +141,27 @@ def _rebalance_and_write(
         )
         return EXIT_HARD_LIMIT
     return EXIT_OK
+
+
+def _infeasible_files(config, data, diagnosis: dict, as_of, report: bool) -> dict:
+    """``summary.txt`` and (unless ``report`` is false) ``report.html`` of an infeasible run."""
+    from portfolio.book import build_book
+    from portfolio.rebalance import Rebalancer
+    from portfolio.report.infeasible_html import infeasible_report_html, infeasible_summary_text
+
+    nav = None if config.fund.nav == "holdings" else float(config.fund.nav)
+    head = {
+        "fund": config.fund.name,
+        "as_of": str(as_of.date()),
+        "base_currency": config.fund.base_currency,
+        "nav_base": build_book(data, nav).nav_base,
+        "universe_size": len(data.securities),
+    }
+    files = {"summary.txt": infeasible_summary_text(diagnosis, head)}
+    if report:
+        constraints = Rebalancer(config).constraints()
+        files["report.html"] = infeasible_report_html(diagnosis, head, constraints)
+    return files
 
 
 def cmd_demo(args) -> int:

@@ -147,7 +147,7 @@ def _headline(name: str, s: dict, folder: Path) -> str:
     law = s["fundamental_law"]["measured_ic"] or {}
     return (
         f"{name}: {s['start']} to {s['end']} ({s['periods']} rebalances, "
-        f"{s['months_unchanged']} unchanged)\n"
+        f"{s['months_relaxed']} with limits relaxed, {s['months_unchanged']} unchanged)\n"
         f"  active return {100 * s['active_return']['net']:+.2f}%/y net, "
         f"{100 * s['active_return']['gross']:+.2f}%/y gross; IR net {ir['net']:.2f} "
         f"+- {ir['net_se']:.2f}, gross {ir['gross']:.2f}\n"

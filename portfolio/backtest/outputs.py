@@ -10,8 +10,9 @@ are decimals, dates ``YYYY-MM-DD``.
     the start; its drawdown is the active drawdown).
 
 ``periods.csv`` / ``periods.parquet`` -- one row per rebalance date ``date`` (the period runs
-    to ``next_date``): ``status`` (``ok``, or ``unchanged`` when the month was infeasible or
-    the solver failed: book kept), ``engine_nav`` (before trading), ``engine_nav_end``,
+    to ``next_date``): ``status`` (``ok``; ``relaxed`` when limits with a priority were
+    relaxed to solve, the event says which and by how much; ``unchanged`` when the month was
+    infeasible or the solver failed: book kept), ``engine_nav`` (before trading), ``engine_nav_end``,
     ``engine_return``, ``benchmark_return``, ``active_return`` (net), ``active_return_gross``,
     ``cumulative_active``, ``ex_ante_te`` (annualised, after rounding), ``ex_ante_alpha``
     (annualised ``alpha' (w - b)``), ``rolling_realised_te_12m``, ``standardised_active``,
@@ -28,7 +29,8 @@ are decimals, dates ``YYYY-MM-DD``.
     rebalance's ``trades.csv`` (shares in whole board lots, ``est_cost_base`` paid).
 
 ``backtest.json`` -- the statistics of :mod:`portfolio.backtest.stats` (formulas and units
-    stated inside), ``events`` (each infeasible month with its diagnosis), ``notes``.
+    stated inside), ``events`` (each relaxed month with what was relaxed, each infeasible
+    month with its diagnosis), ``notes``.
 
 ``summary.txt`` -- the lines printed on the terminal for the run.
 

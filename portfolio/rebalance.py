@@ -49,6 +49,7 @@ from portfolio.prepared import (
     cash_floor,
     holding_share_limits,
     trading_assets,
+    widen_to_target,
 )
 from portfolio.risk import estimate_risk, risk_decomposition
 from portfolio.selection import constraint_columns, select_universe
@@ -381,12 +382,15 @@ class Rebalancer:
             else assets["impact"] * 0.0,
             frozen=p.frozen,
         )
+        holding = holding_share_limits(constraints, p.check_data, book)
+        if result.relaxed:  # limits moved by priority: rounding keeps the relaxed target
+            holding = widen_to_target(holding, result.weights, book)
         trade_list = build_trades(
             trade_inputs,
             result.weights,
             min_trade_base=cfg.trades.min_trade_base if min_trade_base is None else min_trade_base,
             min_cash_weight=cash_min,
-            holding_limits=holding_share_limits(constraints, p.check_data, book),
+            holding_limits=holding,
         )
         breaches = check_constraints(constraints, trade_list.weights_after, p.check_data)
         timings["trades_s"] = time.perf_counter() - t

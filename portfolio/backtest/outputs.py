@@ -18,9 +18,10 @@ are decimals, dates ``YYYY-MM-DD``.
     (annualised ``alpha' (w - b)``), ``rolling_realised_te_12m``, ``standardised_active``,
     ``turnover`` (one-way), ``engine_cost_base``, ``cost_bp``, ``n_trades``, ``n_holdings``,
     ``transfer_coefficient``, ``breadth``, ``ic_pearson``, ``ic_rank``, ``ic_names``,
-    ``income_base``, ``delisted``, ``breaches``; and per comparator ``top_quintile_*`` /
-    ``light_*``: ``nav``, ``nav_end``, ``return``, ``active_return``, ``turnover``,
-    ``cost_base``, ``cost_bp`` (``light_ex_ante_te`` too).
+    ``income_base``, ``delisted``, ``breaches`` (limits broken after lot rounding, not
+    counting those relaxed by priority); and per comparator ``top_quintile_*`` / ``light_*``:
+    ``nav``, ``nav_end``, ``return``, ``active_return``, ``turnover``, ``cost_base``,
+    ``cost_bp`` (``light_ex_ante_te`` too).
 
 ``holdings.csv`` / ``.parquet`` -- the engine's book after trading at each date: ``date,
     asset_id, shares, value_base, weight, benchmark_weight, alpha, score``.

@@ -128,3 +128,21 @@ def test_rebalance_with_a_stale_snapshot_exits_2(files, tmp_path, capsys):
 def test_bad_date_option_exits_2(files, tmp_path, capsys):
     code, err = _run(capsys, files / "config.yaml", tmp_path / "out", "--start", "31/01/2026")
     assert code == 2 and "--start" in err and "31/01/2026" in err
+
+
+def test_progress_lines_and_quiet(small_files, tmp_path, capfd):
+    """Each month: date, NAV and active return so far on the terminal; -q prints nothing
+    (captured at the file descriptors, where a C library would print)."""
+    cfg = str(small_files / "config.yaml")
+    small = ["--start", "2026-08-31", "--no-comparators", "--no-report"]
+    assert main(["backtest", cfg, "--out", str(tmp_path / "a"), *small]) == 0
+    out, err = capfd.readouterr()
+    lines = [x for x in err.splitlines() if x.startswith("  2026-")]
+    assert [x.split()[0] for x in lines] == ["2026-09-30", "2026-10-30"]
+    for x in lines:
+        assert " NAV " in x and " active " in x and "%" in x
+    assert "active return" in out and "run folder:" in out
+    assert main(["backtest", cfg, "--out", str(tmp_path / "b"), "-q", *small]) == 0
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+    assert (tmp_path / "b" / "backtest.json").is_file()

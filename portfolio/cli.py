@@ -242,7 +242,13 @@ def _load(config_path: str):
 
     path = Path(config_path)
     config = load_config(path)
-    data = load_market_data(config.data.paths(path.parent), config.fund.base_currency)
+    data = load_market_data(
+        config.data.paths(path.parent),
+        config.fund.base_currency,
+        as_of=config.fund.as_of,
+        stale_securities_ok=config.data.stale_securities_ok,
+        securities_date=config.data.securities_date,
+    )
     return config, data, path.parent
 
 

@@ -388,7 +388,7 @@ class Rebalancer:
         book = p.book
         constraints = p.constraints_with((overrides or {}).get("constraint_overrides"))
         trade_list, breaches = round_and_check(
-            p, cfg, result.weights, constraints, overrides, min_trade_base
+            p, cfg, result.weights, constraints, overrides, min_trade_base, result.relaxed
         )
         timings["trades_s"] = time.perf_counter() - t
         timings["total_s"] = sum(v for k, v in timings.items() if not k.startswith("optimizer_"))

@@ -66,7 +66,8 @@ from constraints import (
     TrackingError,
 )
 from constraints.errors import ConstraintSpecError
-from optimizers.dual import GAP_TOL, DualData, DualStatic, solve_dual
+from optimizers.certify import original_violation
+from optimizers.dual import FEAS_TOL, DualData, DualStatic, solve_dual
 from optimizers.objective import ObjectiveSpec
 from optimizers.problem import BIG, fold_bounds, resolve_modes
 
@@ -84,6 +85,7 @@ FAST = {
     "tol_gap_rel": 1e-7,
     "tol_feas": 1e-7,
 }
+SAME_REL = 1e-12  # a limit's column is a factor's when equal element-wise to this
 RISK_KINDS = (TrackingError, TotalRisk, FactorRiskShare)
 STATUS = {
     "Solved": "optimal",
@@ -212,6 +214,8 @@ class DirectProblem:
         self._dual = self._dual_static() if dual_newton else None
         self._dual_v: np.ndarray | None = None
         self._fast = True
+        self.certificate: dict | None = None
+        self.uncertified: str | None = None  # why the last dual answer was refused
         self.set_parameters(data, np.zeros(n))
 
     # ------------------------------------------------------------------ build
@@ -314,7 +318,12 @@ class DirectProblem:
 
         A limit on such a row (a sector or country in a model with 0/1 sector and
         country exposures) is placed on ``f_k + (B'b)_k`` instead of on ``N`` weights,
-        which keeps the KKT system sparse.
+        which keeps the KKT system sparse. Equal means element by element to
+        :data:`SAME_REL` of the larger magnitude (zeros exactly), so the rewritten row
+        differs from the configured one by at most ``SAME_REL * sum_i |x_i| w_i``; a
+        column that is only close to a factor (a vendor exposure rounded to 4 decimals)
+        stays on the weights. Candidates are screened by the squared distance through
+        ``W B`` and then compared element-wise.
         """
         rows = len(lin.const)
         out = np.full(rows, -1)
@@ -322,14 +331,17 @@ class DirectProblem:
             return out
         W = sp.csr_matrix(lin.w)
         S = np.asarray(W @ self.B)
-        dist = (
-            np.asarray(W.multiply(W).sum(axis=1)).ravel()[:, None]
-            - 2.0 * S
-            + (self.B**2).sum(axis=0)[None, :]
-        )
-        hit = np.abs(dist) <= 1e-9 * np.maximum(1.0, np.abs(S))
-        has = hit.any(axis=1)
-        out[has] = np.argmax(hit[has], axis=1)
+        wsq = np.asarray(W.multiply(W).sum(axis=1)).ravel()
+        bsq = (self.B**2).sum(axis=0)
+        dist = wsq[:, None] - 2.0 * S + bsq[None, :]
+        near = np.abs(dist) <= 1e-6 * np.maximum(1.0, np.maximum(wsq[:, None], bsq[None, :]))
+        for r, k in zip(*np.nonzero(near), strict=True):
+            if out[r] >= 0:
+                continue
+            x = W[r].toarray().ravel()
+            col = self.B[:, k]
+            if (np.abs(x - col) <= SAME_REL * np.maximum(np.abs(x), np.abs(col))).all():
+                out[r] = k
         return out
 
     def _soc_matrix(self, c: Constraint) -> sp.csr_matrix:
@@ -374,7 +386,7 @@ class DirectProblem:
         cons = list(constraints) if constraints is not None else self.constraints
         obj = objective or self.objective
         relax = relax or {}
-        self.data, self.alpha, self.cons = data, alpha, cons
+        self.data, self.alpha, self.cons, self.relax = data, alpha, cons, relax
         lb, ub, self.lb_src, self.ub_src = fold_bounds(
             data, cons, self.modes, relax, extra_lb, extra_ub
         )
@@ -576,14 +588,22 @@ class DirectProblem:
         res = solve_dual(P, v0)
         if res is None:
             return None
+        # the certificate covers the configured constraints, not only the rewritten rows
+        worst, where = original_violation(
+            self.cons, self.data, res.w, self.lb.value, self.ub.value, self.relax
+        )
+        if worst > FEAS_TOL:
+            self.uncertified = f"{where} exceeded by {worst:.1e} (relative) on the dual answer"
+            return None
         pi = np.zeros(len(keep))
         pi[keep] = res.pi
         self._dual_v = np.r_[res.v[: P.K], pi, [res.mu] if te is not None else []]
         self.certificate = {
             "duality_gap": res.gap,
-            "max_violation": res.max_violation,
+            "max_violation": max(res.max_violation, worst),
             "iterations": res.iterations,
-            "tolerance": GAP_TOL,
+            "tolerance": res.tolerance,
+            "feasibility_tolerance": FEAS_TOL,
         }
         z = np.zeros(self.nz)
         z[:n], z[self.ib : self.ib + n], z[self.isl : self.isl + n] = res.w, res.buy, res.sell

@@ -32,7 +32,8 @@ minimiser at the final multipliers with ``f = B'(w - b)``, so per-name bounds ho
 exactly; it is accepted only when every shared row and the TE cap hold to
 :data:`FEAS_TOL` and the duality gap (primal objective minus dual value; by weak
 duality the primal objective is then within the gap of the optimum, and complementary
-slackness holds to the same amount) is at most :data:`GAP_TOL`. Otherwise ``None``
+slackness holds to the same amount) is at most ``GAP_TOL * max(1, |utility|)``
+(:data:`GAP_TOL`, annualised utility units). Otherwise ``None``
 is returned and the caller solves with Clarabel, which also decides infeasible
 problems (an infeasible primal makes the dual unbounded: :data:`MAX_ITER` steps are
 spent first). The max-alpha mode (``lambda = 0``) starts from ``mu = 1`` and is
@@ -53,7 +54,9 @@ import scipy.sparse as sp
 __all__ = ["DualData", "DualResult", "DualStatic", "solve_dual"]
 
 FEAS_TOL = 1e-9  # shared rows (weights, relative to max(1, |limit|)) and TE cap (TE)
-GAP_TOL = 1e-9  # duality gap and pi' violation, in objective units (annualised return)
+GAP_TOL = 1e-9  # duality gap and pi' violation, relative: at most GAP_TOL * max(1, |utility|)
+# in annualised utility units (utility = alpha'w - lambda a'Sa - costs; usually |utility| < 1,
+# where the bound is 1e-9 absolute)
 MAX_ITER = 60  # measured: 4-37 steps on random feasible problems (mean 9), 42 with the
 # 504-factor Ledoit-Wolf form; an infeasible one (unbounded dual) uses them all, ~0.1 s
 # at N = 5,000, before Clarabel decides
@@ -168,6 +171,7 @@ class DualResult:
     dual: float
     gap: float  # primal - dual: the answer is within this of the optimum
     max_violation: float  # largest row (weights) or TE-cap excess, at most FEAS_TOL
+    tolerance: float  # the gap bound met: GAP_TOL * max(1, |utility|)
     v: np.ndarray  # all multipliers, for a warm start
     iterations: int
 
@@ -257,14 +261,15 @@ class _Point:
         return H
 
 
-def _check(P: DualData, pt: _Point) -> tuple[bool, float, float, float]:
+def _check(P: DualData, pt: _Point) -> tuple[bool, float, float, float, float]:
     """Certify the primal point ``(w, f = B'(w - b))`` at ``pt``.
 
-    Returns ``(ok, primal objective, duality gap, largest violation)`` (rows in
-    weights, relative to ``max(1, |h|)``; the TE cap in TE). ``ok`` when every row holds to
-    :data:`FEAS_TOL` (weights), the TE cap to :data:`FEAS_TOL` (annualised TE), and the
-    gap and the value of the remaining violations at the multipliers (``pi' viol``: how
-    far below the optimum a slightly infeasible point can be) are at most :data:`GAP_TOL`.
+    Returns ``(ok, primal objective, duality gap, largest violation, gap tolerance)``
+    (rows in weights, relative to ``max(1, |h|)``; the TE cap in TE). ``ok`` when every
+    row holds to :data:`FEAS_TOL` (weights), the TE cap to :data:`FEAS_TOL` (annualised
+    TE), and the gap and the value of the remaining violations at the multipliers
+    (``pi' viol``: how far below the optimum a slightly infeasible point can be) are at
+    most ``GAP_TOL * max(1, |utility|)`` (utility ``= -(primal + lam b'Db)``).
     """
     dw = pt.w - P.b
     f = P.B.T @ dw
@@ -281,7 +286,9 @@ def _check(P: DualData, pt: _Point) -> tuple[bool, float, float, float]:
         worst = max(worst, float(np.sqrt(var)) - P.te)
         excess += pt.mu * max(var - P.te**2, 0.0)
     gap = primal - pt.value
-    return worst <= FEAS_TOL and gap <= GAP_TOL and excess <= GAP_TOL, primal, gap, worst
+    utility = -(primal + P.lam * float(np.sum(P.d * P.b * P.b)))
+    tol = GAP_TOL * max(1.0, abs(utility))
+    return worst <= FEAS_TOL and gap <= tol and excess <= tol, primal, gap, worst, tol
 
 
 def solve_dual(
@@ -384,6 +391,7 @@ def _result(P: DualData, pt: _Point, it: int, check: tuple) -> DualResult:
         dual=pt.value,
         gap=check[2],
         max_violation=max(check[3], 0.0),
+        tolerance=check[4],
         v=pt.v.copy(),
         iterations=it,
     )

@@ -331,7 +331,7 @@ class PortfolioOptimizer:
         """
         import cvxpy as cp
 
-        hw, rounds, hval = self._heuristic(cons, w, data, lb, built)
+        hw, rounds, hval, hsolver = self._heuristic(cons, w, data, lb, built, solver)
         if "SCIP" in installed_solvers() and data.n <= self.mi_max_assets and not relaxed:
             if self._mi_built is None:
                 self._mi_built = build_problem(data, a, cons, obj, integer=True)
@@ -353,13 +353,15 @@ class PortfolioOptimizer:
                 timed = "" if st == cp.OPTIMAL else f", stopped at {self.mi_time_limit:g} s"
                 mw = np.maximum(mb.ctx.w.value, 0.0)
                 return mw, "SCIP", f"mixed-integer (SCIP{timed})", mb, float(mb.problem.value)
-        return hw, solver, f"heuristic ({rounds} rounds)", built, hval
+        return hw, hsolver, f"heuristic ({rounds} rounds)", built, hval
 
-    def _heuristic(self, cons, w, data, lb, built):
+    def _heuristic(self, cons, w, data, lb, built, solver):
         """:func:`~optimizers.integer.integer_heuristic` on ``built``; returns
-        ``(weights, rounds, objective)`` (the objective of the weights returned)."""
+        ``(weights, rounds, objective, solver)``: the objective of the weights returned
+        and the solver that produced them (each round's re-solve may be answered by a
+        different one)."""
         base_lb, base_ub = built.lb.value.copy(), built.ub.value.copy()
-        values = [(w, float(built.problem.value))]
+        values = [(w, float(built.problem.value), solver)]
 
         def resolve(elb, eub):
             lo, hi = np.maximum(base_lb, elb), np.minimum(base_ub, eub)
@@ -369,18 +371,19 @@ class PortfolioOptimizer:
                 built.set_bounds(lo, np.maximum(hi, 0.0))
                 st = built.solve()
                 st = "infeasible" if st not in ("optimal", "optimal_inaccurate") else st
+                by = built.solver_name
             else:
                 built.lb.value, built.ub.value = lo, np.maximum(hi, 0.0)
-                st, _ = solve_with_fallback(built.problem, self.chain)
+                st, by = solve_with_fallback(built.problem, self.chain)
             if st == "infeasible":
                 return None
             new = np.maximum(built.ctx.w.value, 0.0)
-            values.append((new, float(built.problem.value)))
+            values.append((new, float(built.problem.value), by))
             return new
 
         hw, rounds = integer_heuristic(resolve, cons, w, data.w0, lb)
-        value = next(v for x, v in reversed(values) if x is hw)
-        return hw, rounds, value
+        value, by = next((v, s) for x, v, s in reversed(values) if x is hw)
+        return hw, rounds, value, by
 
     def _result(
         self, built, data, a, cons, w, status, solver, relaxed, method

@@ -230,3 +230,25 @@ def test_certified_answers_match_a_dense_formulation(
     assert worst_excess(w, assets, S, b, w0, lim, te) <= 1e-9
     assert worst_excess(w_ref, assets, S, b, w0, lim, te) <= 1e-8  # the reference is sound
     assert u == pytest.approx(u_ref, abs=1e-8)
+
+
+def test_integer_heuristic_names_the_solver_of_its_final_answer():
+    """The heuristic's answer comes from its last accepted re-solve, not from the
+    relaxation: the solver reported is the one that produced those weights."""
+    p = synthetic_problem(80, n_style=4, seed=2)
+    specs = [{"kind": "position_bounds", "max": 0.1}, {"kind": "max_names", "max": 12}]
+    opt = PortfolioOptimizer(
+        p.assets, p.risk, build_constraints(specs), ObjectiveSpec(risk_aversion=3.0),
+        mi_max_assets=0,
+    )  # fmt: skip
+    r = opt.solve(p.alpha, p.benchmark, p.w0)
+    assert r.integer_method.startswith("heuristic") and (r.weights > 1e-9).sum() <= 12
+    assert r.solver == "DUAL_NEWTON"
+    # the same rounds started from a relaxation labelled as another solver's answer
+    data = opt._data(opt.assets, opt.risk, p.benchmark, p.w0)
+    lb, ub = opt.built.set_parameters(data, p.alpha.to_numpy(), opt.constraints)
+    assert opt.built.solve() == "optimal"
+    w = opt.built.ctx.w.value.copy()
+    hw, rounds, _, solver = opt._heuristic(opt.constraints, w, data, lb, opt.built, "RELAXED")
+    assert rounds >= 1 and not np.allclose(hw, w)
+    assert solver == "DUAL_NEWTON"

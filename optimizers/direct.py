@@ -67,7 +67,7 @@ from constraints import (
 )
 from constraints.errors import ConstraintSpecError
 from optimizers.certify import original_violation
-from optimizers.dual import FEAS_TOL, DualData, DualStatic, solve_dual
+from optimizers.dual import FEAS_TOL, GAP_TOL, DualData, DualStatic, solve_dual
 from optimizers.objective import ObjectiveSpec
 from optimizers.problem import BIG, fold_bounds, resolve_modes
 
@@ -85,6 +85,7 @@ FAST = {
     "tol_gap_rel": 1e-7,
     "tol_feas": 1e-7,
 }
+REG_SHARE = 0.25  # share of the gap tolerance the zero-d regularisation may cost
 SAME_REL = 1e-12  # a limit's column is a factor's when equal element-wise to this
 RISK_KINDS = (TrackingError, TotalRisk, FactorRiskShare)
 STATUS = {
@@ -558,6 +559,9 @@ class DirectProblem:
         if len(self.impact_idx):
             k[self.impact_idx] = self.k
         linear = self.obj.linear_costs
+        reg = self._regularisation()
+        if reg is not None and (k[reg > 0] == 0).any():
+            return None  # a zero-d name without impact: a linear Lagrangian (Clarabel)
         return DualData(
             self._dual,
             alpha=self.alpha,
@@ -572,7 +576,26 @@ class DirectProblem:
             h=h[keep],
             te=te,
             keep=keep,
+            reg=reg,
         )
+
+    def _regularisation(self) -> np.ndarray | None:
+        """Specific variance added for the Newton iterations where ``d`` is (near) zero.
+
+        Moving a name's weight by at most ``A_i = max(|ub_i - b_i|, |lb_i - b_i|)``
+        changes the regularised Lagrangian by at most ``rho reg_i A_i^2``; ``reg`` is
+        ``REG_SHARE * GAP_TOL / (rho sum_i A_i^2)`` so the dual value moves by a share of
+        the gap tolerance (``rho`` is taken as ``lambda``, or 1 in max-alpha mode). The
+        answer is certified on the problem without it (:class:`~optimizers.dual.DualData`).
+        """
+        lb, ub, b = self.lb.value, self.ub.value, self.data.benchmark
+        span = np.maximum((ub - b) ** 2, (lb - b) ** 2)
+        rho = self.lam if self.lam > 0 else 1.0
+        delta = REG_SHARE * GAP_TOL / (rho * max(float(span.sum()), 1e-12))
+        low = self.d < delta
+        if not low.any():
+            return None
+        return np.where(low, delta - self.d, 0.0)
 
     def _solve_dual(self):
         """Certified dual Newton (:mod:`optimizers.dual`), warm-started from the last
@@ -618,6 +641,17 @@ class DirectProblem:
         if te is not None:
             y[self.socs[0][0].risk_row] = 2.0 * res.mu * te  # d(objective) / d(TE cap)
         return z, y, res.primal - self.const
+
+    def _objective_scale(self) -> float:
+        """Clarabel's tolerances are absolute (gap 1e-7): the objective is divided by its
+        data's size ``s = max|q|, max|P|`` (at most 1) so the gap tolerance is ``1e-7 s``,
+        relative to the problem (an alpha in small units would otherwise be solved to a
+        gap larger than its utility). Solutions are unchanged; duals and the objective
+        are scaled back."""
+        top = max(
+            float(np.abs(self.q).max(initial=0.0)), float(np.abs(self.P.data).max(initial=0.0))
+        )
+        return float(min(1.0, max(top, 1e-12)))
 
     def _set_scale(self, scale: float) -> None:
         """Impact-cone scale ``c``: only ``b`` and ``q`` change (``t`` is rescaled)."""
@@ -667,7 +701,8 @@ class DirectProblem:
             ):
                 self._setup(fast)
             self._set_scale(scale)
-            self._solver.update(P=self.P, q=self.q, b=self.b)
+            s = self._objective_scale()
+            self._solver.update(P=self.P / s, q=self.q / s, b=self.b)
             sol = self._solver.solve()
             status = STATUS.get(str(sol.status).split(".")[-1], "error")
             if status in ("optimal", "infeasible", "unbounded"):
@@ -681,7 +716,8 @@ class DirectProblem:
         self.status = status
         if status in ("optimal", "optimal_inaccurate"):
             self.scale = scale
-            self._store(np.asarray(sol.x), np.asarray(sol.z), float(sol.obj_val))
+            s = self._objective_scale()
+            self._store(np.asarray(sol.x), np.asarray(sol.z) * s, float(sol.obj_val) * s)
         return status
 
     def _store(self, z: np.ndarray, y: np.ndarray, obj_val: float) -> None:

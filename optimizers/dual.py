@@ -67,6 +67,9 @@ LM_MAX = 1e12  # damping beyond which steps are too small to matter
 STALL = 5  # steps without any gain in the dual value after which the certificate decides
 
 
+_FIELDS = ("static", "alpha", "b", "w0", "lb", "ub", "lam", "cb", "cs", "k", "h", "te", "keep")
+
+
 class DualStatic:
     """The parts fixed per universe: risk model and shared-row matrices (built once).
 
@@ -108,8 +111,9 @@ class DualStatic:
 
     @staticmethod
     def eligible(F: np.ndarray, d: np.ndarray) -> bool:
-        """Positive specific variances and a positive semidefinite factor covariance."""
-        if not (d > 0).all():
+        """Non-negative specific variances and a positive semidefinite factor covariance
+        (zero specific variances are regularised per solve, see :class:`DualData`)."""
+        if not (d >= 0).all():
             return False
         vals = np.linalg.eigvalsh(F) if F.size else np.zeros(1)
         return bool(vals.min() >= -EIG_TOL * max(float(vals.max()), 1e-300))
@@ -124,6 +128,15 @@ class DualData:
     ``Gw w + Gb x+ + Gs x- + Gf f <= h`` and ``f'Ff + sum d (w-b)^2 <= te^2`` when
     ``te`` is set. ``keep`` selects the static rows used (rows with an infinite limit
     are dropped); ``h`` holds the kept rows' limits.
+
+    ``reg`` (optional, per name, >= 0) is added to ``d`` for the Newton iterations: a
+    name with zero specific variance and no impact has a linear Lagrangian, whose
+    minimiser jumps between its bounds, so the dual has no curvature there. The answer
+    is still certified against the problem **without** ``reg`` (:meth:`original`): its
+    primal objective and constraints use the true ``d`` (the TE cap only loosens), and
+    the dual bound is the exact Lagrangian minimum of the unregularised problem at the
+    final multipliers (a linear name's minimiser is a bound), so the certified gap is
+    the true one.
     """
 
     static: DualStatic
@@ -139,10 +152,13 @@ class DualData:
     h: np.ndarray
     te: float | None
     keep: np.ndarray | None = None
+    reg: np.ndarray | None = None
 
     def __post_init__(self):
         S = self.static
         self.B, self.F, self.Finv, self.d = S.B, S.F, S.Finv, S.d
+        if self.reg is not None:
+            self.d = S.d + self.reg
         if self.keep is None or self.keep.all():
             self.Gw, self.Gb, self.Gs, self.Gf = S.Gw, S.Gb, S.Gs, S.Gf
             self.Ebuy, self.Esell = S.Ebuy, S.Esell
@@ -156,6 +172,12 @@ class DualData:
         self.K, self.R = self.B.shape[1], self.Gw.shape[0]
         self.p = self.K + self.R + (self.te is not None)
         self.lo = np.r_[np.full(self.K, -np.inf), np.zeros(self.p - self.K)]
+
+    def original(self) -> DualData:
+        """This problem without the regularisation ``reg`` (itself when there is none)."""
+        if self.reg is None:
+            return self
+        return DualData(**{**{k: getattr(self, k) for k in _FIELDS}, "reg": None})
 
 
 @dataclass
@@ -191,8 +213,9 @@ def name_trades(c1, c2, a, k, lo, hi) -> tuple[np.ndarray, np.ndarray]:
     for side, c, sign in ((c1 < 0.0, c1, 1.0), (c2 > 0.0, c2, -1.0)):
         num = 2.0 * np.abs(c[side])
         den = k15[side] + np.sqrt(k15[side] ** 2 + 4.0 * a[side] * np.abs(c[side]))
-        # den = 0 only when k = 0 and a |c| underflows: the trade is 0 to machine precision
-        s = np.divide(num, den, out=np.zeros_like(num), where=den > 0.0)
+        # den = 0 when a = k = 0: a linear cost falling in the trade's direction, so the
+        # minimiser is the bound (an infinite trade, clipped below)
+        s = np.divide(num, den, out=np.full_like(num, np.inf), where=den > 0.0)
         x[side] = sign * s * s
     xc = np.minimum(np.maximum(x, lo), hi)
     return xc, (xc == x) & (x != 0.0)
@@ -271,6 +294,9 @@ def _check(P: DualData, pt: _Point) -> tuple[bool, float, float, float, float]:
     (``pi' viol``: how far below the optimum a slightly infeasible point can be) are at
     most ``GAP_TOL * max(1, |utility|)`` (utility ``= -(primal + lam b'Db)``).
     """
+    reg = P.reg is not None
+    P = P.original()  # certify the problem as posed: true d, exact dual bound
+    dual = _Point(P, pt.v).value if reg else pt.value
     dw = pt.w - P.b
     f = P.B.T @ dw
     fvar = float(f @ P.F @ f)
@@ -285,7 +311,7 @@ def _check(P: DualData, pt: _Point) -> tuple[bool, float, float, float, float]:
     if P.te is not None:
         worst = max(worst, float(np.sqrt(var)) - P.te)
         excess += pt.mu * max(var - P.te**2, 0.0)
-    gap = primal - pt.value
+    gap = primal - dual
     utility = -(primal + P.lam * float(np.sum(P.d * P.b * P.b)))
     tol = GAP_TOL * max(1.0, abs(utility))
     return worst <= FEAS_TOL and gap <= tol and excess <= tol, primal, gap, worst, tol

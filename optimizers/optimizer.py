@@ -18,7 +18,7 @@ from optimizers.explain import binding_constraints, transfer_coefficient
 from optimizers.integer import integer_heuristic
 from optimizers.objective import ObjectiveSpec
 from optimizers.problem import BuiltProblem, build_problem
-from optimizers.result import OptimizationResult
+from optimizers.result import RESIDUAL_TOL, OptimizationResult
 from optimizers.solvers import OPTIONS, installed_solvers, solve_with_fallback, solver_chain
 
 __all__ = ["PortfolioOptimizer"]
@@ -398,6 +398,11 @@ class PortfolioOptimizer:
         exact = method is None or method.startswith("mixed")
         binding = binding_constraints(built, cons, data) if method is None else []
         violations = check_constraints(cons, pd.Series(w, index=ids), data, tol=1e-6)
+        hard = [c for c in cons if c.soft is None and not c.integer]
+        residuals = [
+            {k: v[k] for k in ("name", "kind", "violation", "unit")}
+            for v in check_constraints(hard, pd.Series(w, index=ids), data, tol=RESIDUAL_TOL)
+        ]
         return OptimizationResult(
             weights=pd.Series(w, index=ids, name="weight"),
             cash=float(1.0 - w.sum()),
@@ -413,4 +418,5 @@ class PortfolioOptimizer:
             violations=violations,
             integer_method=method,
             certificate=dict(built.certificate) if solver == "DUAL_NEWTON" and exact else None,
+            residuals=residuals,
         )

@@ -53,7 +53,8 @@ class OptimizationResult:
         Hard constraints (and per-asset bounds) that the returned weights exceed by more
         than :data:`RESIDUAL_TOL` (1e-9 of NAV for weight limits; own units otherwise),
         e.g. within a fallback solver's 1e-7 tolerances: ``name``, ``kind``,
-        ``violation``, ``unit``. Empty for a certified answer.
+        ``violation``, ``unit``. Empty for a certified answer, whose every limit was
+        checked to ``1e-9 * max(1, |limit|)`` before the certificate was attached.
     integer_gap : dict or None
         With integer kinds: ``relaxation_objective`` (the continuous problem's utility),
         ``objective`` (the integer answer's) and ``gap`` = their difference over

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import optimizers.direct as direct
+import optimizers.direct_build as direct_build
 from constraints import build_constraints
 from optimizers import FactorRiskModel, InfeasibleError, ObjectiveSpec, PortfolioOptimizer
 from optimizers.synthetic import synthetic_problem
@@ -57,7 +57,7 @@ def test_counterexample_limit_near_a_factor_holds_to_the_certificate():
 def test_a_loose_substitution_is_caught_by_the_original_constraint_check(monkeypatch):
     """The second line of defence: a rewritten row that differs from the configured one
     makes the dual answer break the configured limit, and it is not certified."""
-    monkeypatch.setattr(direct, "SAME_REL", 1.0)  # any column within 100 % is "equal"
+    monkeypatch.setattr(direct_build, "SAME_REL", 1.0)  # any column within 100 % is "equal"
     p, assets, specs = counterexample()
     opt = PortfolioOptimizer(
         assets, p.risk, build_constraints(specs), ObjectiveSpec(risk_aversion=2.0)

@@ -209,9 +209,21 @@ def _load(config_path: str):
     from portfolio.config import load_config
     from portfolio.inputs import load_market_data
 
+    from portfolio.input_rules import check_fresh
+
     path = Path(config_path)
     config = load_config(path)
-    data = load_market_data(config.data.paths(path.parent), config.fund.base_currency)
+    spec, as_of = config.data, config.fund.as_of
+    data = load_market_data(
+        spec.paths(path.parent),
+        config.fund.base_currency,
+        as_of=as_of,
+        stale_securities_ok=spec.stale_securities_ok,
+        securities_date=spec.securities_date,
+        fx_band=spec.fx_band,
+        allow_empty_holdings=spec.allow_empty_holdings,
+    )
+    check_fresh(data, as_of, spec.max_stale_days, spec.max_fundamentals_age_days)
     return config, data, path.parent
 
 

@@ -80,6 +80,7 @@ def _rebalance_and_write(
     from threadpoolctl import threadpool_limits
 
     from optimizers import InfeasibleError
+    from optimizers.solvers import time_budget
     from portfolio.outputs import check_out, dumps_json, is_run_folder, new_run_id, probe_writable
     from portfolio.rebalance import Rebalancer
     from portfolio.report import manifest, run_folder_files, terminal_summary
@@ -92,8 +93,8 @@ def _rebalance_and_write(
         probe_writable(Path("runs"))
     t0 = time.perf_counter()
     rebalancer = Rebalancer(config, base_dir)
-    try:
-        with threadpool_limits(limits=1):  # same bytes whatever the BLAS thread count
+    try:  # same bytes whatever the BLAS thread count; every solve within the time budget
+        with threadpool_limits(limits=1), time_budget(config.solver.time_limit_s):
             result = rebalancer.run(data)
     except InfeasibleError as exc:
         import pandas as pd
@@ -393,12 +394,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run one command; return its exit code (see ``active-etf --help``)."""
     from portfolio.errors import ActiveEtfError, environment_failure
-    from portfolio.runlog import RunLog
+    from portfolio.runlog import RunLog, c_stdout_silenced
 
     args = build_parser().parse_args(argv)
     args.log = log = RunLog(args.verbosity)
     try:
-        with log.capture():
+        with log.capture(), c_stdout_silenced():  # solver banners never reach stdout
             return args.func(args)
     except ActiveEtfError as exc:
         log.error(str(exc))

@@ -175,6 +175,9 @@ class SolverConfig(_Strict):
     ``mi_max_assets`` / ``mi_time_limit_s``: with ``max_names``, ``min_holding`` or
     ``min_trade``, SCIP is tried up to that many assets and for that long, beside the
     heuristic that holds ``max_names`` by construction (the better answer is kept).
+    ``time_limit_s``: wall time shared by every solver call of one run (the optimizer, the
+    soft and priority paths, the infeasibility diagnosis); past it the run stops with exit
+    code 4 (:func:`optimizers.solvers.time_budget`).
     """
 
     name: str = "CLARABEL"
@@ -182,6 +185,7 @@ class SolverConfig(_Strict):
     dual_newton: bool = True
     mi_max_assets: int = Field(300, ge=0)  # largest universe SCIP is tried on (integer kinds)
     mi_time_limit_s: float = Field(30.0, gt=0.0)  # SCIP's time limit, seconds
+    time_limit_s: float = Field(50.0, gt=0.0)  # every solve of one run together (exit 4 past it)
 
     @field_validator("name", "fallback")
     @classmethod

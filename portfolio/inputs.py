@@ -37,6 +37,7 @@ import pandas as pd
 
 from portfolio.errors import InputError
 from portfolio.input_rules import (
+    MAX_NAV_BASE,
     MAX_SHARES,
     fx_plausibility,
     non_finite,
@@ -167,6 +168,9 @@ def _numeric(frame: pd.DataFrame, col: str, problems: list[str], ids: pd.Index) 
     inf = non_finite(values)
     if inf.any():
         problems.append(f"{col} is not finite (inf) for {_ids(ids[inf])}")
+    huge = (values.abs() > MAX_NAV_BASE).to_numpy() & ~inf
+    if huge.any():
+        problems.append(f"{col} above {MAX_NAV_BASE:.0e} (overflow?) for {_ids(ids[huge])}")
     return values.astype(float)
 
 
@@ -262,7 +266,9 @@ def _validate_holdings(raw: pd.DataFrame, problems: list[str]) -> pd.DataFrame:
         problems.append(f"shares not a non-negative whole number for {_ids(ids[bad.to_numpy()])}")
     huge = (shares > MAX_SHARES) & ~bad
     if huge.any():
-        problems.append(f"shares above {MAX_SHARES:.0e} (overflow?) for {_ids(ids[huge.to_numpy()])}")
+        problems.append(
+            f"shares above {MAX_SHARES:.0e} (overflow?) for {_ids(ids[huge.to_numpy()])}"
+        )
     ok = ~(bad | huge)
     frame["shares"] = shares.where(ok, 0.0).round().astype("int64")
     return frame.set_index("asset_id")

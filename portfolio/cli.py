@@ -117,19 +117,15 @@ def _rebalance_and_write(
         folder = _write(files, out, replace, _default_root(config, as_of), log)
         print(f"diagnosis written to {folder / 'diagnosis.json'}", file=sys.stderr)
         return EXIT_INFEASIBLE
-    summary = result.summary()
+    with threadpool_limits(limits=1):  # the summary and report figures too
+        summary = result.summary()
+        files = run_folder_files(result, summary, extra_manifest, report=report)
     log.out(terminal_summary(summary))
     for note in summary.get("notes", []):
         log.detail(f"note: {note}")
     for name, secs in result.timings.items():
         log.detail(f"timing {name}: {secs:.3f} s")
-    folder = _write(
-        run_folder_files(result, summary, extra_manifest, report=report),
-        out,
-        replace,
-        _default_root(config, result.as_of),
-        log,
-    )
+    folder = _write(files, out, replace, _default_root(config, result.as_of), log)
     log.out(f"run folder: {folder}  ({result.timings['total_s']:.2f} s)")
     return EXIT_OK
 

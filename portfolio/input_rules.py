@@ -179,7 +179,9 @@ def fx_plausibility(fx: pd.Series, base: str, band: float) -> list[str]:
 
 def _bdays(start: pd.Timestamp, end: pd.Timestamp) -> int:
     """Business days after ``start`` up to and including ``end``."""
-    return int(np.busday_count(start.date(), end.date())) if end > start else 0
+    one = np.timedelta64(1, "D")
+    first, last = np.datetime64(start.date()) + one, np.datetime64(end.date()) + one
+    return int(np.busday_count(first, last)) if end > start else 0
 
 
 def staleness(

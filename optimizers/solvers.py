@@ -171,6 +171,12 @@ def solve_with_fallback(
         attempts.append((s, str(status)))
         if status == cp.OPTIMAL_INACCURATE and inaccurate is None:
             inaccurate = s
+    if remaining_time() <= 0 and inaccurate is None:
+        raise SolverError(
+            "time limit: the solves of this run used up their time budget "
+            "(solver.time_limit_s); raise it or simplify the problem",
+            attempts,
+        )
     if inaccurate is not None and remaining_time() > 0:
         try:
             problem.solve(

@@ -293,7 +293,7 @@ def _fund_argument(parser) -> None:
         choices=sorted(FUND_STYLES),
         default=DEFAULT_FUND,
         help="example fund style on the demo market (default %(default)s): "
-        + "; ".join(f"{k}: {v.description}" for k, v in FUND_STYLES.items()),
+        + "; ".join(f"{k}: {v.description}" for k, v in FUND_STYLES.items()).replace("%", "%%"),
     )
 
 

@@ -8,6 +8,7 @@ Commands::
     active-etf alpha CONFIG                       run the alpha stage alone, print diagnostics
     active-etf risk CONFIG --holdout DAYS         hold-out quality check of risk estimators
     active-etf backtest CONFIG [--start DATE] ... walk-forward backtest (portfolio.backtest)
+    active-etf basket CONFIG --units N            creation / redemption basket (portfolio.etf)
 
 Exit codes: 0 success, 1 anything unexpected, 2 invalid input or config, 3 infeasible
 (diagnosis written), 4 solver failure after fallbacks, 5 a hard limit still broken after
@@ -27,6 +28,7 @@ from pathlib import Path
 __all__ = ["main"]
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER = 0, 1, 2, 3, 4
+EXIT_HARD_LIMIT = 5  # a hard limit still broken after rounding and repair (trades marked)
 
 
 def demo_config_text() -> str:
@@ -110,6 +112,7 @@ def _rebalance_and_write(
                 manifest(config, data.sources, {"optimizer": "infeasible"}, timings, extra_manifest)
             ),
         }
+        files.update(_infeasible_files(config, data, diagnosis, as_of, report))
         if out is not None and is_run_folder(out) and (out / "trades.csv").exists():
             log.warn(f"{out} holds a run with a trade list: kept; the diagnosis goes next to it")
             out, replace = out.with_name(f"{out.name}-infeasible-{new_run_id()}"), False
@@ -127,7 +130,35 @@ def _rebalance_and_write(
         log.detail(f"timing {name}: {secs:.3f} s")
     folder = _write(files, out, replace, _default_root(config, result.as_of), log)
     log.out(f"run folder: {folder}  ({result.timings['total_s']:.2f} s)")
+    if result.hard_breaches:
+        names = ", ".join(b["name"] for b in result.hard_breaches)
+        log.error(
+            f"hard limits still broken after lot rounding and repair: {names}; the trade list "
+            f"is written and marked DO_NOT_SEND.txt (exit {EXIT_HARD_LIMIT})"
+        )
+        return EXIT_HARD_LIMIT
     return EXIT_OK
+
+
+def _infeasible_files(config, data, diagnosis: dict, as_of, report: bool) -> dict:
+    """``summary.txt`` and (unless ``report`` is false) ``report.html`` of an infeasible run."""
+    from portfolio.book import build_book
+    from portfolio.rebalance import Rebalancer
+    from portfolio.report.infeasible_html import infeasible_report_html, infeasible_summary_text
+
+    nav = None if config.fund.nav == "holdings" else float(config.fund.nav)
+    head = {
+        "fund": config.fund.name,
+        "as_of": str(as_of.date()),
+        "base_currency": config.fund.base_currency,
+        "nav_base": build_book(data, nav).nav_base,
+        "universe_size": len(data.securities),
+    }
+    files = {"summary.txt": infeasible_summary_text(diagnosis, head)}
+    if report:
+        constraints = Rebalancer(config).constraints()
+        files["report.html"] = infeasible_report_html(diagnosis, head, constraints)
+    return files
 
 
 def cmd_demo(args) -> int:
@@ -286,7 +317,7 @@ def add_no_report(parser: argparse.ArgumentParser) -> None:
 
 
 def _fund_argument(parser) -> None:
-    from portfolio.datasets.styles import DEFAULT_FUND, FUND_STYLES
+    from portfolio.datasets.fund_table import DEFAULT_FUND, FUND_STYLES
 
     parser.add_argument(
         "--fund",
@@ -379,7 +410,10 @@ def build_parser() -> argparse.ArgumentParser:
     from portfolio.backtest.cli import add_parser as add_backtest
 
     add_backtest(sub)
-    for name, parser in sub.choices.items():  # every subcommand, also those added above
+    from portfolio.etf.run import add_parser as add_basket
+
+    add_basket(sub)
+    for parser in sub.choices.values():  # every subcommand, also those added above
         parser.formatter_class = argparse.RawDescriptionHelpFormatter
         parser.epilog = parser.epilog or _exit_code_epilog()
         if not any("--quiet" in a.option_strings for a in parser._actions):

@@ -99,7 +99,7 @@ class DataSpec(_Strict):
 
 
 class ObjectiveConfig(_Strict):
-    """``maximise alpha'w - risk_aversion * a'Sa - cost(x) - penalties`` (DESIGN.md section 5).
+    """``maximise alpha'w - risk_aversion * a'Sa - cost(x) - penalties`` (README, "Architecture").
 
     ``mode: max_alpha_te_cap`` instead maximises ``alpha'w - cost(x)`` under ``TE <= te_cap``.
     ``impact_eta`` is ``eta`` in ``k_i = eta * sigma_i * sqrt(NAV / ADV_i)``.
@@ -118,7 +118,8 @@ class TradeRules(_Strict):
     """Board-lot rounding, order and FX settlement rules.
 
     ``min_trade_base``: smallest order worth sending (base currency). ``repair``: after
-    rounding, move single lots until every hard limit holds (:mod:`portfolio.repair`).
+    rounding, move single lots until every hard limit holds (:mod:`portfolio.repair`),
+    for at most ``repair_time_limit_s`` seconds.
     FX (:mod:`portfolio.fx`): ``fx_spread_bps`` is the FX cost in bp of each FX trade,
     ``fx_min_ticket_base`` the smallest FX trade (a settlement need is rounded up to it),
     ``fx_buffer_base`` the cash kept in each traded currency, ``fx_repatriate`` sells
@@ -127,6 +128,7 @@ class TradeRules(_Strict):
 
     min_trade_base: float = Field(5_000.0, ge=0.0)
     repair: bool = True
+    repair_time_limit_s: float = Field(30.0, gt=0.0)  # the repair stops after this long
     fx_spread_bps: float = Field(2.0, ge=0.0, le=500.0)
     fx_min_ticket_base: float = Field(50_000.0, ge=0.0)
     fx_buffer_base: float = Field(0.0, ge=0.0)

@@ -1,6 +1,6 @@
 """Loading and validating the input files into one :class:`MarketData` snapshot.
 
-Data contract (DESIGN.md section 4; identifiers are strings in ``asset_id``):
+Data contract (README, "Input files"; identifiers are strings in ``asset_id``):
 
 ============  ==========================================================  =========================
 input         required columns                                            optional columns
@@ -314,7 +314,10 @@ def _validate_returns(raw: pd.DataFrame, problems: list[str]) -> pd.DataFrame:
             f"duplicate dates {[str(d.date()) for d in wide.index[wide.index.duplicated()][:5]]}"
         )
     wide = wide.sort_index()
-    values = wide.apply(pd.to_numeric, errors="coerce")
+    if all(pd.api.types.is_numeric_dtype(t) for t in wide.dtypes):
+        values = wide.astype(float)  # already numeric: no per-column parse
+    else:
+        values = wide.apply(pd.to_numeric, errors="coerce")
     nonnum = values.isna() & wide.notna()
     if nonnum.to_numpy().any():
         problems.append(f"non-numeric returns for {_ids(wide.columns[nonnum.any().to_numpy()])}")

@@ -10,7 +10,7 @@ overridden from the config (``markets:`` section) and per security through the
 ``lot_size`` and ``half_spread_bps`` columns of the securities file.
 
 Costs are in basis points of traded notional. The linear cost of a trade on one side
-is ``c = half_spread + commission + tax(side)`` (DESIGN.md section 5).
+is ``c = half_spread + commission + tax(side)`` (README, "Architecture").
 """
 
 from __future__ import annotations

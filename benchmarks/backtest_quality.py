@@ -19,7 +19,7 @@ Markets run through :func:`portfolio.executor.map_units` (``--workers N`` >= 2 s
 Dask ``LocalCluster``; results equal the serial run).
 
     python benchmarks/backtest_quality.py [--seeds 8] [--years 4] [--n-securities 1200]
-        [--workers 2] [--no-comparators]
+        [--workers 2] [--no-comparators] [--only SEED ...] [--config CONFIG]
 """
 
 from __future__ import annotations
@@ -123,8 +123,9 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=0, help=">= 2: Dask LocalCluster")
     ap.add_argument("--no-comparators", action="store_true")
     ap.add_argument("--only", type=int, nargs="*", help="run only these seeds")
+    ap.add_argument("--config", help="config to run (default: the packaged demo config)")
     args = ap.parse_args()
-    config = resources.files("portfolio").joinpath("data/demo_fund.yaml")
+    config = args.config or resources.files("portfolio").joinpath("data/demo_fund.yaml")
     seeds = args.only or [DEFAULT_SEED, *range(1, args.seeds + 1)]
     units = [
         QualityUnit(s, args.years, args.n_securities, not args.no_comparators, str(config))

@@ -26,10 +26,11 @@ Look-ahead: ``B`` and the group labels are those at the as-of date, used for eve
 history month. The risk model's return-based styles (``info["point_in_time_factors"]``:
 beta, momentum, volatility of :mod:`portfolio.risk.styles`) are left out of the design:
 at the as-of date they are made of the history months' own returns, so regressing those
-returns on them would remove the signal being measured. For the current score this is no look-ahead (all of it is known at the
-as-of date); for history month ``t`` the exposures (and the return window behind
-estimated styles such as beta) extend past ``t``. This is a small, stated look-ahead
-of the IC history and of the historical blend weights, not of the current alpha.
+returns on them would remove the signal being measured. For the current score this is no
+look-ahead (all of it is known at the as-of date); for history month ``t`` the static
+exposures (size, value, liquidity, country, sector) are those of the as-of date. This is a
+small, stated look-ahead of the IC history and of the historical blend weights, not of
+the current alpha.
 """
 
 from __future__ import annotations

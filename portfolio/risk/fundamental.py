@@ -74,7 +74,8 @@ class FundamentalFactorModel(BaseEstimator):
 
     Each day, ``f_t = R g_t`` with ``g_t`` the weighted least-squares solution over the
     assets with a return that day, weights ``sqrt(market_cap_base)``, exposures ``B`` from
-    :func:`~portfolio.risk.exposures.build_exposures` and restriction ``R`` (cap-weighted country and sector returns sum to 0). Solved for all days
+    :func:`~portfolio.risk.exposures.build_exposures` and restriction ``R`` (cap-weighted
+    country and sector returns sum to 0). Solved for all days
     at once with a batched pseudo-inverse (a day where a factor has no asset gets the
     minimum-norm solution and is counted in ``report_["rank_deficient_days"]``).
 

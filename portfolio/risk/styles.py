@@ -118,7 +118,8 @@ def return_descriptors(
     s = settings
     ends = np.atleast_1d(np.asarray(ends, dtype=int))
     first = max(0, int(ends.min()) + 1 - max(s.beta_days, s.momentum_days))
-    values, market, ends = values[first : ends.max() + 1], market[first : ends.max() + 1], ends - first
+    last = int(ends.max()) + 1
+    values, market, ends = values[first:last], market[first:last], ends - first
     obs = np.isfinite(values) & np.isfinite(market)[:, None]
     r = np.where(obs, values, 0.0)
     m = np.where(obs, np.nan_to_num(market)[:, None], 0.0)
@@ -213,7 +214,8 @@ def style_exposures(
     if any(s in RETURN_STYLES for s in styles):
         values = hist.reindex(columns=securities.index).to_numpy(dtype=float)
         if len(values):
-            dyn = return_descriptors(values, market_return(values, cap), [len(values) - 1], settings)
+            market = market_return(values, cap)
+            dyn = return_descriptors(values, market, [len(values) - 1], settings)
             dyn = {k: v[0] for k, v in dyn.items()}
         else:
             dyn = {k: np.full(len(cap), np.nan) for k in RETURN_STYLES}

@@ -126,8 +126,10 @@ def test_no_look_ahead_in_styles_and_model():
     a = style_exposures(returns, sec, fund, t, settings=SETTINGS)
     b = style_exposures(cut_r, sec, cut_f, t, settings=SETTINGS)
     pd.testing.assert_frame_equal(a.z, b.z, check_exact=True)
-    spec = RiskSpec(lookback_days=120, min_history_days=30, style_beta_days=60, style_min_obs=20,
-                    style_momentum_days=80, style_momentum_skip=5, style_momentum_min_obs=40)  # fmt: skip
+    spec = RiskSpec(
+        lookback_days=120, min_history_days=30, style_beta_days=60, style_min_obs=20,
+        style_momentum_days=80, style_momentum_skip=5, style_momentum_min_obs=40,
+    )  # fmt: skip
     m1, _ = estimate_risk(spec, returns, sec, t, fund)
     m2, _ = estimate_risk(spec, cut_r, sec, t, cut_f)
     np.testing.assert_array_equal(m1.exposures, m2.exposures)

@@ -17,7 +17,7 @@ from constraints import (
     check_constraints,
 )
 from constraints.errors import ConstraintSpecError
-from optimizers.diagnosis import diagnose, relax_by_priority
+from optimizers.diagnosis import Diagnosis, diagnose, relax_by_priority
 from optimizers.direct import DirectProblem, direct_supported
 from optimizers.errors import InfeasibleError, SolverError
 from optimizers.explain import binding_constraints, transfer_coefficient
@@ -249,6 +249,7 @@ class PortfolioOptimizer:
         turnover_penalty: float | None = None,
         te_cap: float | None = None,
         constraint_overrides: Mapping[str, Mapping] | None = None,
+        diagnose_infeasible: bool = True,
     ) -> OptimizationResult:
         """Update the parameters and re-solve.
 
@@ -263,6 +264,9 @@ class PortfolioOptimizer:
         constraint_overrides : mapping, optional
             ``{constraint name: {field: value}}``, e.g. ``{"turnover": {"max": 0.1}}``;
             the structure (groups, sides) must stay the same.
+        diagnose_infeasible : bool
+            ``False`` raises :class:`InfeasibleError` without the (costly) diagnosis, for
+            sweeps that only need to know a point is infeasible.
 
         Raises
         ------
@@ -298,6 +302,8 @@ class PortfolioOptimizer:
         if status == "infeasible":
             status, solver, relaxed, lb, built = self._relax_by_priority(data, a, cons, obj)
         if status == "infeasible":
+            if not diagnose_infeasible:
+                raise InfeasibleError(Diagnosis(message="infeasible (not diagnosed)"))
             raise InfeasibleError(diagnose(data, a, cons, self.chain))
         t2 = time.perf_counter()
         w = np.maximum(built.ctx.w.value, 0.0)

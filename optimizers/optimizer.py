@@ -119,6 +119,7 @@ class PortfolioOptimizer:
         self.mi_max_assets = mi_max_assets
         self.mi_time_limit = mi_time_limit
         self.dual_newton = dual_newton
+        self.full_investment = full_investment
         with self._one_blas_thread():
             self._build(assets, risk, constraints, objective, nav_base, solver, direct)
 
@@ -146,7 +147,7 @@ class PortfolioOptimizer:
             raise TypeError(f"constraints must be Constraint objects, got {bad[:3]}")
         if self.objective.mode == "max_alpha_te_cap":
             cons.append(TrackingError(max=self.objective.te_cap, name=TE_CAP_NAME))
-        if full_investment:
+        if self.full_investment:
             cons.append(FullInvestment())
         labels = [c.label for c in cons]
         dup = sorted({x for x in labels if labels.count(x) > 1})

@@ -34,7 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from constraints import Constraint, ProblemData
-from optimizers.elastic_lp import TIME_LIMIT, ElasticLP, LinearUnit, stack_w_buy_sell
+from optimizers.elastic_lp import ElasticLP, LinearUnit, stack_w_buy_sell, time_limit
 from optimizers.errors import SolverError
 
 __all__ = ["ElasticProblem", "Solution", "Unit", "FEAS_TOL", "ROW_TOL", "TRADE_PRICE"]
@@ -260,7 +260,7 @@ class ElasticProblem:
         q = np.r_[np.zeros(n), np.full(2 * n, trade_price), elastic, np.zeros(K)]
         settings = clarabel.DefaultSettings()
         settings.verbose = False
-        settings.time_limit = TIME_LIMIT
+        settings.time_limit = time_limit()
         sol = clarabel.DefaultSolver(sp.csc_matrix((nz, nz)), q, A, b, cones, settings).solve()
         status = CONIC_STATUS.get(str(sol.status).split(".")[-1])
         if status is None:

@@ -32,6 +32,21 @@ PRIMAL_TOL = 1e-9  # HiGHS primal feasibility tolerance (its default is 1e-7)
 TIME_LIMIT = 60.0  # seconds per elastic solve (a stop is a SolverError)
 
 
+def time_limit() -> float:
+    """Seconds the next elastic solve may take: :data:`TIME_LIMIT`, or less when the run's
+    time budget (:func:`optimizers.solvers.time_budget`) has less left; a spent budget is a
+    :class:`SolverError` (exit code 4) before the solve starts."""
+    from optimizers.solvers import remaining_time
+
+    left = min(TIME_LIMIT, remaining_time())
+    if left <= 0:
+        raise SolverError(
+            "time limit: the solves of this run used up their time budget (solver.time_limit_s) "
+            "during the infeasibility diagnosis; raise it or simplify the problem"
+        )
+    return left
+
+
 def stack_w_buy_sell(lin, n: int) -> sp.csr_matrix:
     """A term's ``[W, U, V]`` (rows x 3N), zero blocks for ``None``."""
     rows = len(lin.const)
@@ -235,6 +250,7 @@ class _Highs:
             if len(ch):
                 h.changeRowsBounds(len(ch), ch, row_lo[ch], row_hi[ch])
             self.last = (cost, col_lo, col_hi, row_lo, row_hi)
+        h.setOptionValue("time_limit", time_limit())
         h.run()
         status = h.getModelStatus()
         if status not in self._known():  # rare: retry once from scratch, no warm start

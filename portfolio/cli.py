@@ -235,9 +235,8 @@ def cmd_demo_data(args) -> int:
 
 def _load(config_path: str):
     from portfolio.config import load_config
-    from portfolio.inputs import load_market_data
-
     from portfolio.input_rules import check_fresh
+    from portfolio.inputs import load_market_data
 
     path = Path(config_path)
     config = load_config(path)

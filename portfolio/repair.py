@@ -37,10 +37,9 @@ Each step evaluates all ``4 N`` moves as arrays (no Python loop over assets); it
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import time
 
 import numpy as np
 
@@ -271,9 +270,10 @@ def repair_lots(
     paid for by a one-lot cut elsewhere when turnover binds).
 
     Returns the repaired trade and a report: ``status`` (``"ok"`` or ``"breached"``),
-    ``stopped`` (why the loop ended), ``moves`` (asset, from and to shares, move), ``utility_before`` / ``utility_after`` /
-    ``utility_lost`` (annualised return units, the objective's), ``breaches_before`` and
-    ``breaches_after``, and ``not_repaired`` (hard limits that are only re-checked).
+    ``stopped`` (why the loop ended), ``moves`` (asset, from and to shares, move),
+    ``utility_before`` / ``utility_after`` / ``utility_lost`` (annualised return units, the
+    objective's), ``breaches_before`` and ``breaches_after``, and ``not_repaired`` (hard
+    limits that are only re-checked).
     """
     t = np.asarray(trade, dtype=float).copy()
     lo = np.where(np.isfinite(lo), lo, -np.inf)

@@ -36,8 +36,13 @@ from portfolio.prepared import cash_floor, holding_share_limits, widen_to_target
 from portfolio.trades import TradeInputs, TradeList, build_trades
 
 __all__ = [
-    "round_and_check", "hard_breaches", "trade_inputs", "trades_summary", "send_files",
-    "fx_trades_csv", "cash_csv",
+    "round_and_check",
+    "hard_breaches",
+    "trade_inputs",
+    "trades_summary",
+    "send_files",
+    "fx_trades_csv",
+    "cash_csv",
 ]
 
 
@@ -93,9 +98,15 @@ def round_and_check(
     repair = None
     if config.trades.repair:
         repair = lot_repair(
-            inp, p.check_data, [c for c in constraints if c.label not in moved], p.alpha.alpha, _risk_aversion(config, overrides),
-            rules, min_trade_base=min_trade, time_limit_s=config.trades.repair_time_limit_s,
-        )  # fmt: skip
+            inp,
+            p.check_data,
+            [c for c in constraints if c.label not in moved],
+            p.alpha.alpha,
+            _risk_aversion(config, overrides),
+            rules,
+            min_trade_base=min_trade,
+            time_limit_s=config.trades.repair_time_limit_s,
+        )
     limits = holding_share_limits(constraints, p.check_data, p.book)
     if moved:  # limits moved by priority: rounding keeps the relaxed target
         limits = widen_to_target(limits, weights, p.book)

@@ -153,15 +153,17 @@ def _starting_capital(inputs: BacktestInputs) -> float:
 
 
 def _fund_view(data, config, t):
-    """``data`` cut to the fund's universe with its benchmark method applied (as a rebalance does)."""
+    """``data`` cut to the fund's universe with its benchmark method applied (as a rebalance
+    does)."""
     cols = constraint_columns(config.constraints)
     return select_universe(data, config.universe, config.benchmark, pd.Timestamp(t), cols).data
 
 
 def _initial_state(inputs: BacktestInputs, t, capital: float) -> BookState:
     """The benchmark in whole board lots at ``t`` with the cash band's mid-point in cash."""
-    data = _fund_view(inputs.market_at(t, inputs.holdings.iloc[:0], inputs.cash.iloc[:0]),
-                      inputs.config, t)
+    data = _fund_view(
+        inputs.market_at(t, inputs.holdings.iloc[:0], inputs.cash.iloc[:0]), inputs.config, t
+    )
     sec = data.securities
     fx = data.fx
     price = (sec["price_local"] * sec["currency"].map(fx)).astype(float)

@@ -140,4 +140,3 @@ def cmd_basket(args) -> int:
         args.log.warn(f"the rebalance breaks hard limits after rounding ({names}): exit 5")
         return 5
     return 0
-

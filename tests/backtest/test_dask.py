@@ -51,7 +51,8 @@ def test_existing_scheduler_equals_serial(serial, small_files, tmp_path):
                       dashboard_address=None, processes=True) as cluster:  # fmt: skip
         out = tmp_path / "sched"
         code = main(["backtest", str(small_files / "config.yaml"), "--seeds", "3", "4",
-                     "--scheduler", cluster.scheduler_address, "--out", str(out), *SMALL])  # fmt: skip
+                     "--scheduler", cluster.scheduler_address,
+                     "--out", str(out), *SMALL])  # fmt: skip
     assert code == 0
     got = _files(out)
     assert got == serial

@@ -69,7 +69,8 @@ def test_basket_command_prints_n_units(run, demo_files, capsys):
     value, kind, cash = (float(g.replace(",", "")) for g in m.groups())
     assert value == pytest.approx(3 * 50_000 * nps, abs=0.01)
     assert kind + cash == pytest.approx(value, abs=0.011)
-    lines = [ln.split() for ln in out.splitlines() if re.match(r"\s+\S+\s+[\d,]+\s+[\d,.]+\s+[\d.]+%", ln)]
+    row = re.compile(r"\s+\S+\s+[\d,]+\s+[\d,.]+\s+[\d.]+%")
+    lines = [ln.split() for ln in out.splitlines() if row.match(ln)]
     assert lines
     for aid, shares, *_ in lines:  # three units of the one-unit basket in the run folder
         assert int(shares.replace(",", "")) == 3 * int(one.loc[aid, "shares"])

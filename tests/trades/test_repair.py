@@ -22,8 +22,13 @@ from tests.trades.conftest import FX, lot_problem
 SPECS = [
     {"kind": "position_bounds", "min": 0.0, "max": 0.08},
     {"kind": "group_bounds", "column": "sector", "default": [0.0, 0.16]},
-    {"kind": "group_bounds", "name": "China", "column": "country_of_risk",
-     "groups": {"China": ["CN"]}, "bounds": {"China": [0.0, 0.05]}},
+    {
+        "kind": "group_bounds",
+        "name": "China",
+        "column": "country_of_risk",
+        "groups": {"China": ["CN"]},
+        "bounds": {"China": [0.0, 0.05]},
+    },
     {"kind": "attribute_bounds", "column": "china_revenue_share", "max": 0.06},
     {"kind": "turnover", "max": 0.7},
     {"kind": "cash_band", "min": 0.01, "max": 0.9},

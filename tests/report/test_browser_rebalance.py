@@ -113,7 +113,7 @@ def test_a_breach_name_is_text_never_markup(demo_result, tmp_path):
     ]
     page = tmp_path / "report.html"
     page.write_text(rebalance_report_html(result, bad))
-    out = render_or_skip(page, tmp_path / "breach.png")
+    out = render_or_skip(page, tmp_path / "breach-markup.png")
     assert out.errors() == []  # the <script> in the name is text, never run
     first = out.text.split("\n", 3)
     assert "1 constraint breach(es) after board-lot rounding" in "\n".join(first)

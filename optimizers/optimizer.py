@@ -9,14 +9,20 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from constraints import Constraint, ProblemData, TrackingError, check_constraints
+from constraints import (
+    Constraint,
+    FullInvestment,
+    ProblemData,
+    TrackingError,
+    check_constraints,
+)
 from constraints.errors import ConstraintSpecError
-from optimizers.diagnosis import diagnose, relax_by_priority
+from optimizers.diagnosis import Diagnosis, diagnose, relax_by_priority
 from optimizers.direct import DirectProblem, direct_supported
 from optimizers.errors import InfeasibleError, SolverError
 from optimizers.explain import binding_constraints, transfer_coefficient
 from optimizers.integer import integer_heuristic
-from optimizers.objective import ObjectiveSpec
+from optimizers.objective import ObjectiveSpec, resolve_costs
 from optimizers.problem import BuiltProblem, build_problem
 from optimizers.result import RESIDUAL_TOL, OptimizationResult
 from optimizers.solvers import OPTIONS, installed_solvers, solve_with_fallback, solver_chain
@@ -34,7 +40,8 @@ class PortfolioOptimizer:
     assets : DataFrame
         Indexed by asset_id: attribute columns used by the constraints (``sector``,
         ``country``, ``adv_base``, ...), ``cost_buy`` / ``cost_sell`` (fractions of
-        traded notional) when linear costs are on, ``impact`` (``k_i``, see
+        traded notional) for linear costs (charged when present, unless the objective
+        says ``linear_costs=False``), ``impact`` (``k_i``, see
         :func:`~optimizers.objective.impact_coefficients`) when impact is on.
     risk : FactorRiskModel
         Must cover every asset (reordered as needed; missing risk raises).
@@ -63,6 +70,9 @@ class PortfolioOptimizer:
         cap). Its
         answer is accepted only with a duality-gap certificate; anything else goes to
         Clarabel. ``result.solver`` says which one answered. Default ``True``.
+    full_investment : bool
+        Add the budget ``sum(w) = 1`` (no cash; the ``full_investment`` constraint).
+        Default ``False``: ``sum(w) <= 1``, the rest is cash.
 
     Notes
     -----
@@ -103,11 +113,13 @@ class PortfolioOptimizer:
         mi_time_limit: float = 30.0,
         direct: bool | None = None,
         dual_newton: bool = True,
+        full_investment: bool = False,
     ):
         self._threads = None
         self.mi_max_assets = mi_max_assets
         self.mi_time_limit = mi_time_limit
         self.dual_newton = dual_newton
+        self.full_investment = full_investment
         with self._one_blas_thread():
             self._build(assets, risk, constraints, objective, nav_base, solver, direct)
 
@@ -126,7 +138,7 @@ class PortfolioOptimizer:
     def _build(self, assets, risk, constraints, objective, nav_base, solver, direct) -> None:
         dual_newton = self.dual_newton
         t0 = time.perf_counter()
-        self.objective = objective or ObjectiveSpec()
+        self.objective = resolve_costs(objective or ObjectiveSpec(), assets.columns)
         self.solver = solver
         self.nav_base = nav_base
         cons = list(constraints)
@@ -135,6 +147,8 @@ class PortfolioOptimizer:
             raise TypeError(f"constraints must be Constraint objects, got {bad[:3]}")
         if self.objective.mode == "max_alpha_te_cap":
             cons.append(TrackingError(max=self.objective.te_cap, name=TE_CAP_NAME))
+        if self.full_investment:
+            cons.append(FullInvestment())
         labels = [c.label for c in cons]
         dup = sorted({x for x in labels if labels.count(x) > 1})
         if dup:
@@ -236,6 +250,7 @@ class PortfolioOptimizer:
         turnover_penalty: float | None = None,
         te_cap: float | None = None,
         constraint_overrides: Mapping[str, Mapping] | None = None,
+        diagnose_infeasible: bool = True,
     ) -> OptimizationResult:
         """Update the parameters and re-solve.
 
@@ -250,6 +265,9 @@ class PortfolioOptimizer:
         constraint_overrides : mapping, optional
             ``{constraint name: {field: value}}``, e.g. ``{"turnover": {"max": 0.1}}``;
             the structure (groups, sides) must stay the same.
+        diagnose_infeasible : bool
+            ``False`` raises :class:`InfeasibleError` without the (costly) diagnosis, for
+            sweeps that only need to know a point is infeasible.
 
         Raises
         ------
@@ -285,6 +303,8 @@ class PortfolioOptimizer:
         if status == "infeasible":
             status, solver, relaxed, lb, built = self._relax_by_priority(data, a, cons, obj)
         if status == "infeasible":
+            if not diagnose_infeasible:
+                raise InfeasibleError(Diagnosis(message="infeasible (not diagnosed)"))
             raise InfeasibleError(diagnose(data, a, cons, self.chain))
         t2 = time.perf_counter()
         w = np.maximum(built.ctx.w.value, 0.0)
@@ -358,6 +378,11 @@ class PortfolioOptimizer:
         """
         import cvxpy as cp
 
+        from optimizers.integer import forced_names
+
+        forced = forced_names(cons, lb, data.ids)
+        if forced is not None:  # max_names below the names that cannot be sold out
+            raise InfeasibleError(forced)
         hw, rounds, hval, hsolver = self._heuristic(cons, w, data, lb, built, solver)
         if "SCIP" in installed_solvers() and data.n <= self.mi_max_assets and not relaxed:
             if self._mi_built is None:
@@ -436,7 +461,7 @@ class PortfolioOptimizer:
         return OptimizationResult(
             weights=pd.Series(w, index=ids, name="weight"),
             cash=float(1.0 - w.sum()),
-            status=status if exact else f"{status} (integer heuristic)",
+            status=status if exact else _heuristic_status(status, violations),
             solver=solver,
             objective=float(built.problem.value),
             terms=terms,
@@ -450,3 +475,11 @@ class PortfolioOptimizer:
             certificate=dict(built.certificate) if certified else None,
             residuals=residuals,
         )
+
+
+def _heuristic_status(status: str, violations: list[dict]) -> str:
+    """``optimal (integer heuristic)``, naming the hard limits it did not meet if any."""
+    broken = [v["name"] for v in violations if not v.get("soft")]
+    if not broken:
+        return f"{status} (integer heuristic)"
+    return f"{status} (integer heuristic; not met: {', '.join(broken)})"

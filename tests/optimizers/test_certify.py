@@ -319,3 +319,11 @@ def test_per_name_turnover_and_two_te_caps_are_certified_and_priced_like_clarabe
         assert cost[0][name] > 0.01
         assert cost[0][name] == pytest.approx(cost[1][name], rel=2e-2, abs=0.05), name
     assert "te loose" not in cost[0] and "te loose" not in cost[1]
+
+
+def test_an_infeasible_solve_can_skip_the_diagnosis():
+    p = synthetic_problem(60, n_style=4, seed=5)
+    specs = [{"kind": "position_bounds", "max": 0.01}, {"kind": "cash_band", "max": 0.03}]
+    opt = PortfolioOptimizer(p.assets, p.risk, build_constraints(specs), ObjectiveSpec())
+    with pytest.raises(InfeasibleError, match="not diagnosed"):
+        opt.solve(p.alpha, p.benchmark, p.w0, diagnose_infeasible=False)

@@ -50,6 +50,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg import LinAlgError, cho_factor, cho_solve
+from scipy.linalg.blas import dsyrk
 
 __all__ = ["DualData", "DualResult", "DualStatic", "solve_dual"]
 
@@ -92,6 +94,7 @@ class DualStatic:
         self.B = np.ascontiguousarray(B @ Ur)
         self.F = np.diag(vals[pos])
         self.Finv = np.diag(1.0 / vals[pos])
+        self.finv = 1.0 / vals[pos]
         self.d = d
         G = sp.csr_matrix(G)
         Gf = G[:, 3 * n :].toarray()
@@ -156,7 +159,7 @@ class DualData:
 
     def __post_init__(self):
         S = self.static
-        self.B, self.F, self.Finv, self.d = S.B, S.F, S.Finv, S.d
+        self.B, self.F, self.Finv, self.finv, self.d = S.B, S.F, S.Finv, S.finv, S.d
         if self.reg is not None:
             self.d = S.d + self.reg
         if self.keep is None or self.keep.all():
@@ -266,18 +269,34 @@ class _Point:
         self.grad = grad
 
     def hessian(self, P: DualData) -> np.ndarray:
+        """The generalised Hessian ``H`` (negative semidefinite) at this point.
+
+        ``-H = M' |D| M + C' F^-1 C / (2 rho)`` (+ the TE terms) with ``M`` the free
+        names' rows ``[B_i, E_i, 2 d_i a_i]``: the first part by a symmetric rank-k
+        update (``dsyrk``, half a general product's flops), the second from ``F``'s
+        diagonal (the eigenbasis of :class:`DualStatic`) in ``O(K R)``, never as a
+        ``K x K`` product.
+        """
         K, R = P.K, P.R
         i = self.free
         E = np.where(self.buying[:, None], P.Ebuy[i], P.Esell[i])
         cols = [P.B[i], E]
         if P.te is not None:
             cols.append((2.0 * P.d[i] * (self.w[i] - P.b[i]))[:, None])
-        M = np.hstack(cols)
-        H = (M * self.D[:, None]).T @ M
-        C = np.hstack([-np.eye(K), P.Gf.T])  # c_f = C (y, pi)
-        H[: K + R, : K + R] -= C.T @ P.Finv @ C / (2.0 * self.rho)
+        M = np.hstack(cols) * np.sqrt(-self.D)[:, None]
+        if len(i):
+            Q = dsyrk(1.0, M.T, trans=0)  # upper triangle of M'M
+            H = -(np.triu(Q) + np.triu(Q, 1).T)
+        else:
+            H = np.zeros((P.p, P.p))
+        fi = P.finv / (2.0 * self.rho)
+        X = P.Gf * fi[None, :]  # Gf F^-1 / (2 rho)
+        H[np.arange(K), np.arange(K)] -= fi
+        H[:K, K : K + R] += X.T
+        H[K : K + R, :K] += X
+        H[K : K + R, K : K + R] -= X @ P.Gf.T
         if P.te is not None:
-            col = -(C.T @ self.f) / self.rho
+            col = np.r_[self.f, -(P.Gf @ self.f)] / self.rho  # -(C' f) / rho
             H[: K + R, K + R] += col
             H[K + R, : K + R] += col
             H[K + R, K + R] -= 2.0 * self.fvar / self.rho
@@ -368,10 +387,11 @@ def solve_dual(
         # no-trade band -- otherwise get huge steps), and shrinks after a clean step
         for _ in range(40):
             reg = floor + lm * min(1.0, size)
-            try:
-                step = np.linalg.solve(Hf + reg * np.eye(len(fr)), g[fr])
-            except np.linalg.LinAlgError:
-                return None
+            try:  # Hf + reg I is positive definite: Cholesky (a failure means more damping)
+                step = cho_solve(cho_factor(Hf + reg * np.eye(len(fr)), check_finite=False), g[fr])
+            except LinAlgError:
+                lm *= 10.0
+                continue
             d = np.zeros(P.p)
             d[fr] = step
             vn = np.maximum(pt.v + d, P.lo)

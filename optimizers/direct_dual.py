@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from constraints import TrackingError
+from constraints import TotalRisk, TrackingError
 from optimizers.certify import original_violation
 from optimizers.dual import FEAS_TOL, GAP_TOL, DualData, DualStatic, solve_dual
 from optimizers.problem import BIG
@@ -37,7 +37,8 @@ class DualPath:
         """
         if not self.use_risk:
             return None
-        if any(not isinstance(self.constraints[blk.ci], TrackingError) for blk, _ in self.socs):
+        risk = (TrackingError, TotalRisk)
+        if any(not isinstance(self.constraints[blk.ci], risk) for blk, _ in self.socs):
             return None
         F = self.Lt.T @ self.Lt
         if not DualStatic.eligible(F, self.d):
@@ -116,9 +117,8 @@ class DualPath:
         h = self.b[off + self.dual_rows]
         keep = h < 0.5 * BIG
         h = h + self._dual.row_shift(self.data.benchmark)
-        caps = [float(self.b[blk.risk_row]) for blk, _ in self.socs]
-        self._te_cap = int(np.argmin(caps)) if caps else None
-        te = min(caps) if caps else None
+        te, self._te_cap = self._smallest_cap(TrackingError)
+        vol, self._vol_cap = self._smallest_cap(TotalRisk)
         half_tau = 0.5 * self.tau * np.ones(n)
         k = np.zeros(n)
         if len(self.impact_idx):
@@ -142,7 +142,17 @@ class DualPath:
             te=te,
             keep=keep,
             reg=reg,
+            vol=vol,
         )
+
+    def _smallest_cap(self, kind) -> tuple[float | None, int | None]:
+        """The smallest cap of ``kind`` this solve (only it can bind) and its cone."""
+        caps = [
+            (float(self.b[blk.risk_row]), j)
+            for j, (blk, _) in enumerate(self.socs)
+            if isinstance(self.constraints[blk.ci], kind)
+        ]
+        return min(caps) if caps else (None, None)
 
     def _regularisation(self) -> np.ndarray | None:
         """Specific variance added for the Newton iterations where ``d`` is (near) zero.
@@ -185,7 +195,8 @@ class DualPath:
             return None
         pi = np.zeros(len(keep))
         pi[keep] = res.pi
-        self._dual_v = np.r_[res.v[: P.K], pi, [res.mu] if te is not None else []]
+        risk_v = ([res.mu] if te is not None else []) + ([res.nu] if P.vol is not None else [])
+        self._dual_v = np.r_[res.v[: P.K], pi, risk_v]
         self.certificate = {
             "duality_gap": res.gap,
             "max_violation": max(res.max_violation, worst),
@@ -212,4 +223,6 @@ class DualPath:
         y[off + self.dual_rows] = pi
         if te is not None:  # d(objective) / d(TE cap), on the smallest (binding) cap
             y[self.socs[self._te_cap][0].risk_row] = 2.0 * res.mu * te
+        if P.vol is not None:
+            y[self.socs[self._vol_cap][0].risk_row] = 2.0 * res.nu * P.vol
         return z, y, res.primal - self.const

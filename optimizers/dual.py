@@ -69,7 +69,22 @@ LM_MAX = 1e12  # damping beyond which steps are too small to matter
 STALL = 5  # steps without any gain in the dual value after which the certificate decides
 
 
-_FIELDS = ("static", "alpha", "b", "w0", "lb", "ub", "lam", "cb", "cs", "k", "h", "te", "keep")
+_FIELDS = (
+    "static",
+    "alpha",
+    "b",
+    "w0",
+    "lb",
+    "ub",
+    "lam",
+    "cb",
+    "cs",
+    "k",
+    "h",
+    "te",
+    "keep",
+    "vol",
+)
 
 
 class DualStatic:
@@ -156,6 +171,7 @@ class DualData:
     te: float | None
     keep: np.ndarray | None = None
     reg: np.ndarray | None = None
+    vol: float | None = None
 
     def __post_init__(self):
         S = self.static
@@ -173,7 +189,9 @@ class DualData:
             self.GwT, self.GbT, self.GsT = (m.T.tocsr() for m in (self.Gw, self.Gb, self.Gs))
         self.Bb = self.B.T @ self.b
         self.K, self.R = self.B.shape[1], self.Gw.shape[0]
-        self.p = self.K + self.R + (self.te is not None)
+        self.imu = self.K + self.R if self.te is not None else None
+        self.inu = self.K + self.R + (self.te is not None) if self.vol is not None else None
+        self.p = self.K + self.R + (self.te is not None) + (self.vol is not None)
         self.lo = np.r_[np.full(self.K, -np.inf), np.zeros(self.p - self.K)]
 
     def original(self) -> DualData:
@@ -190,6 +208,7 @@ class DualResult:
     sell: np.ndarray
     pi: np.ndarray  # row multipliers (>= 0)
     mu: float  # TE multiplier on the variance
+    nu: float  # total-risk multiplier on the total variance
     y_lb: np.ndarray  # per-name bound multipliers
     y_ub: np.ndarray
     primal: float  # objective (minimised form, without the constant lam b'Db)
@@ -230,17 +249,20 @@ class _Point:
     def __init__(self, P: DualData, v: np.ndarray):
         K, R = P.K, P.R
         y, pi = v[:K], v[K : K + R]
-        mu = float(v[K + R]) if P.te is not None else 0.0
+        mu = float(v[P.imu]) if P.te is not None else 0.0
+        nu = float(v[P.inu]) if P.vol is not None else 0.0
         rho = P.lam + mu
-        self.v, self.rho, self.mu = v, rho, mu
+        self.v, self.rho, self.mu, self.nu = v, rho + nu, mu, nu
         g = -P.alpha + P.B @ y + P.GwT @ pi
         cb = P.cb + P.GbT @ pi
         cs = P.cs + P.GsT @ pi
-        self.ok = bool((cb + cs >= -1e-14).all()) and rho > 0
+        self.ok = bool((cb + cs >= -1e-14).all()) and rho + nu > 0
         if not self.ok:
             return
-        a = 2.0 * rho * P.d
-        base = a * (P.w0 - P.b) + g
+        # per name: rho d (w - b)^2 + nu d w^2 (active and total variance) + g w + costs
+        self.qa, self.qn = 2.0 * rho * P.d, 2.0 * nu * P.d
+        a = self.qa + self.qn
+        base = self.qa * (P.w0 - P.b) + self.qn * P.w0 + g
         xc, free = name_trades(base + cb, base - cs, a, P.k, P.lb - P.w0, P.ub - P.w0)
         ax = np.abs(xc)
         w = P.w0 + xc
@@ -252,20 +274,29 @@ class _Point:
         self.w, self.xp, self.xm = w, xp, xm
         self.g, self.cb, self.cs, self.a = g, cb, cs, a
         c_f = -y + P.Gf.T @ pi
-        f = -(P.Finv @ c_f) / (2.0 * rho)
+        # factor part: min_f rho f'Ff + nu (f + B'b)'F(f + B'b) + c_f'f
+        f = -(P.finv * c_f + 2.0 * nu * P.Bb) / (2.0 * self.rho)
         self.f = f
         dw = w - P.b
         self.spec = float(np.sum(P.d * dw * dw))
         self.fvar = float(f @ P.F @ f)
-        per = 0.5 * a * dw * dw + g * w + cb * xp + cs * xm + P.k * ax * np.sqrt(ax)
-        self.value = float(per.sum() + 0.5 * c_f @ f - y @ P.Bb - pi @ P.h)
+        ft = f + P.Bb  # total factor exposure
+        self.tspec = float(np.sum(P.d * w * w))
+        self.tfvar = float(ft @ P.F @ ft)
+        quad = 0.5 * self.qa * dw * dw + 0.5 * self.qn * w * w
+        per = quad + g * w + cb * xp + cs * xm + P.k * ax * np.sqrt(ax)
+        fac = rho * self.fvar + nu * self.tfvar + c_f @ f
+        self.value = float(per.sum() + fac - y @ P.Bb - pi @ P.h)
         grad = np.empty(P.p)
         grad[:K] = P.B.T @ dw - f
         rows = P.Gw @ w + P.Gb @ xp + P.Gs @ xm + P.Gf @ f
         grad[K : K + R] = rows - P.h
         if P.te is not None:
             self.value -= mu * P.te**2
-            grad[K + R] = self.fvar + self.spec - P.te**2
+            grad[P.imu] = self.fvar + self.spec - P.te**2
+        if P.vol is not None:
+            self.value -= nu * P.vol**2
+            grad[P.inu] = self.tfvar + self.tspec - P.vol**2
         self.grad = grad
 
     def hessian(self, P: DualData) -> np.ndarray:
@@ -283,6 +314,8 @@ class _Point:
         cols = [P.B[i], E]
         if P.te is not None:
             cols.append((2.0 * P.d[i] * (self.w[i] - P.b[i]))[:, None])
+        if P.vol is not None:
+            cols.append((2.0 * P.d[i] * self.w[i])[:, None])
         M = np.hstack(cols) * np.sqrt(-self.D)[:, None]
         if len(i):
             Q = dsyrk(1.0, M.T, trans=0)  # upper triangle of M'M
@@ -295,11 +328,16 @@ class _Point:
         H[:K, K : K + R] += X.T
         H[K : K + R, :K] += X
         H[K : K + R, K : K + R] -= X @ P.Gf.T
-        if P.te is not None:
-            col = np.r_[self.f, -(P.Gf @ self.f)] / self.rho  # -(C' f) / rho
-            H[: K + R, K + R] += col
-            H[K + R, : K + R] += col
-            H[K + R, K + R] -= 2.0 * self.fvar / self.rho
+        # the risk multipliers move f by F^-1 (2 F u) / (2 rho) with u = f (TE) or
+        # f + B'b (total risk): -(C' u) / rho against (y, pi), -2 u'Fu' / rho together
+        us = [(P.imu, self.f), (P.inu, self.f + P.Bb)]
+        us = [(j, u) for j, u in us if j is not None]
+        for j, u in us:
+            col = np.r_[u, -(P.Gf @ u)] / self.rho  # -(C' u) / rho
+            H[: K + R, j] += col
+            H[j, : K + R] += col
+            for j2, u2 in us:
+                H[j, j2] -= 2.0 * float(u @ P.F @ u2) / self.rho
         return H
 
 
@@ -330,6 +368,11 @@ def _check(P: DualData, pt: _Point) -> tuple[bool, float, float, float, float]:
     if P.te is not None:
         worst = max(worst, float(np.sqrt(var)) - P.te)
         excess += pt.mu * max(var - P.te**2, 0.0)
+    if P.vol is not None:
+        ft = f + P.Bb
+        tvar = float(ft @ P.F @ ft) + float(np.sum(P.d * pt.w * pt.w))
+        worst = max(worst, float(np.sqrt(tvar)) - P.vol)
+        excess += pt.nu * max(tvar - P.vol**2, 0.0)
     gap = primal - dual
     utility = -(primal + P.lam * float(np.sum(P.d * P.b * P.b)))
     tol = GAP_TOL * max(1.0, abs(utility))
@@ -345,8 +388,8 @@ def solve_dual(
     dual value)`` per step.
     """
     start = np.zeros(P.p)
-    if P.lam <= 0:  # max-alpha mode: only the TE multiplier makes the names' problems convex
-        start[-1] = 1.0
+    if P.lam <= 0:  # max-alpha mode: only a risk multiplier makes the names' problems convex
+        start[P.imu if P.imu is not None else P.inu] = 1.0
     v = start if v0 is None or len(v0) != P.p else np.maximum(v0, P.lo)
     pt = _Point(P, v)
     if not pt.ok:
@@ -415,7 +458,7 @@ def _certified(P: DualData, pt: _Point, it: int) -> DualResult | None:
 def _result(P: DualData, pt: _Point, it: int, check: tuple) -> DualResult:
     K, R = P.K, P.R
     # per-name bound multipliers: the one-sided derivative of the name's Lagrangian
-    base = pt.a * (pt.w - P.b) + pt.g
+    base = pt.qa * (pt.w - P.b) + pt.qn * pt.w + pt.g
     x = pt.w - P.w0
     ax = np.abs(x)
     imp = 1.5 * P.k * np.sqrt(ax)
@@ -431,6 +474,7 @@ def _result(P: DualData, pt: _Point, it: int, check: tuple) -> DualResult:
         sell=pt.xm,
         pi=pt.v[K : K + R].copy(),
         mu=pt.mu,
+        nu=pt.nu,
         y_lb=y_lb,
         y_ub=y_ub,
         primal=check[1],

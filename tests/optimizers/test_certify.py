@@ -4,7 +4,7 @@
   plus 2.7e-5 was placed on the factor and certified while broken by 2.7e-5;
 * with the substitution deliberately loosened, the check against the configured
   constraints still refuses the certificate (Clarabel answers);
-* hypothesis, a few hundred problems: every certified answer against an independent
+* hypothesis, 200 problems: every certified answer against an independent
   dense formulation written here (cvxpy on ``S = B F B' + diag(d)`` as a dense
   Cholesky factor, every limit written out by hand, Clarabel at 1e-10): the objective
   agrees to 1e-8 and every configured limit holds to 1e-9, on limit columns drawn at
@@ -110,7 +110,7 @@ def random_case(seed: int, n: int, offset: float, zero_d: float = 0.0):
     return assets, risk, pd.Series(alpha, ids), pd.Series(b, ids), pd.Series(w0, ids)
 
 
-def dense_reference(assets, risk, alpha, b, w0, lim, lam, impact, tau, te, te2=None):
+def dense_reference(assets, risk, alpha, b, w0, lim, lam, impact, tau, te, te2=None, vol=None):
     """The same problem written out densely in cvxpy; ``(weights, utility)`` or ``None``."""
     import cvxpy as cp
 
@@ -137,6 +137,8 @@ def dense_reference(assets, risk, alpha, b, w0, lim, lam, impact, tau, te, te2=N
     for cap in (te, te2):
         if cap is not None:
             cons += [cp.norm(R @ a) <= cap]
+    if vol is not None:
+        cons += [cp.norm(R @ w) <= vol]
     prob = cp.Problem(cp.Maximize(util), cons)
     tight = {"tol_gap_abs": 1e-11, "tol_gap_rel": 1e-11, "tol_feas": 1e-11}
     prob.solve(solver="CLARABEL", **tight)
@@ -157,7 +159,7 @@ def utility(wv, assets, S, alpha, b, w0, lam, impact, tau):
     return float(u)
 
 
-def worst_excess(wv, assets, S, b, w0, lim, te, te2=None) -> float:
+def worst_excess(wv, assets, S, b, w0, lim, te, te2=None, vol=None) -> float:
     """Largest excess over every configured limit, computed here from the weights."""
     a = wv - b.to_numpy()
     ex = [np.max(-wv), np.max(wv - lim["max_w"]), wv.sum() - 1, 1 - lim["cash_max"] - wv.sum()]
@@ -171,6 +173,8 @@ def worst_excess(wv, assets, S, b, w0, lim, te, te2=None) -> float:
     for cap in (te, te2):
         if cap is not None:
             ex.append(np.sqrt(a @ S @ a) - cap)
+    if vol is not None:
+        ex.append(np.sqrt(wv @ S @ wv) - vol)
     return float(max(ex))
 
 
@@ -193,9 +197,23 @@ def worst_excess(wv, assets, S, b, w0, lim, te, te2=None) -> float:
     zero_d=st.sampled_from([0.0, 0.0, 0.3, 1.0]),
     te2_mult=st.sampled_from([None, 0.9, 1.3]),
     per_name=st.sampled_from([0, 0, 3]),
+    vol_mult=st.sampled_from([None, None, 1.0, 1.2]),
 )
 def test_certified_answers_match_a_dense_formulation(
-    seed, n, offset, slack, band, turnover, lam, impact, tau, te_mult, zero_d, te2_mult, per_name
+    seed,
+    n,
+    offset,
+    slack,
+    band,
+    turnover,
+    lam,
+    impact,
+    tau,
+    te_mult,
+    zero_d,
+    te2_mult,
+    per_name,
+    vol_mult,
 ):
     """Zero specific variance (``zero_d``) is solved with a regularisation and certified
     on the problem without it; without impact such names make the Lagrangian linear and
@@ -228,6 +246,10 @@ def test_certified_answers_match_a_dense_formulation(
         if te2_mult is not None:  # a second cap, tighter or looser: the smaller binds
             te2 = max(te2_mult * te, float(np.sqrt(a0 @ S0 @ a0)) + 1e-5)
             specs.append({"kind": "tracking_error", "name": "second cap", "max": te2})
+    vol = None
+    if vol_mult is not None:  # a total-risk cap w0 meets, near binding at 1.0
+        vol = vol_mult * float(np.sqrt(w0.to_numpy() @ S0 @ w0.to_numpy())) + 1e-4
+        specs.append({"kind": "total_risk", "max": vol})
     if per_name:
         assets = assets.assign(asset=assets.index.astype(str))
         names = {assets.index[i]: t for i, t in lim["per_name"].items()}
@@ -239,13 +261,13 @@ def test_certified_answers_match_a_dense_formulation(
         r = opt.solve(alpha, b, w0)
     except InfeasibleError:  # cannot be: w0 meets every limit
         raise AssertionError("a feasible problem was declared infeasible") from None
-    ref = dense_reference(assets, risk, alpha, b, w0, lim, lam, impact, tau, te, te2)
+    ref = dense_reference(assets, risk, alpha, b, w0, lim, lam, impact, tau, te, te2, vol)
     assert ref is not None
     w_ref, S = ref
     w = r.weights.to_numpy()
     u = utility(w, assets, S, alpha, b, w0, lam, impact, tau)
     u_ref = utility(w_ref, assets, S, alpha, b, w0, lam, impact, tau)
-    worst = worst_excess(w, assets, S, b, w0, lim, te, te2)
+    worst = worst_excess(w, assets, S, b, w0, lim, te, te2, vol)
     if r.certificate is None:  # a fallback answer: Clarabel's 1e-7 tolerances
         assert worst <= 1e-6
         assert u == pytest.approx(u_ref, abs=1e-6)
@@ -261,7 +283,9 @@ def test_certified_answers_match_a_dense_formulation(
     # the method's own utility is the utility of the weights it returns
     assert r.objective == pytest.approx(u, abs=1e-10)
     assert worst <= 1e-9
-    assert worst_excess(w_ref, assets, S, b, w0, lim, te, te2) <= 1e-8  # the reference is sound
+    assert (
+        worst_excess(w_ref, assets, S, b, w0, lim, te, te2, vol) <= 1e-8
+    )  # the reference is sound
     assert u == pytest.approx(u_ref, abs=1e-8)
 
 
@@ -327,3 +351,26 @@ def test_an_infeasible_solve_can_skip_the_diagnosis():
     opt = PortfolioOptimizer(p.assets, p.risk, build_constraints(specs), ObjectiveSpec())
     with pytest.raises(InfeasibleError, match="not diagnosed"):
         opt.solve(p.alpha, p.benchmark, p.w0, diagnose_infeasible=False)
+
+
+def test_binding_total_risk_cap_is_certified_and_priced_like_clarabel():
+    """Issue 15.5: a total-risk cap ``sqrt(w'Sw) <= vol`` has its own multiplier."""
+    p = synthetic_problem(80, n_style=4, seed=0)
+    specs = [
+        {"kind": "position_bounds", "max": 0.05},
+        {"kind": "turnover", "max": 0.3},
+        {"kind": "tracking_error", "max": 0.03},
+        {"kind": "total_risk", "name": "vol cap", "max": 0.08},
+    ]
+    obj = ObjectiveSpec(risk_aversion=2.0, impact=True)
+    out = []
+    for dual in (True, False):
+        opt = PortfolioOptimizer(p.assets, p.risk, build_constraints(specs), obj, dual_newton=dual)
+        out.append(opt.solve(p.alpha, p.benchmark, p.w0))
+    r1, r2 = out
+    assert (r1.solver, r2.solver) == ("DUAL_NEWTON", "CLARABEL")
+    assert p.risk.volatility(r1.weights.to_numpy()) == pytest.approx(0.08, rel=1e-8)
+    assert r1.objective == pytest.approx(r2.objective, abs=1e-6)
+    cost = [{b["name"]: b["alpha_cost_bp"] for b in r.binding} for r in out]
+    assert cost[0]["vol cap"] > 0.01
+    assert cost[0]["vol cap"] == pytest.approx(cost[1]["vol cap"], rel=2e-2, abs=0.05)

@@ -3,21 +3,25 @@
 The direct problem (:mod:`optimizers.direct`) couples the names only through a few
 aggregates: the factor exposures ``f = B'(w - b)`` (``K`` rows), the shared linear
 rows ``G z <= h`` (budget, cash band, group and attribute limits, turnover; a few
-dozen) and the tracking-error cap. Pricing those with multipliers ``v = (y, pi, mu)``
-splits the Lagrangian into one problem per name,
+dozen), the tracking-error cap and a total-risk cap. Pricing those with multipliers
+``v = (y, pi, mu, nu)`` splits the Lagrangian into one problem per name,
 
-    min_{l_i <= w_i <= u_i}  rho d_i (w_i - b_i)^2 + g_i w_i + cb_i x+ + cs_i x- + k_i |x|^1.5,
+    min_{l_i <= w_i <= u_i}  rho d_i (w_i - b_i)^2 + nu d_i w_i^2 + g_i w_i
+                             + cb_i x+ + cs_i x- + k_i |x|^1.5,
 
-with ``x = w_i - w0_i``, ``rho = lambda + mu``, ``g = -alpha + B y + Gw' pi`` and the
-buy / sell prices ``cb, cs`` (linear costs, half the turnover penalty and the rows'
-buy / sell coefficients). Its minimiser has a closed form (a quadratic in
-``sqrt|x|``, then clipped to the bounds), and the factor part ``min_f rho f'Ff + c'f``
-is ``f = -F^-1 c / (2 rho)``. The dual function is therefore evaluated in ``O(N K)``
-with no factorisation, and it is concave and once differentiable (each name's problem
-is strongly convex because ``d_i > 0`` and ``rho > 0``); its gradient is the vector
-of constraint residuals and its generalised Hessian ``sum_i D_i e_i e_i'`` (``D_i =
--1 / h_i''`` for a name that trades strictly inside its bounds, else 0) plus the
-factor part is a ``p x p`` matrix with ``p = K + rows + 1``.
+with ``x = w_i - w0_i``, ``rho = lambda + mu`` (``mu``: the TE cap's multiplier, ``nu``
+the total-risk cap's), ``g = -alpha + B y + Gw' pi`` and the buy / sell prices ``cb,
+cs`` (linear costs, half the turnover penalty and the rows' buy / sell coefficients).
+Its minimiser has a closed form (a quadratic in ``sqrt|x|``, then clipped to the
+bounds), and the factor part ``min_f rho f'Ff + nu (f + B'b)'F(f + B'b) + c'f`` is ``f =
+-(F^-1 c + 2 nu B'b) / (2 (rho + nu))``. The dual function is therefore evaluated in
+``O(N K)`` with no factorisation, and it is concave and once differentiable (each name's
+problem is strongly convex because ``d_i > 0`` and ``rho > 0``); its gradient is the
+vector of constraint residuals and its generalised Hessian ``sum_i D_i e_i e_i'`` (``D_i
+= -1 / h_i''`` for a name that trades strictly inside its bounds, else 0) plus the
+factor part is a ``p x p`` matrix with ``p = K + rows + (TE cap) + (total-risk cap)``.
+Several TE caps (or total-risk caps) are one: only the smallest can bind
+(:mod:`optimizers.direct_dual`).
 
 The dual is maximised by a projected (semismooth) Newton method: multipliers of
 inequality rows and of the TE cap stay non-negative, those at zero with a gradient
@@ -39,9 +43,11 @@ problems (an infeasible primal makes the dual unbounded: :data:`MAX_ITER` steps 
 spent first). The max-alpha mode (``lambda = 0``) starts from ``mu = 1`` and is
 certified when its TE cap binds; when it does not, ``rho = mu -> 0`` leaves the
 factor multipliers undetermined, Newton stalls, and the point where it stalls is used
-only if it passes the certificate (else Clarabel solves). Not handled here (Clarabel
-solves): total-risk and factor-risk caps, more than one TE cap, zero specific
-variance and a factor covariance that is not positive semidefinite.
+only if it passes the certificate (else Clarabel solves). Zero specific variances are
+regularised for the Newton steps and certified on the problem without it
+(:class:`~optimizers.dual_data.DualData`). Not handled here (Clarabel solves):
+factor-risk caps, a zero specific variance on a name without impact (its Lagrangian
+is linear) and a factor covariance that is not positive semidefinite.
 """
 
 from __future__ import annotations
@@ -49,9 +55,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
 from scipy.linalg.blas import dsyrk
+
+from optimizers.dual_data import DualData, DualStatic
 
 __all__ = ["DualData", "DualResult", "DualStatic", "solve_dual"]
 
@@ -63,142 +70,9 @@ MAX_ITER = 60  # measured: 4-37 steps on random feasible problems (mean 9), 42 w
 # 504-factor Ledoit-Wolf form; an infeasible one (unbounded dual) uses them all, ~0.1 s
 # at N = 5,000, before Clarabel decides
 ARMIJO = 1e-4
-EIG_TOL = 1e-12  # factor-covariance eigenvalues below this share of the largest are zero
 LM_MIN = 1e-6  # smallest Levenberg-Marquardt damping, relative to the residual
 LM_MAX = 1e12  # damping beyond which steps are too small to matter
 STALL = 5  # steps without any gain in the dual value after which the certificate decides
-
-
-_FIELDS = (
-    "static",
-    "alpha",
-    "b",
-    "w0",
-    "lb",
-    "ub",
-    "lam",
-    "cb",
-    "cs",
-    "k",
-    "h",
-    "te",
-    "keep",
-    "vol",
-)
-
-
-class DualStatic:
-    """The parts fixed per universe: risk model and shared-row matrices (built once).
-
-    ``G`` holds the shared rows ``G [w; buy; sell; f] <= h`` as one sparse matrix with
-    ``3 N + K`` columns.
-
-    A singular factor covariance (a fundamental model whose country factors sum to
-    zero, say) is handled exactly: with ``F = U_r L U_r'`` (eigenvalues at most
-    :data:`EIG_TOL` of the largest count as zero), risk sees only ``f_r = U_r' f``, so
-    the problem is written in ``f_r`` (``B`` becomes ``B U_r``, ``F`` becomes ``L``)
-    and the null-space part of a factor row, ``Gf U_0 U_0' B' (w - b)``, moves onto
-    the row's weights (``W0``) and limit (``W0 b``, :meth:`row_shift`).
-    """
-
-    def __init__(self, B: np.ndarray, F: np.ndarray, d: np.ndarray, G: sp.csr_matrix):
-        n = B.shape[0]
-        vals, U = np.linalg.eigh(F)
-        pos = vals > EIG_TOL * max(float(vals.max(initial=0.0)), 1e-300)
-        Ur, U0 = U[:, pos], U[:, ~pos]
-        self.B = np.ascontiguousarray(B @ Ur)
-        self.F = np.diag(vals[pos])
-        self.Finv = np.diag(1.0 / vals[pos])
-        self.finv = 1.0 / vals[pos]
-        self.d = d
-        G = sp.csr_matrix(G)
-        Gf = G[:, 3 * n :].toarray()
-        self.Gf = Gf @ Ur
-        self.W0 = (Gf @ U0) @ (U0.T @ B.T) if U0.shape[1] and Gf.any() else None
-        self.Gw, self.Gb, self.Gs = G[:, :n], G[:, n : 2 * n], G[:, 2 * n : 3 * n]
-        if self.W0 is not None:
-            self.Gw = sp.csr_matrix(self.Gw + self.W0)
-        # per-name row coefficients when buying (Gw + Gb) and selling (Gw - Gs)
-        self.Ebuy = np.ascontiguousarray((self.Gw + self.Gb).T.toarray())
-        self.Esell = np.ascontiguousarray((self.Gw - self.Gs).T.toarray())
-        self.GwT, self.GbT, self.GsT = (m.T.tocsr() for m in (self.Gw, self.Gb, self.Gs))
-
-    def row_shift(self, b: np.ndarray) -> np.ndarray | float:
-        """What the shared rows' limits gain from the null-space rewrite (``W0 b``)."""
-        return 0.0 if self.W0 is None else self.W0 @ b
-
-    @staticmethod
-    def eligible(F: np.ndarray, d: np.ndarray) -> bool:
-        """Non-negative specific variances and a positive semidefinite factor covariance
-        (zero specific variances are regularised per solve, see :class:`DualData`)."""
-        if not (d >= 0).all():
-            return False
-        vals = np.linalg.eigvalsh(F) if F.size else np.zeros(1)
-        return bool(vals.min() >= -EIG_TOL * max(float(vals.max()), 1e-300))
-
-
-@dataclass
-class DualData:
-    """One solve's data: the static part, this solve's vectors, and the rows kept.
-
-    Minimise ``-alpha'w + lam (f'Ff + sum d (w-b)^2) + sum cb x+ + cs x- + k |x|^1.5``
-    subject to ``f = B'(w - b)``, ``lb <= w <= ub``, the kept rows of
-    ``Gw w + Gb x+ + Gs x- + Gf f <= h`` and ``f'Ff + sum d (w-b)^2 <= te^2`` when
-    ``te`` is set. ``keep`` selects the static rows used (rows with an infinite limit
-    are dropped); ``h`` holds the kept rows' limits.
-
-    ``reg`` (optional, per name, >= 0) is added to ``d`` for the Newton iterations: a
-    name with zero specific variance and no impact has a linear Lagrangian, whose
-    minimiser jumps between its bounds, so the dual has no curvature there. The answer
-    is still certified against the problem **without** ``reg`` (:meth:`original`): its
-    primal objective and constraints use the true ``d`` (the TE cap only loosens), and
-    the dual bound is the exact Lagrangian minimum of the unregularised problem at the
-    final multipliers (a linear name's minimiser is a bound), so the certified gap is
-    the true one.
-    """
-
-    static: DualStatic
-    alpha: np.ndarray
-    b: np.ndarray
-    w0: np.ndarray
-    lb: np.ndarray
-    ub: np.ndarray
-    lam: float
-    cb: np.ndarray
-    cs: np.ndarray
-    k: np.ndarray
-    h: np.ndarray
-    te: float | None
-    keep: np.ndarray | None = None
-    reg: np.ndarray | None = None
-    vol: float | None = None
-
-    def __post_init__(self):
-        S = self.static
-        self.B, self.F, self.Finv, self.finv, self.d = S.B, S.F, S.Finv, S.finv, S.d
-        if self.reg is not None:
-            self.d = S.d + self.reg
-        if self.keep is None or self.keep.all():
-            self.Gw, self.Gb, self.Gs, self.Gf = S.Gw, S.Gb, S.Gs, S.Gf
-            self.Ebuy, self.Esell = S.Ebuy, S.Esell
-            self.GwT, self.GbT, self.GsT = S.GwT, S.GbT, S.GsT
-        else:
-            k = self.keep
-            self.Gw, self.Gb, self.Gs, self.Gf = S.Gw[k], S.Gb[k], S.Gs[k], S.Gf[k]
-            self.Ebuy, self.Esell = S.Ebuy[:, k], S.Esell[:, k]
-            self.GwT, self.GbT, self.GsT = (m.T.tocsr() for m in (self.Gw, self.Gb, self.Gs))
-        self.Bb = self.B.T @ self.b
-        self.K, self.R = self.B.shape[1], self.Gw.shape[0]
-        self.imu = self.K + self.R if self.te is not None else None
-        self.inu = self.K + self.R + (self.te is not None) if self.vol is not None else None
-        self.p = self.K + self.R + (self.te is not None) + (self.vol is not None)
-        self.lo = np.r_[np.full(self.K, -np.inf), np.zeros(self.p - self.K)]
-
-    def original(self) -> DualData:
-        """This problem without the regularisation ``reg`` (itself when there is none)."""
-        if self.reg is None:
-            return self
-        return DualData(**{**{k: getattr(self, k) for k in _FIELDS}, "reg": None})
 
 
 @dataclass

@@ -271,9 +271,10 @@ def repair_lots(
     paid for by a one-lot cut elsewhere when turnover binds).
 
     Returns the repaired trade and a report: ``status`` (``"ok"`` or ``"breached"``),
-    ``stopped`` (why the loop ended), ``moves`` (asset, from and to shares, move), ``utility_before`` / ``utility_after`` /
-    ``utility_lost`` (annualised return units, the objective's), ``breaches_before`` and
-    ``breaches_after``, and ``not_repaired`` (hard limits that are only re-checked).
+    ``stopped`` (why the loop ended), ``moves`` (asset, from and to shares, move),
+    ``utility_before`` / ``utility_after`` / ``utility_lost`` (annualised return units, the
+    objective's), ``breaches_before`` and ``breaches_after``, and ``not_repaired`` (hard
+    limits that are only re-checked).
     """
     t = np.asarray(trade, dtype=float).copy()
     lo = np.where(np.isfinite(lo), lo, -np.inf)

@@ -11,7 +11,9 @@ optimizer. A run is three steps:
   (constraint limits, risk aversion, TE cap, turnover penalty);
 - :meth:`Rebalancer.finish`: board lots and the re-check, giving the result.
 
-The command line and the what-if studies (:mod:`portfolio.studies`) call this same object.
+The command line and the walk-forward backtest (:mod:`portfolio.backtest.engine`) call this
+same object; :meth:`Rebalancer.prepare` and :meth:`Rebalancer.solve` let a what-if re-solve
+the built optimizer without refitting (``RebalanceResult.optimizer`` keeps it after a run).
 """
 
 from __future__ import annotations
@@ -200,7 +202,9 @@ class Rebalancer:
     def risk_stage(self, data: MarketData) -> tuple[FactorRiskModel, dict]:
         """Fit the configured risk model on returns up to the as-of date."""
         as_of = self.as_of(data)
-        return estimate_risk(self._risk_spec(), data.returns.loc[:as_of], data.securities, as_of)
+        return estimate_risk(
+            self._risk_spec(), data.returns.loc[:as_of], data.securities, as_of, data.fundamentals
+        )
 
     def alpha_stage(self, data: MarketData, risk_model: FactorRiskModel, book: Book) -> AlphaResult:
         """Scores, blend and Grinold-Kahn alpha with residual vol from ``risk_model``."""
@@ -296,8 +300,16 @@ class Rebalancer:
             except (KeyError, ValueError) as exc:
                 raise ConfigError(f"constraints[{i}] ({c.label}): {exc}") from exc
         if selection.outside_held:  # held but outside the fund universe: sell
+            # ... as fast as the other limits allow: below every configured priority, so
+            # when liquidity or turnover cannot sell it all this month the rest is held
+            # (the smallest relaxation, reported) instead of the month failing.
+            floor = min((c.priority for c in constraints if c.priority is not None), default=1)
             constraints.append(
-                Restricted(assets=selection.outside_held, name="Outside the fund universe")
+                Restricted(
+                    assets=selection.outside_held,
+                    name="Outside the fund universe",
+                    priority=floor - 1,
+                )
             )
         if no_liquidity.any():  # no traded value: the name cannot trade at all
             ids = tuple(sorted(sec.index[no_liquidity.to_numpy()]))
@@ -378,7 +390,7 @@ class Rebalancer:
         book = p.book
         constraints = p.constraints_with((overrides or {}).get("constraint_overrides"))
         trade_list, breaches = round_and_check(
-            p, cfg, result.weights, constraints, overrides, min_trade_base
+            p, cfg, result.weights, constraints, overrides, min_trade_base, result.relaxed
         )
         timings["trades_s"] = time.perf_counter() - t
         timings["total_s"] = sum(v for k, v in timings.items() if not k.startswith("optimizer_"))

@@ -1,7 +1,7 @@
 """End to end through the command line: demo, demo-data + rebalance, and every bad input.
 
 The demo market is generated once per module (seeded, deterministic); runs use a temporary
-folder. Exit codes follow DESIGN.md section 8.
+folder. Exit codes follow README, "Commands", exit codes.
 """
 
 import json

@@ -93,7 +93,8 @@ def round_and_check(
     if config.trades.repair:
         repair = lot_repair(
             inp, p.check_data, [c for c in constraints if c.label not in moved], p.alpha.alpha, _risk_aversion(config, overrides),
-            rules, min_trade_base=min_trade, time_limit_s=config.trades.repair_time_limit_s,
+            rules, min_trade_base=min_trade, max_moves=config.trades.repair_max_moves,
+            time_limit_s=config.trades.repair_time_limit_s,
         )  # fmt: skip
     limits = holding_share_limits(constraints, p.check_data, p.book)
     if moved:  # limits moved by priority: rounding keeps the relaxed target

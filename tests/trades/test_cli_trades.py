@@ -88,10 +88,10 @@ def test_basket_without_a_creation_unit_is_a_config_error(demo_files, tmp_path):
 def test_hard_limit_broken_exits_5_and_marks_the_trade_list(demo_files, tmp_path):
     """max_names 125 on the demo (150 names held, 121 of them cannot be sold out within the
     liquidity limit, turnover at most 20 %): the heuristic finds no feasible set of 125
-    names and the repair cannot close 31 names in its time limit."""
+    names and the repair cannot close 31 names within its move budget."""
     cfg = yaml.safe_load((demo_files / "config.yaml").read_text())
     cfg["constraints"] += [{"kind": "max_names", "max": 125}]
-    cfg["trades"]["repair_time_limit_s"] = 2.0
+    cfg["trades"]["repair_max_moves"] = 40
     cfg["data"]["directory"] = str(demo_files)
     path = tmp_path / "k125.yaml"
     path.write_text(yaml.safe_dump(cfg))

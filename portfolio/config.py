@@ -119,7 +119,8 @@ class TradeRules(_Strict):
 
     ``min_trade_base``: smallest order worth sending (base currency). ``repair``: after
     rounding, move single lots until every hard limit holds (:mod:`portfolio.repair`),
-    for at most ``repair_time_limit_s`` seconds.
+    for at most ``repair_max_moves`` moves (deterministic); ``repair_time_limit_s`` is a
+    safety net only (hitting it makes the answer depend on the machine's speed).
     FX (:mod:`portfolio.fx`): ``fx_spread_bps`` is the FX cost in bp of each FX trade,
     ``fx_min_ticket_base`` the smallest FX trade (a settlement need is rounded up to it),
     ``fx_buffer_base`` the cash kept in each traded currency, ``fx_repatriate`` sells
@@ -128,7 +129,8 @@ class TradeRules(_Strict):
 
     min_trade_base: float = Field(5_000.0, ge=0.0)
     repair: bool = True
-    repair_time_limit_s: float = Field(30.0, gt=0.0)  # the repair stops after this long
+    repair_max_moves: int = Field(1_000, ge=0)  # the repair's move budget
+    repair_time_limit_s: float = Field(600.0, gt=0.0)  # safety net only
     fx_spread_bps: float = Field(2.0, ge=0.0, le=500.0)
     fx_min_ticket_base: float = Field(50_000.0, ge=0.0)
     fx_buffer_base: float = Field(0.0, ge=0.0)

@@ -284,9 +284,16 @@ def parse_config(data: Any, source: str = "config") -> RebalanceConfig:
 
 
 def _non_finite_fields(data: Any, loc: str = "") -> list[tuple[str, float]]:
-    """``(field path, value)`` of every ``.inf`` / ``.nan`` anywhere in the parsed YAML."""
+    """``(field path, value)`` of every ``.inf`` / ``.nan`` anywhere in the parsed YAML, and
+    of every text that a number field would read as one (``1e400``, ``inf``, ``nan``)."""
     if isinstance(data, float) and not math.isfinite(data):
         return [(loc or "(top level)", data)]
+    if isinstance(data, str) and data.strip().lower() not in ("", "none", "null"):
+        try:  # "1e400" is text to YAML but inf to a float field
+            number = float(data)
+        except ValueError:
+            return []
+        return [] if math.isfinite(number) else [(loc or "(top level)", data)]
     if isinstance(data, dict):
         return [
             bad

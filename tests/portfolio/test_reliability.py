@@ -133,7 +133,7 @@ def _apply(d: Path, m: dict) -> str:
 
 
 @settings(
-    max_examples=20,
+    max_examples=15,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],

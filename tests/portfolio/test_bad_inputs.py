@@ -252,3 +252,13 @@ def test_staleness_counts_business_days():
     assert staleness(end, None, pd.Timestamp("2026-11-01"), 0, 100, labels) == []
     old = staleness(None, pd.Timestamp("2026-06-30"), pd.Timestamp("2026-10-30"), 5, 100, labels)
     assert len(old) == 1 and "122 days" in old[0]
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_column(tmp_path):
+    from portfolio.inputs import read_table
+
+    path = tmp_path / "holdings.csv"
+    path.write_bytes("asset_id,shares\n7203.T,100\n".encode("utf-8-sig"))
+    frame = read_table(path, "holdings")
+    assert list(frame.columns) == ["asset_id", "shares"]
+    assert frame["asset_id"].tolist() == ["7203.T"]

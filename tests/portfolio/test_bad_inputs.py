@@ -167,6 +167,7 @@ CASES = [
     ("text price", _csv("securities.csv", _cell("price_local", 3, "12,5")), ["securities.csv", "price_local", "not numeric", "{sec3}"]),
     ("text shares", _csv("holdings.csv", _cell("shares", 0, "ten")), ["holdings.csv", "shares", "003285.SZ"]),
     ("text fx rate", _csv("fx.csv", _cell("base_per_unit", 2, "n/a")), ["fx.csv", "base_per_unit", "CNY"]),
+    ("empty asset_id in fundamentals", _parquet("fundamentals.parquet", lambda f: f.assign(asset_id=f["asset_id"].where(f.index != 5, None))), ["fundamentals.parquet", "asset_id is empty in 1 row"]),
     ("text in fundamentals", _parquet("fundamentals.parquet", _fund_text), ["fundamentals.parquet", "'eps_fwd'", "not numeric", "n/a"]),
     ("text boolean", _csv("securities.csv", _cell("halted", 3, "maybe")), ["securities.csv", "halted", "not true/false", "{sec3}", "maybe"]),
     # header-only and empty files

@@ -202,7 +202,9 @@ class Rebalancer:
     def risk_stage(self, data: MarketData) -> tuple[FactorRiskModel, dict]:
         """Fit the configured risk model on returns up to the as-of date."""
         as_of = self.as_of(data)
-        return estimate_risk(self._risk_spec(), data.returns.loc[:as_of], data.securities, as_of)
+        return estimate_risk(
+            self._risk_spec(), data.returns.loc[:as_of], data.securities, as_of, data.fundamentals
+        )
 
     def alpha_stage(self, data: MarketData, risk_model: FactorRiskModel, book: Book) -> AlphaResult:
         """Scores, blend and Grinold-Kahn alpha with residual vol from ``risk_model``."""
@@ -388,7 +390,7 @@ class Rebalancer:
         book = p.book
         constraints = p.constraints_with((overrides or {}).get("constraint_overrides"))
         trade_list, breaches = round_and_check(
-            p, cfg, result.weights, constraints, overrides, min_trade_base
+            p, cfg, result.weights, constraints, overrides, min_trade_base, result.relaxed
         )
         timings["trades_s"] = time.perf_counter() - t
         timings["total_s"] = sum(v for k, v in timings.items() if not k.startswith("optimizer_"))

@@ -14,6 +14,12 @@
 A hard (not ``soft``) constraint still breached after that is a *hard breach*: the run
 exits with code 5, and the trade list is still written, marked ``DO_NOT_SEND.txt``.
 
+When the optimizer relaxed limits by priority (``OptimizationResult.relaxed``), rounding
+keeps each holding where the optimizer put it if a configured per-asset bound would undo the
+relaxation (:func:`portfolio.prepared.widen_to_target`), the repair leaves the relaxed
+limits alone, and a relaxed limit's breach up to its relaxation (plus ``RELAXED_SLACK``,
+about one board lot) is reported with ``relaxed`` set, not as a hard breach.
+
 Turnover in the output (fractions of pre-trade NAV, over securities, cash excluded):
 buys ``B = sum_i max(x_i, 0)``, sells ``S = sum_i max(-x_i, 0)`` and one-way turnover
 ``T = (B + S) / 2``. A ``turnover`` constraint's ``max`` binds ``T``; ``max_buy`` binds
@@ -26,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from constraints import CashBand, check_constraints
-from portfolio.prepared import cash_floor, holding_share_limits
+from portfolio.prepared import cash_floor, holding_share_limits, widen_to_target
 from portfolio.trades import TradeInputs, TradeList, build_trades
 
 __all__ = [
@@ -64,14 +70,20 @@ def _risk_aversion(config, overrides) -> float:
     return float(config.objective.risk_aversion if ra is None else ra)
 
 
+RELAXED_SLACK = 1e-4  # own units (weight): what lot rounding may add to a relaxed limit
+
+
 def round_and_check(
-    prepared, config, weights: pd.Series, constraints, overrides=None, min_trade_base=None
-) -> tuple[TradeList, list[dict]]:
+    prepared, config, weights: pd.Series, constraints, overrides=None, min_trade_base=None,
+    relaxed: list | None = None,
+) -> tuple[TradeList, list[dict]]:  # fmt: skip
     """Round ``weights`` to lots, repair, settle FX and re-check every constraint.
 
     Returns the trade list and the breaches (as :func:`constraints.check_constraints`,
-    the cash band on cash after costs; each carries ``soft``).
+    the cash band on cash after costs; each carries ``soft``, and ``relaxed`` when the
+    limit was relaxed by priority and holds at its relaxed level).
     """
+    moved = {r["name"]: float(r.get("amount") or 0.0) for r in (relaxed or [])}
     from portfolio.repair import lot_repair
 
     p = prepared
@@ -81,15 +93,18 @@ def round_and_check(
     repair = None
     if config.trades.repair:
         repair = lot_repair(
-            inp, p.check_data, constraints, p.alpha.alpha, _risk_aversion(config, overrides),
+            inp, p.check_data, [c for c in constraints if c.label not in moved], p.alpha.alpha, _risk_aversion(config, overrides),
             rules, min_trade_base=min_trade, time_limit_s=config.trades.repair_time_limit_s,
         )  # fmt: skip
+    limits = holding_share_limits(constraints, p.check_data, p.book)
+    if moved:  # limits moved by priority: rounding keeps the relaxed target
+        limits = widen_to_target(limits, weights, p.book)
     tl = build_trades(
         inp,
         weights,
         min_trade_base=min_trade,
         min_cash_weight=cash_floor(constraints),
-        holding_limits=holding_share_limits(constraints, p.check_data, p.book),
+        holding_limits=limits,
         fx_rules=rules,
         repair=repair,
     )
@@ -105,12 +120,16 @@ def round_and_check(
                     "violation": v, "unit": "cash weight after trading and FX costs",
                     "n_rows": 1, "rows": {c.label: v},
                 })  # fmt: skip
+    for b in breaches:
+        if b["name"] in moved and b["violation"] <= moved[b["name"]] + RELAXED_SLACK:
+            b["relaxed"] = moved[b["name"]]
     return tl, breaches
 
 
 def hard_breaches(breaches: list[dict]) -> list[dict]:
-    """The breaches of hard (not soft) constraints: any of them means exit code 5."""
-    return [b for b in breaches if not b.get("soft")]
+    """The breaches of hard (not soft) constraints beyond any relaxation by priority:
+    any of them means exit code 5."""
+    return [b for b in breaches if not b.get("soft") and "relaxed" not in b]
 
 
 def trades_summary(tl: TradeList) -> dict:

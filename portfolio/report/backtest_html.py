@@ -56,7 +56,12 @@ def _alerts(stats: dict, periods: pd.DataFrame) -> list[Raw]:
                 "bad",
             )
         )
-    events = stats.get("events", [])
+    relaxed = [e for e in stats.get("events", []) if e.get("status") == "relaxed"]
+    if relaxed:
+        items = [f"{e.get('date')} ({e.get('strategy')}): {e.get('message')}" for e in relaxed]
+        out.append(alert(f"{len(relaxed)} rebalance(s) with limits relaxed by priority",
+                         items, "warn"))  # fmt: skip
+    events = [e for e in stats.get("events", []) if e.get("status") != "relaxed"]
     if events:
         items = []
         for e in events:

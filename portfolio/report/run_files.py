@@ -182,6 +182,11 @@ def terminal_summary(s: dict) -> str:
             f"  ex-ante transfer coefficient {tc:.2f}; solver {s['optimizer'].get('solver')}"
             f" ({state})"
         )
+    for r in s["optimizer"].get("residuals", [])[:4]:
+        lines.append(
+            f"  solver residual: {r['name']} exceeded by {r['violation']:.1e} {r['unit']}"
+            " before rounding (above 1e-9; the fallback solver's tolerance)"
+        )
     binding = s["optimizer"].get("binding", [])
     if binding:
         names = ", ".join(

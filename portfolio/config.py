@@ -177,7 +177,7 @@ class SolverConfig(_Strict):
     ``mi_max_assets`` / ``mi_time_limit_s``: with ``max_names``, ``min_holding`` or
     ``min_trade``, SCIP is tried up to that many assets and for that long, beside the
     heuristic that holds ``max_names`` by construction (the better answer is kept).
-    ``time_limit_s``: wall time shared by every solver call of one run (the optimizer, the
+    ``time_limit_s``: wall time shared by every solver call of one run's solve (the optimizer, the
     soft and priority paths, the infeasibility diagnosis); past it the run stops with exit
     code 4 (:func:`optimizers.solvers.time_budget`).
     """

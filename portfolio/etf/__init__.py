@@ -1,14 +1,12 @@
 """ETF operations: creation / redemption baskets and the portfolio composition file.
 
-Names are imported on first use (PEP 562), so ``active-etf --help`` (which registers the
-``basket`` command from :mod:`portfolio.etf.run`) does not import numpy or pandas.
+The names below are imported on first use (PEP 562), so that ``portfolio.etf.run``, which
+registers the ``basket`` command, keeps ``active-etf --help`` free of numpy and pandas.
 """
 
-from __future__ import annotations
+from importlib import import_module
 
-import importlib
-
-_LAZY = {
+_WHERE = {
     "BASKET_COLUMNS": "portfolio.etf.basket",
     "Basket": "portfolio.etf.basket",
     "BasketInputs": "portfolio.etf.basket",
@@ -19,26 +17,10 @@ _LAZY = {
     "pcf_frame": "portfolio.etf.pcf",
 }
 
-__all__ = [
-    "BASKET_COLUMNS",
-    "Basket",
-    "BasketInputs",
-    "build_basket",
-    "in_kind_exclusions",
-    "basket_text",
-    "etf_files",
-    "pcf_frame",
-]
+__all__ = list(_WHERE)
 
 
 def __getattr__(name: str):
-    """Import a public name's module on first use."""
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+    if name in _WHERE:
+        return getattr(import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'portfolio.etf' has no attribute {name!r}")

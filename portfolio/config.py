@@ -179,7 +179,7 @@ class SolverConfig(_Strict):
     ``mi_max_assets`` / ``mi_time_limit_s``: with ``max_names``, ``min_holding`` or
     ``min_trade``, SCIP is tried up to that many assets and for that long, beside the
     heuristic that holds ``max_names`` by construction (the better answer is kept).
-    ``time_limit_s``: wall time shared by every solver call of one run (the optimizer, the
+    ``time_limit_s``: wall time shared by every solver call of one run's solve (the optimizer, the
     soft and priority paths, the infeasibility diagnosis); past it the run stops with exit
     code 4 (:func:`optimizers.solvers.time_budget`).
     """
@@ -286,9 +286,16 @@ def parse_config(data: Any, source: str = "config") -> RebalanceConfig:
 
 
 def _non_finite_fields(data: Any, loc: str = "") -> list[tuple[str, float]]:
-    """``(field path, value)`` of every ``.inf`` / ``.nan`` anywhere in the parsed YAML."""
+    """``(field path, value)`` of every ``.inf`` / ``.nan`` anywhere in the parsed YAML, and
+    of every text that a number field would read as one (``1e400``, ``inf``, ``nan``)."""
     if isinstance(data, float) and not math.isfinite(data):
         return [(loc or "(top level)", data)]
+    if isinstance(data, str) and data.strip().lower() not in ("", "none", "null"):
+        try:  # "1e400" is text to YAML but inf to a float field
+            number = float(data)
+        except ValueError:
+            return []
+        return [] if math.isfinite(number) else [(loc or "(top level)", data)]
     if isinstance(data, dict):
         return [
             bad

@@ -34,8 +34,11 @@ def add_parser(subparsers) -> None:
     p.add_argument("--frequency", default="monthly", choices=["monthly"],
                    help="rebalance frequency (month-ends)")  # fmt: skip
     p.add_argument("--out", help="run folder (default runs/backtest-<fund>)")
-    p.add_argument("--replace", action="store_true",
-                   help="allow --out to name a previous backtest run folder and replace it")  # fmt: skip
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="allow --out to name a previous backtest run folder and replace it",
+    )
     p.add_argument("--seeds", type=int, nargs="+",
                    help="run each config on generated demo markets with these seeds "
                         "instead of its files")  # fmt: skip

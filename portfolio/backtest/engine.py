@@ -51,6 +51,7 @@ from portfolio.backtest.realised import realised_ic
 from portfolio.book import build_book
 from portfolio.errors import ConfigError, InputError
 from portfolio.markets import load_market_table, lot_sizes
+from portfolio.selection import constraint_columns, select_universe
 
 __all__ = ["BacktestSpec", "BacktestRun", "rebalance_dates", "run_backtest"]
 
@@ -151,9 +152,16 @@ def _starting_capital(inputs: BacktestInputs) -> float:
     return build_book(data).nav_base
 
 
+def _fund_view(data, config, t):
+    """``data`` cut to the fund's universe with its benchmark method applied (as a rebalance does)."""
+    cols = constraint_columns(config.constraints)
+    return select_universe(data, config.universe, config.benchmark, pd.Timestamp(t), cols).data
+
+
 def _initial_state(inputs: BacktestInputs, t, capital: float) -> BookState:
     """The benchmark in whole board lots at ``t`` with the cash band's mid-point in cash."""
-    data = inputs.market_at(t, inputs.holdings.iloc[:0], inputs.cash.iloc[:0])
+    data = _fund_view(inputs.market_at(t, inputs.holdings.iloc[:0], inputs.cash.iloc[:0]),
+                      inputs.config, t)
     sec = data.securities
     fx = data.fx
     price = (sec["price_local"] * sec["currency"].map(fx)).astype(float)
@@ -176,6 +184,7 @@ def _initial_state(inputs: BacktestInputs, t, capital: float) -> BookState:
 
 
 def _context(rec: StageRecorder, data, config, markets=None) -> DateContext:
+    data = _fund_view(data, config, config.fund.as_of)
     sec = data.securities
     halted = sec["halted"].astype(bool) if "halted" in sec else pd.Series(False, index=sec.index)
     return DateContext(

@@ -266,7 +266,8 @@ def _period_charts(p: pd.DataFrame, s: dict) -> list[Raw]:
     return [
         figure(
             te,
-            "Realised: std of monthly active returns over the last 12 months x sqrt(12)"
+            "Realised: std of monthly active returns over the last 12 months (drawn from 6 on)"
+            " x sqrt(12)"
             "; ex-ante: the risk model's TE of the rounded portfolio.",
         ),
         figure(turnover, "Engine one-way turnover at each rebalance."),
@@ -276,6 +277,7 @@ def _period_charts(p: pd.DataFrame, s: dict) -> list[Raw]:
 
 
 def _period_table(p: pd.DataFrame) -> Raw:
+    breaches = p["breaches"] if "breaches" in p else pd.Series(0, index=p.index)
     rows = [
         [
             str(r.date)[:10],
@@ -287,8 +289,9 @@ def _period_table(p: pd.DataFrame) -> Raw:
             fmt_num(r.ic_pearson, 3),
             f"{int(r.n_trades)}",
             f"{int(r.n_holdings)}",
+            f"{int(b)}" if pd.notna(b) else "\u2013",
         ]
-        for r in p.itertuples()
+        for r, b in zip(p.itertuples(), breaches, strict=True)
     ]
     return table(
         [
@@ -301,10 +304,14 @@ def _period_table(p: pd.DataFrame) -> Raw:
             "IC",
             "trades",
             "holdings",
+            "breaches after rounding",
         ],
         rows,
         numeric_from=2,
-        row_classes=["bind" if r[1] != "ok" else "" for r in rows],
+        row_classes=[
+            "bad" if b > 0 else ("bind" if r[1] != "ok" else "")
+            for r, b in zip(rows, breaches.fillna(0), strict=True)
+        ],
     )
 
 

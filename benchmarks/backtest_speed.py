@@ -43,11 +43,9 @@ def main() -> None:
 
     from portfolio.backtest import BacktestSpec, load_backtest_inputs, run_backtest
     from portfolio.backtest.outputs import backtest_files
-    from portfolio.backtest.units import mute_highs_banner
     from portfolio.cli import demo_config_text
     from portfolio.datasets import generate_demo_market, write_demo_data
 
-    mute_highs_banner()
     tmp = Path(tempfile.mkdtemp(prefix="backtest-speed-"))
     write_demo_data(generate_demo_market(), tmp)
     (tmp / "config.yaml").write_text(demo_config_text(), encoding="utf-8")

@@ -280,11 +280,13 @@ class PortfolioOptimizer:
         """
         with self._one_blas_thread():
             return self._solve(
-                alpha, benchmark, w0, risk_aversion, turnover_penalty, te_cap, constraint_overrides
+                alpha, benchmark, w0, risk_aversion, turnover_penalty, te_cap, constraint_overrides,
+                diagnose_infeasible,
             )
 
     def _solve(
-        self, alpha, benchmark, w0, risk_aversion, turnover_penalty, te_cap, constraint_overrides
+        self, alpha, benchmark, w0, risk_aversion, turnover_penalty, te_cap, constraint_overrides,
+        diagnose_infeasible=True,
     ) -> OptimizationResult:
         t0 = time.perf_counter()
         obj = self.objective

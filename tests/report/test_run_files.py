@@ -95,6 +95,8 @@ def test_trades_xlsx_summary_and_by_market(demo_result, demo_folder):
     items = dict(book["Summary"].iter_rows(values_only=True))
     assert items["trades"] == summary["trades"]["count"]
     assert items["buys"] + items["sells"] == summary["trades"]["count"]
+    assert summary["hard_limits"]["status"] == "ok"
+    assert items["hard limits after rounding"] == "ok"
     assert items["estimated cost"] == pytest.approx(summary["trades"]["est_cost_base"], abs=0.005)
     rows = list(book["By market"].iter_rows(values_only=True))
     got = pd.DataFrame(rows[1:], columns=rows[0]).set_index("currency")

@@ -126,6 +126,9 @@ def write_backtest(
     manifest: dict,
     report: bool = True,
     summary_text: str | None = None,
+    replace: bool = False,
 ) -> Path:
-    """Write the run folder ``out`` atomically (see the module docstring)."""
-    return write_run_folder(Path(out), backtest_files(run, manifest, report, summary_text))
+    """Write the run folder ``out`` atomically (see the module docstring); with ``replace``
+    a previous run folder there is replaced."""
+    files = backtest_files(run, manifest, report, summary_text)
+    return write_run_folder(Path(out), files, replace=replace)

@@ -283,17 +283,27 @@ class FundamentalFactorModel(BaseEstimator):
 
     @staticmethod
     def _regress(values: np.ndarray, X: np.ndarray, weight: np.ndarray):
-        """Batched WLS: ``g_t = pinv(X' W_t X) X' W_t r_t``, ``W_t = diag(weight * observed_t)``."""
+        """Batched WLS: ``g_t = pinv(X' W_t X) X' W_t r_t``, ``W_t = diag(weight * observed_t)``.
+
+        ``X' W_t X`` is built from its upper triangle (one matrix product for all days);
+        one eigendecomposition per day gives both the rank check and the pseudo-inverse
+        (eigenvalues below ``1e-15`` times the largest are dropped, as ``numpy.linalg.pinv``).
+        """
         obs = np.isfinite(values)
         M = obs * weight[None, :]
         r = np.where(obs, values, 0.0)
         P = X.shape[1]
-        XX = (X[:, :, None] * X[:, None, :]).reshape(X.shape[0], P * P)
-        A = (M @ XX).reshape(-1, P, P)
+        iu, ju = np.triu_indices(P)
+        A = np.empty((len(values), P, P))
+        A[:, iu, ju] = M @ (X[:, iu] * X[:, ju])
+        A[:, ju, iu] = A[:, iu, ju]
         b = (M * r) @ X
-        ev = np.linalg.eigvalsh(A)
+        ev, V = np.linalg.eigh(A)
+        top = np.abs(ev).max(axis=1, keepdims=True)
         rank_def = np.sum(ev[:, 0] <= 1e-10 * ev[:, -1])
-        g = np.einsum("tpq,tq->tp", np.linalg.pinv(A, hermitian=True), b)
+        keep = np.abs(ev) > 1e-15 * top
+        inv = np.divide(1.0, ev, out=np.zeros_like(ev), where=keep)
+        g = np.einsum("tpk,tk->tp", V, np.einsum("tqk,tq->tk", V, b) * inv)
         return g, rank_def
 
     def _specific(self, resid: np.ndarray, cap: np.ndarray):

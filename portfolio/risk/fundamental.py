@@ -285,9 +285,10 @@ class FundamentalFactorModel(BaseEstimator):
     def _regress(values: np.ndarray, X: np.ndarray, weight: np.ndarray):
         """Batched WLS: ``g_t = pinv(X' W_t X) X' W_t r_t``, ``W_t = diag(weight * observed_t)``.
 
-        ``X' W_t X`` is built from its upper triangle (one matrix product for all days);
-        one eigendecomposition per day gives both the rank check and the pseudo-inverse
-        (eigenvalues below ``1e-15`` times the largest are dropped, as ``numpy.linalg.pinv``).
+        ``X' W_t X`` is built from its upper triangle (one matrix product for all days).
+        A day whose matrix is positive definite is solved directly; if any is not, the days
+        with ``lambda_min <= 1e-10 lambda_max`` get the pseudo-inverse (minimum-norm
+        solution) and are counted as rank deficient.
         """
         obs = np.isfinite(values)
         M = obs * weight[None, :]
@@ -298,12 +299,18 @@ class FundamentalFactorModel(BaseEstimator):
         A[:, iu, ju] = M @ (X[:, iu] * X[:, ju])
         A[:, ju, iu] = A[:, iu, ju]
         b = (M * r) @ X
-        ev, V = np.linalg.eigh(A)
-        top = np.abs(ev).max(axis=1, keepdims=True)
-        rank_def = np.sum(ev[:, 0] <= 1e-10 * ev[:, -1])
-        keep = np.abs(ev) > 1e-15 * top
-        inv = np.divide(1.0, ev, out=np.zeros_like(ev), where=keep)
-        g = np.einsum("tpk,tk->tp", V, np.einsum("tqk,tq->tk", V, b) * inv)
+        try:
+            np.linalg.cholesky(A)  # raises unless every day's matrix is positive definite
+            bad = np.zeros(len(A), dtype=bool)
+        except np.linalg.LinAlgError:
+            ev = np.linalg.eigvalsh(A)
+            bad = ev[:, 0] <= 1e-10 * ev[:, -1]
+        g = np.empty_like(b)
+        if (~bad).any():
+            g[~bad] = np.linalg.solve(A[~bad], b[~bad][..., None])[..., 0]
+        if bad.any():
+            g[bad] = np.einsum("tpq,tq->tp", np.linalg.pinv(A[bad], hermitian=True), b[bad])
+        rank_def = int(bad.sum())
         return g, rank_def
 
     def _specific(self, resid: np.ndarray, cap: np.ndarray):

@@ -126,14 +126,14 @@ def return_descriptors(
     ok = np.isfinite(values)
     logs = np.log1p(np.where(ok, values, 0.0))
     parts = (obs, r, m, r * r, m * m, r * m, logs, ok)
-    csum = []
-    for x in parts:  # cumulative sums with a leading zero row
-        c = np.zeros((x.shape[0] + 1, x.shape[1]))
-        np.cumsum(x, axis=0, out=c[1:])
-        csum.append(c)
+    csum = np.zeros((values.shape[0] + 1, len(parts), values.shape[1]))
+    for j, x in enumerate(parts):
+        csum[1:, j] = x
+    for i in range(1, len(csum)):  # running sums row by row (contiguous rows: fast)
+        np.add(csum[i - 1], csum[i], out=csum[i])
 
     def window_sum(j, lo, hi):  # sum of rows [lo, hi) of part j, for each (lo, hi) pair
-        return csum[j][hi] - csum[j][lo]
+        return csum[hi, j] - csum[lo, j]
 
     hi = ends + 1
     lo = np.maximum(0, hi - s.beta_days)

@@ -1,0 +1,1 @@
+"""What-if studies: scenarios, grids and frontiers on one fitted, built optimizer."""

@@ -8,6 +8,7 @@ Commands::
     active-etf alpha CONFIG                       run the alpha stage alone, print diagnostics
     active-etf risk CONFIG --holdout DAYS         hold-out quality check of risk estimators
     active-etf backtest CONFIG [--start DATE] ... walk-forward backtest (portfolio.backtest)
+    active-etf whatif CONFIG SCENARIOS.yaml       what-if study (portfolio.studies)
 
 Exit codes: 0 success, 1 anything unexpected, 2 invalid input or config, 3 infeasible
 (diagnosis written), 4 solver failure after fallbacks, 5 a hard limit still broken after
@@ -370,6 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
     from portfolio.backtest.cli import add_parser as add_backtest
 
     add_backtest(sub)
+    from portfolio.studies.cli import add_parser as add_whatif
+
+    add_whatif(sub)
     for name, parser in sub.choices.items():  # every subcommand, also those added above
         parser.formatter_class = argparse.RawDescriptionHelpFormatter
         parser.epilog = parser.epilog or _exit_code_epilog()

@@ -131,11 +131,12 @@ def whatif_report_html(result, fund: str = "") -> str:
     failed = [r for r in rows if r["status"] not in ("ok", "breach")]
     breached = [r for r in rows if r["status"] == "breach"]
     if failed:
-        parts.append(alert(f"{len(failed)} scenario(s) without a portfolio",
-                           [f"{r['scenario']}: {r['status']}: {r['diagnosis']}" for r in failed]))  # fmt: skip
+        items = [f"{r['scenario']}: {r['status']}: {r['diagnosis']}" for r in failed]
+        parts.append(alert(f"{len(failed)} scenario(s) without a portfolio", items))
     if breached:
+        items = [f"{r['scenario']}: {r['breaches']}" for r in breached]
         parts.append(alert(f"{len(breached)} scenario(s) break a limit after lot rounding",
-                           [f"{r['scenario']}: {r['breaches']}" for r in breached], "warn"))  # fmt: skip
+                           items, "warn"))  # fmt: skip
     parts.append(
         section(
             "Comparison",
@@ -145,10 +146,10 @@ def whatif_report_html(result, fund: str = "") -> str:
         )
     )
     for i, f in enumerate(result.frontiers):
-        parts.append(section(f"Frontier: {f['name']}", _frontier_chart(i, f), _frontier_table(f),
-                             sid=f"frontier-section-{i}"))  # fmt: skip
+        chart, points = _frontier_chart(i, f), _frontier_table(f)
+        parts.append(section(f"Frontier: {f['name']}", chart, points, sid=f"frontier-{i}-section"))
     parts.append(section("Scenarios", _changes(rows)))
     sub = (f"{len(rows)} scenarios, {len(result.frontiers)} frontier(s); {result.fits} fit(s), "
            f"{result.builds} optimizer build(s), {result.executor}")  # fmt: skip
     return page(f"{fund} what-if study".strip(), sub, parts,
-                footer="active-etf whatif: comparison.csv / comparison.json hold every column")  # fmt: skip
+                footer="active-etf whatif: comparison.csv and .json hold every column")  # fmt: skip

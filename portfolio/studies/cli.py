@@ -35,13 +35,14 @@ def add_parser(subparsers) -> None:
     p.add_argument("--out", help=_OUT_HELP)
     p.add_argument("--replace", action="store_true", help=_REPLACE_HELP)
     p.add_argument("--write-trades", action="store_true",
-                   help="also write each scenario's trades.csv and target_holdings.csv")  # fmt: skip
+                   help="write each scenario's trades.csv and target_holdings.csv")  # fmt: skip
     p.add_argument("--max-scenarios", type=int, default=DEFAULT_MAX_SCENARIOS,
                    help="refuse larger studies (default %(default)s)")  # fmt: skip
     p.add_argument("--workers", type=int, default=0,
                    help="run scenarios that need refits on a local Dask cluster of N "
                         "processes (0: serial)")  # fmt: skip
-    p.add_argument("--scheduler", help="run refits on an existing Dask scheduler (tcp://host:port)")
+    p.add_argument("--scheduler",
+                   help="run refits on an existing Dask scheduler (tcp://host:port)")  # fmt: skip
     add_no_report(p)
     p.set_defaults(func=cmd_whatif)
 
@@ -172,7 +173,9 @@ def study_files(result, summary_text: str, scenarios_text: str, manifest: dict, 
 
 
 def cmd_whatif(args) -> int:
-    from portfolio.cli import _load, _write
+    from portfolio.cli import _write
+    from portfolio.config import load_config
+    from portfolio.inputs import load_market_data
     from portfolio.outputs import check_out, probe_writable
     from portfolio.report import manifest
     from portfolio.runlog import RunLog
@@ -186,18 +189,21 @@ def cmd_whatif(args) -> int:
     else:
         probe_writable(Path("runs"))
     study_file = load_study_file(args.scenarios)  # structure: exit 2 before loading data
-    t0 = time.perf_counter()
-    config, data, base = _load(args.config)
-    load_s = time.perf_counter() - t0
+    config_path = Path(args.config)
+    config = load_config(config_path)
     study = Study(
         config,
-        data,
-        base,
+        None,
+        config_path.parent,
         workers=args.workers,
         scheduler=args.scheduler,
         max_scenarios=args.max_scenarios,
         keep_files=args.write_trades,
     ).add_file(study_file)  # every path checked: exit 2 naming scenario and field
+    t0 = time.perf_counter()
+    data = load_market_data(config.data.paths(config_path.parent), config.fund.base_currency)
+    study.data = data
+    load_s = time.perf_counter() - t0
     n = len(study.scenarios)
     log.out(f"{n} scenarios, {len(study.frontiers)} frontiers on {config.fund.name}")
     result = study.run(ProgressBar(not quiet))
@@ -217,8 +223,8 @@ def cmd_whatif(args) -> int:
         footer += f"\nfrontier {f['name']}: {len(f['points'])} points, {where}"
     summary_text = table + "\n" + footer
     log.out(summary_text)
-    m = manifest(config, data.sources, {"scenarios": n, "statuses": counts}, result.timings,
-                 {"whatif": {"scenarios_file": str(args.scenarios), "executor": result.executor}})  # fmt: skip
+    extra = {"whatif": {"scenarios_file": str(args.scenarios), "executor": result.executor}}
+    m = manifest(config, data.sources, {"scenarios": n, "statuses": counts}, result.timings, extra)
     files = study_files(
         result,
         summary_text,

@@ -2,21 +2,27 @@
 
 Columns (weights, TE, risk and turnover are fractions; utility and prices in bp):
 
-| column | meaning |
-|---|---|
-| ``scenario``, ``changes``, ``status`` | name, ``path=value; ...``, ``ok`` / ``breach`` (a hard limit broken after lot rounding) / ``infeasible`` / ``solver_failed`` / ``error`` |
-| ``utility_bp`` | the optimizer's objective ``alpha'w - lambda a'Sa - costs - penalties``, bp/year |
-| ``alpha``, ``ex_ante_te``, ``total_risk`` | of the rounded portfolio: ``alpha'w``, ``sqrt(a'Sa)``, ``sqrt(w'Sw)`` (annual) |
-| ``turnover`` | one-way ``0.5 sum |w - w0|`` after rounding |
-| ``est_cost_base``, ``est_cost_bp`` | estimated trading cost, base currency and bp of NAV |
-| ``names_held``, ``cash``, ``trades`` | names above 1e-6, ``1 - sum w``, orders sent |
-| ``china_*`` | China exposure under every definition the data allows (:mod:`portfolio.exposures`) |
-| ``sector_active_max`` / ``_min`` (+ ``_group``) | largest / smallest sector active weight and its sector; the same for ``country`` |
-| ``transfer_coefficient`` | ``corr(S^-1/2 alpha, S^1/2 a)`` of the optimal portfolio |
-| ``binding`` | binding constraints with their price: bp of utility per 1 % relaxation |
-| ``solver``, ``certificate`` | the solver that answered; the dual method's duality gap (``none`` otherwise) |
-| ``breaches`` | constraints broken after lot rounding |
-| ``diagnosis``, ``smallest_relaxation``, ``relaxation_override`` | infeasible rows: the diagnosis sentence, the smallest single relaxation and the override that applies it |
+- ``scenario``, ``changes``, ``status``: name, ``path=value; ...``, and ``ok`` /
+  ``breach`` (a hard limit broken after lot rounding) / ``infeasible`` /
+  ``solver_failed`` / ``error``;
+- ``utility_bp``: the optimizer's objective ``alpha'w - lambda a'Sa - costs -
+  penalties`` in bp a year;
+- ``alpha``, ``ex_ante_te``, ``total_risk``: of the rounded portfolio, ``alpha'w``,
+  ``sqrt(a'Sa)``, ``sqrt(w'Sw)`` (annual); ``turnover``: ``0.5 sum |w - w0|`` after
+  rounding;
+- ``est_cost_base``, ``est_cost_bp``: estimated trading cost (base currency, bp of NAV);
+- ``names_held`` (weights above 1e-6), ``cash`` (``1 - sum w``), ``trades`` (orders);
+- ``china_*``: China exposure under every definition the data allows
+  (:mod:`portfolio.exposures`);
+- ``sector_active_max`` / ``_min`` (and ``_group``): the largest and smallest sector
+  active weight and its sector; the same for ``country``;
+- ``transfer_coefficient``: ``corr(S^-1/2 alpha, S^1/2 a)`` of the optimal portfolio;
+- ``binding``: binding constraints with their price, bp of utility per 1 % relaxation;
+- ``solver``, ``certificate``: who answered; the dual method's duality gap or ``none``;
+- ``breaches``: constraints broken after lot rounding;
+- ``diagnosis``, ``smallest_relaxation``, ``relaxation_override``: for an infeasible
+  row, the diagnosis sentence, the smallest single relaxation and the solve overrides
+  that apply it (JSON).
 """
 
 from __future__ import annotations
@@ -203,7 +209,9 @@ def suggested_override(constraint, relaxation: dict) -> dict | None:
 def pick_relaxation(diagnosis, constraints, base_labels) -> tuple[str, dict | None] | None:
     """The smallest single relaxation that fixes the problem alone (own units) and its
     override keyed by the base constraint labels; ``None`` when no single one does."""
-    rels = [r for r in diagnosis.relaxations if r.get("fixes_alone") and r.get("amount") is not None]
+    rels = [
+        r for r in diagnosis.relaxations if r.get("fixes_alone") and r.get("amount") is not None
+    ]
     if not rels:
         return None
     by_label = {c.label: (c, base) for c, base in zip(constraints, base_labels, strict=False)}

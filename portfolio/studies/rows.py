@@ -193,7 +193,7 @@ def suggested_override(constraint, relaxation: dict) -> dict | None:
         bounds = {g: _pair(v) for g, v in constraint.bounds.items()}
         default = _pair(constraint.default) if constraint.default is not None else None
         for r in rows:
-            g = str(r["row"])
+            g = str(r["row"]).removeprefix(f"{constraint.column} ")  # "country JP" -> "JP"
             side = 1 if r["side"] == "at most" else 0
             step = t if side else -t
             if g in bounds:

@@ -34,25 +34,36 @@ def _cell(i: int, row: dict, col: str, digits: int = 2) -> Raw | str:
 
 def _comparison(rows: list[dict]) -> Raw:
     headers = ["scenario", "status", "utility (bp)", "alpha", "TE", "total risk", "turnover",
-               "cost (bp)", "names", "cash", "China (risk)", "TC", "solver",
-               "binding (bp per 1 %) / diagnosis"]  # fmt: skip
+               "cost (bp)", "names", "cash", "China (risk)", "TC", "solver"]  # fmt: skip
     cols = ["utility_bp", "alpha", "ex_ante_te", "total_risk", "turnover", "est_cost_bp",
             "names_held", "cash", "china_country_of_risk", "transfer_coefficient"]  # fmt: skip
     body, classes = [], []
     for i, r in enumerate(rows):
-        ok = r["status"] in ("ok", "breach")
-        note = r.get("binding") or "" if ok else r.get("diagnosis") or ""
-        if not ok and r.get("smallest_relaxation"):
-            note += f" Smallest relaxation: {r['smallest_relaxation']}."
-        if r["status"] == "breach":
-            note = f"broken after lot rounding: {r.get('breaches')}. " + note
         body.append(
             [key(f"scenarios.{i}.scenario", r["scenario"], r["scenario"]), r["status"]]
             + [_cell(i, r, c) for c in cols]
-            + [r.get("solver") or "\u2013", note]
+            + [r.get("solver") or "\u2013"]
         )
-        classes.append("" if r["status"] == "ok" else "bad")
-    return table(headers, body, numeric_from=2, row_classes=classes, text_cols=(12, 13))
+        classes.append({"ok": "", "breach": "bind"}.get(r["status"], "bad"))
+    return table(headers, body, numeric_from=2, row_classes=classes, text_cols=(12,))
+
+
+def _notes(rows: list[dict]) -> Raw:
+    """Per scenario: the binding constraints with their prices, or the diagnosis."""
+    body, classes = [], []
+    for r in rows:
+        if r["status"] in ("ok", "breach"):
+            note = r.get("binding") or "none binding"
+            if r["status"] == "breach":
+                note = f"Broken after lot rounding: {r.get('breaches')}. Binding: {note}"
+        else:
+            note = r.get("diagnosis") or ""
+            if r.get("smallest_relaxation"):
+                note += f" Smallest relaxation: {r['smallest_relaxation']}."
+        body.append([r["scenario"], note])
+        classes.append({"ok": "", "breach": "bind"}.get(r["status"], "bad"))
+    return table(["scenario", "binding constraints (bp of utility per 1 % relaxation) or "
+                  "diagnosis"], body, numeric_from=2, row_classes=classes)  # fmt: skip
 
 
 def _changes(rows: list[dict]) -> Raw:
@@ -102,7 +113,7 @@ def _frontier_chart(i: int, f: dict) -> Raw:
         for t in f.get("transitions", [])
     )
     caption = (f"Sweep of {f['path']} ({len(f['points'])} points, refined where shadow prices "
-               f"differ). Shaded: where the limit binds. {marks or 'No change of binding.'}"
+               f"differ). Shaded: where the limit binds. {marks or 'No change of binding'}."
                + (f" Infeasible at {len(infeasible)} points." if infeasible else ""))  # fmt: skip
     return figure(svg, caption)
 
@@ -141,10 +152,11 @@ def whatif_report_html(result, fund: str = "") -> str:
         section(
             "Comparison",
             "One row per scenario, after board-lot rounding and the re-check (utility and the "
-            "binding prices are the optimizer's). Binding: bp of utility per 1 % relaxation.",
+            "binding prices are the optimizer's).",
             _comparison(rows),
         )
     )
+    parts.append(section("Binding constraints and diagnoses", _notes(rows)))
     for i, f in enumerate(result.frontiers):
         chart, points = _frontier_chart(i, f), _frontier_table(f)
         parts.append(section(f"Frontier: {f['name']}", chart, points, sid=f"frontier-{i}-section"))

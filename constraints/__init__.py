@@ -29,6 +29,7 @@ from constraints.groups import (
     group_membership,
 )
 from constraints.integer import HELD_TOL, MaxNames, MinHolding, MinTrade
+from constraints.linear import FullInvestment, LinearBounds
 from constraints.registry import CONSTRAINT_KINDS, build_constraint, build_constraints
 from constraints.risk import FactorRiskShare, TotalRisk, TrackingError
 from constraints.trading import Liquidity, Turnover
@@ -41,12 +42,14 @@ __all__ = [
     "Constraint",
     "ConstraintSpecError",
     "FactorRiskShare",
+    "FullInvestment",
     "GroupBounds",
     "GroupStructure",
     "HELD_TOL",
     "Halted",
     "Hold",
     "Limits",
+    "LinearBounds",
     "Liquidity",
     "MaxNames",
     "MinHolding",

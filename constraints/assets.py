@@ -62,6 +62,9 @@ class AssetConstraint(Constraint):
             out.append(Linear(W, None, None, np.zeros(m)))
         return out
 
+    def term_keys(self, data: ProblemData) -> list[str]:
+        return [key for key, _, _ in self.blocks(data)]
+
     def row_labels(self, data: ProblemData) -> list[tuple[str, ...]]:
         ids = self.asset_ids(data)
         return [tuple(ids[sel]) for _, sel, _ in self.blocks(data)]

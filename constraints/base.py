@@ -199,6 +199,13 @@ class Constraint:
         """Row labels of each term (same order as :meth:`limits`); default: the label."""
         return [(self.label,) * len(lim.lo) for lim in self.limits(data)]
 
+    def term_keys(self, data: ProblemData) -> list[str]:
+        """Key of each term (same order as :meth:`limits`), for reports.
+
+        The default builds the cvxpy terms; kinds override it to answer without cvxpy.
+        """
+        return [t.key for t in self.terms(ProblemContext(data))]
+
     def term_units(self, data: ProblemData) -> list[str]:
         """Own unit of each term, for reports (default: the class ``unit``)."""
         return [self.unit] * len(self.limits(data))

@@ -38,6 +38,9 @@ class CashBand(Constraint):
     def limits(self, data):
         return [Limits(np.array([self.min]), np.array([self.max]), np.ones(1))]
 
+    def term_keys(self, data):
+        return ["cash"]
+
     def values(self, data, w):
         return [np.array([1.0 - w.sum()])]
 

@@ -190,6 +190,9 @@ class GroupBounds(Constraint):
             lambda: np.array([self.bounds.get(g, self.default) for g in names], dtype=float),
         )
 
+    def term_keys(self, data: ProblemData) -> list[str]:
+        return ["groups"]
+
     def terms(self, ctx: ProblemContext) -> list[Term]:
         st = self._structure(ctx.data)
         return [Term("groups", tuple(st.names), st.M @ ctx.w, "weight")]
@@ -254,6 +257,9 @@ class AttributeBounds(Constraint):
         return self.memo.get(
             "x", data.assets, (self.column,), lambda: data.numeric(self.column, self.label)
         )
+
+    def term_keys(self, data: ProblemData) -> list[str]:
+        return ["attribute"]
 
     def terms(self, ctx: ProblemContext) -> list[Term]:
         x = self._x(ctx.data)

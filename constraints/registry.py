@@ -11,6 +11,7 @@ from constraints.cash import CashBand
 from constraints.errors import ConstraintSpecError
 from constraints.groups import AttributeBounds, GroupBounds
 from constraints.integer import MaxNames, MinHolding, MinTrade
+from constraints.linear import FullInvestment, LinearBounds
 from constraints.risk import FactorRiskShare, TotalRisk, TrackingError
 from constraints.trading import Liquidity, Turnover
 
@@ -36,6 +37,8 @@ CONSTRAINT_KINDS: dict[str, type[Constraint]] = {
         MaxNames,
         MinHolding,
         MinTrade,
+        LinearBounds,
+        FullInvestment,
     )
 }
 

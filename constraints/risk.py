@@ -46,6 +46,9 @@ class TrackingError(Constraint):
     def default_label(self) -> str:
         return f"tracking error <= {self.max:.2%}"
 
+    def term_keys(self, data):
+        return ["te"]
+
     def terms(self, ctx: ProblemContext) -> list[Term]:
         return [Term("te", (self.label,), ctx.tracking_error() + np.zeros(1), "TE")]
 
@@ -71,6 +74,9 @@ class TotalRisk(Constraint):
 
     def default_label(self) -> str:
         return f"total risk <= {self.max:.2%}"
+
+    def term_keys(self, data):
+        return ["vol"]
 
     def terms(self, ctx):
         return [Term("vol", (self.label,), ctx.total_risk() + np.zeros(1), "volatility")]
@@ -112,6 +118,9 @@ class FactorRiskShare(Constraint):
         if b is None:
             raise ConstraintSpecError(f"{self.label}: needs 'te_budget' (no TE cap in the problem)")
         return float(b)
+
+    def term_keys(self, data):
+        return ["factor"]
 
     def terms(self, ctx):
         return [

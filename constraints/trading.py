@@ -99,6 +99,9 @@ class Turnover(Constraint):
         st = self._structure(data)
         return st.names, st.M
 
+    def term_keys(self, data: ProblemData) -> list[str]:
+        return self._parts() + (["by_group"] if self.by_group else [])
+
     def terms(self, ctx: ProblemContext) -> list[Term]:
         exprs = {
             "max": 0.5 * cp.sum(ctx.buy + ctx.sell),

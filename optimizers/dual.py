@@ -32,7 +32,8 @@ minimiser at the final multipliers with ``f = B'(w - b)``, so per-name bounds ho
 exactly; it is accepted only when every shared row and the TE cap hold to
 :data:`FEAS_TOL` and the duality gap (primal objective minus dual value; by weak
 duality the primal objective is then within the gap of the optimum, and complementary
-slackness holds to the same amount) is at most :data:`GAP_TOL`. Otherwise ``None``
+slackness holds to the same amount) is at most ``GAP_TOL * max(1, |utility|)``
+(:data:`GAP_TOL`, annualised utility units). Otherwise ``None``
 is returned and the caller solves with Clarabel, which also decides infeasible
 problems (an infeasible primal makes the dual unbounded: :data:`MAX_ITER` steps are
 spent first). The max-alpha mode (``lambda = 0``) starts from ``mu = 1`` and is
@@ -53,7 +54,9 @@ import scipy.sparse as sp
 __all__ = ["DualData", "DualResult", "DualStatic", "solve_dual"]
 
 FEAS_TOL = 1e-9  # shared rows (weights, relative to max(1, |limit|)) and TE cap (TE)
-GAP_TOL = 1e-9  # duality gap and pi' violation, in objective units (annualised return)
+GAP_TOL = 1e-9  # duality gap and pi' violation, relative: at most GAP_TOL * max(1, |utility|)
+# in annualised utility units (utility = alpha'w - lambda a'Sa - costs; usually |utility| < 1,
+# where the bound is 1e-9 absolute)
 MAX_ITER = 60  # measured: 4-37 steps on random feasible problems (mean 9), 42 with the
 # 504-factor Ledoit-Wolf form; an infeasible one (unbounded dual) uses them all, ~0.1 s
 # at N = 5,000, before Clarabel decides
@@ -62,6 +65,9 @@ EIG_TOL = 1e-12  # factor-covariance eigenvalues below this share of the largest
 LM_MIN = 1e-6  # smallest Levenberg-Marquardt damping, relative to the residual
 LM_MAX = 1e12  # damping beyond which steps are too small to matter
 STALL = 5  # steps without any gain in the dual value after which the certificate decides
+
+
+_FIELDS = ("static", "alpha", "b", "w0", "lb", "ub", "lam", "cb", "cs", "k", "h", "te", "keep")
 
 
 class DualStatic:
@@ -105,8 +111,9 @@ class DualStatic:
 
     @staticmethod
     def eligible(F: np.ndarray, d: np.ndarray) -> bool:
-        """Positive specific variances and a positive semidefinite factor covariance."""
-        if not (d > 0).all():
+        """Non-negative specific variances and a positive semidefinite factor covariance
+        (zero specific variances are regularised per solve, see :class:`DualData`)."""
+        if not (d >= 0).all():
             return False
         vals = np.linalg.eigvalsh(F) if F.size else np.zeros(1)
         return bool(vals.min() >= -EIG_TOL * max(float(vals.max()), 1e-300))
@@ -121,6 +128,15 @@ class DualData:
     ``Gw w + Gb x+ + Gs x- + Gf f <= h`` and ``f'Ff + sum d (w-b)^2 <= te^2`` when
     ``te`` is set. ``keep`` selects the static rows used (rows with an infinite limit
     are dropped); ``h`` holds the kept rows' limits.
+
+    ``reg`` (optional, per name, >= 0) is added to ``d`` for the Newton iterations: a
+    name with zero specific variance and no impact has a linear Lagrangian, whose
+    minimiser jumps between its bounds, so the dual has no curvature there. The answer
+    is still certified against the problem **without** ``reg`` (:meth:`original`): its
+    primal objective and constraints use the true ``d`` (the TE cap only loosens), and
+    the dual bound is the exact Lagrangian minimum of the unregularised problem at the
+    final multipliers (a linear name's minimiser is a bound), so the certified gap is
+    the true one.
     """
 
     static: DualStatic
@@ -136,10 +152,13 @@ class DualData:
     h: np.ndarray
     te: float | None
     keep: np.ndarray | None = None
+    reg: np.ndarray | None = None
 
     def __post_init__(self):
         S = self.static
         self.B, self.F, self.Finv, self.d = S.B, S.F, S.Finv, S.d
+        if self.reg is not None:
+            self.d = S.d + self.reg
         if self.keep is None or self.keep.all():
             self.Gw, self.Gb, self.Gs, self.Gf = S.Gw, S.Gb, S.Gs, S.Gf
             self.Ebuy, self.Esell = S.Ebuy, S.Esell
@@ -153,6 +172,12 @@ class DualData:
         self.K, self.R = self.B.shape[1], self.Gw.shape[0]
         self.p = self.K + self.R + (self.te is not None)
         self.lo = np.r_[np.full(self.K, -np.inf), np.zeros(self.p - self.K)]
+
+    def original(self) -> DualData:
+        """This problem without the regularisation ``reg`` (itself when there is none)."""
+        if self.reg is None:
+            return self
+        return DualData(**{**{k: getattr(self, k) for k in _FIELDS}, "reg": None})
 
 
 @dataclass
@@ -168,6 +193,7 @@ class DualResult:
     dual: float
     gap: float  # primal - dual: the answer is within this of the optimum
     max_violation: float  # largest row (weights) or TE-cap excess, at most FEAS_TOL
+    tolerance: float  # the gap bound met: GAP_TOL * max(1, |utility|)
     v: np.ndarray  # all multipliers, for a warm start
     iterations: int
 
@@ -187,8 +213,9 @@ def name_trades(c1, c2, a, k, lo, hi) -> tuple[np.ndarray, np.ndarray]:
     for side, c, sign in ((c1 < 0.0, c1, 1.0), (c2 > 0.0, c2, -1.0)):
         num = 2.0 * np.abs(c[side])
         den = k15[side] + np.sqrt(k15[side] ** 2 + 4.0 * a[side] * np.abs(c[side]))
-        # den = 0 only when k = 0 and a |c| underflows: the trade is 0 to machine precision
-        s = np.divide(num, den, out=np.zeros_like(num), where=den > 0.0)
+        # den = 0 when a = k = 0: a linear cost falling in the trade's direction, so the
+        # minimiser is the bound (an infinite trade, clipped below)
+        s = np.divide(num, den, out=np.full_like(num, np.inf), where=den > 0.0)
         x[side] = sign * s * s
     xc = np.minimum(np.maximum(x, lo), hi)
     return xc, (xc == x) & (x != 0.0)
@@ -257,15 +284,19 @@ class _Point:
         return H
 
 
-def _check(P: DualData, pt: _Point) -> tuple[bool, float, float, float]:
+def _check(P: DualData, pt: _Point) -> tuple[bool, float, float, float, float]:
     """Certify the primal point ``(w, f = B'(w - b))`` at ``pt``.
 
-    Returns ``(ok, primal objective, duality gap, largest violation)`` (rows in
-    weights, relative to ``max(1, |h|)``; the TE cap in TE). ``ok`` when every row holds to
-    :data:`FEAS_TOL` (weights), the TE cap to :data:`FEAS_TOL` (annualised TE), and the
-    gap and the value of the remaining violations at the multipliers (``pi' viol``: how
-    far below the optimum a slightly infeasible point can be) are at most :data:`GAP_TOL`.
+    Returns ``(ok, primal objective, duality gap, largest violation, gap tolerance)``
+    (rows in weights, relative to ``max(1, |h|)``; the TE cap in TE). ``ok`` when every
+    row holds to :data:`FEAS_TOL` (weights), the TE cap to :data:`FEAS_TOL` (annualised
+    TE), and the gap and the value of the remaining violations at the multipliers
+    (``pi' viol``: how far below the optimum a slightly infeasible point can be) are at
+    most ``GAP_TOL * max(1, |utility|)`` (utility ``= -(primal + lam b'Db)``).
     """
+    reg = P.reg is not None
+    P = P.original()  # certify the problem as posed: true d, exact dual bound
+    dual = _Point(P, pt.v).value if reg else pt.value
     dw = pt.w - P.b
     f = P.B.T @ dw
     fvar = float(f @ P.F @ f)
@@ -280,8 +311,10 @@ def _check(P: DualData, pt: _Point) -> tuple[bool, float, float, float]:
     if P.te is not None:
         worst = max(worst, float(np.sqrt(var)) - P.te)
         excess += pt.mu * max(var - P.te**2, 0.0)
-    gap = primal - pt.value
-    return worst <= FEAS_TOL and gap <= GAP_TOL and excess <= GAP_TOL, primal, gap, worst
+    gap = primal - dual
+    utility = -(primal + P.lam * float(np.sum(P.d * P.b * P.b)))
+    tol = GAP_TOL * max(1.0, abs(utility))
+    return worst <= FEAS_TOL and gap <= tol and excess <= tol, primal, gap, worst, tol
 
 
 def solve_dual(
@@ -384,6 +417,7 @@ def _result(P: DualData, pt: _Point, it: int, check: tuple) -> DualResult:
         dual=pt.value,
         gap=check[2],
         max_violation=max(check[3], 0.0),
+        tolerance=check[4],
         v=pt.v.copy(),
         iterations=it,
     )

@@ -1,4 +1,4 @@
-"""Typed optimizer errors (exit codes: 3 infeasible, 4 solver failure; DESIGN.md section 8)."""
+"""Typed optimizer errors (exit codes: 3 infeasible, 4 solver failure; README, "Commands")."""
 
 from __future__ import annotations
 

@@ -118,12 +118,13 @@ def transfer_coefficient(alpha: np.ndarray, active: np.ndarray, risk) -> float:
         return float("nan")
     da = alpha / d
     k = B.shape[1]
-    # B' D^-1 B by einsum, not BLAS: right after a solve on a 2-core machine the
-    # threaded GEMM contends with the solver's spinning worker threads (measured
-    # 0.7 ms idle, 60-160 ms right after a Clarabel solve; einsum ~2 ms either way).
-    gram = np.einsum("ni,nj->ij", B, B / d[:, None])
+    # B' D^-1 B by BLAS: the optimizer runs with one BLAS thread (a threaded GEMM right
+    # after a Clarabel solve contended with its spinning workers: 60-160 ms; einsum
+    # took ~20 ms at N = 50,000, one-thread GEMM a few ms)
+    Bd = B / d[:, None]
+    gram = Bd.T @ B
     inner = np.eye(k) + gram @ F
-    sinv_alpha = da - (B / d[:, None]) @ (F @ np.linalg.solve(inner, B.T @ da))
+    sinv_alpha = da - Bd @ (F @ np.linalg.solve(inner, B.T @ da))
     q_alpha = float(alpha @ sinv_alpha)
     q_active = risk.variance(active)
     if q_alpha <= 0 or q_active <= 0:

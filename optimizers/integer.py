@@ -25,12 +25,45 @@ rounded portfolio is repaired and re-checked downstream).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from constraints import HELD_TOL, Constraint, MaxNames, MinHolding, MinTrade
 
-__all__ = ["integer_heuristic"]
+__all__ = ["integer_heuristic", "ForcedNames", "forced_names"]
+
+
+@dataclass(frozen=True)
+class ForcedNames:
+    """Why ``max_names`` cannot hold: more names than ``K`` have a positive lower bound
+    (a liquidity limit that stops a full sale, a hold list, a position minimum)."""
+
+    constraint: str
+    limit: int
+    names: tuple[str, ...]
+
+    @property
+    def message(self) -> str:
+        shown = ", ".join(self.names[:10]) + (" ..." if len(self.names) > 10 else "")
+        return (
+            f"{self.constraint}: {len(self.names)} names must stay held (their lower bounds, "
+            f"e.g. a liquidity limit that stops a full sale or a hold list, are above zero), "
+            f"more than {self.limit}: {shown}; raise max_names or relax those limits"
+        )
+
+    def to_dict(self) -> dict:
+        return {"message": self.message, "constraint": self.constraint, "limit": self.limit,
+                "forced_names": list(self.names)}  # fmt: skip
+
+
+def forced_names(constraints, lb: np.ndarray, ids) -> ForcedNames | None:
+    """The first ``max_names`` limit below the count of names forced held (``lb > 0``)."""
+    forced = lb > HELD_TOL
+    for c in constraints:
+        if isinstance(c, MaxNames) and int(forced.sum()) > c.max:
+            return ForcedNames(c.label, int(c.max), tuple(str(x) for x in ids[forced]))
+    return None
 
 
 def _freeze(cons, w, w0, lb, elb, eub) -> None:
@@ -44,7 +77,10 @@ def _freeze(cons, w, w0, lb, elb, eub) -> None:
         eub[still] = np.minimum(eub[still], w0[still])
 
 
-def _round(cons, w, w0, lb, elb, eub, push: bool) -> bool:
+def _round(cons, w, w0, lb, elb, eub, push: bool, keep_held: bool = False) -> bool:
+    """One round of bound tightening; ``keep_held`` ranks names for ``max_names`` by
+    ``min(w, w0)`` (names held now and kept by the solution first: the least turnover)
+    instead of by ``w``."""
     changed = False
     for c in cons:
         if isinstance(c, MinTrade):
@@ -70,7 +106,8 @@ def _round(cons, w, w0, lb, elb, eub, push: bool) -> bool:
             if held.sum() > c.max:
                 forced = lb > HELD_TOL
                 room = max(int(c.max) - int(forced.sum()), 0)
-                order = np.argsort(-np.where(held & ~forced, w, -np.inf), kind="stable")
+                rank = np.minimum(w, w0) + 1e-3 * w if keep_held else w
+                order = np.argsort(-np.where(held & ~forced, rank, -np.inf), kind="stable")
                 keep = forced.copy()
                 keep[order[:room]] = True
                 eub[~keep] = 0.0
@@ -101,12 +138,14 @@ def integer_heuristic(
             return w, rounds - 1
         _freeze(cons, w, w0, lb, trial_lb, trial_ub)
         new = solve(trial_lb, trial_ub)
-        if new is None:
+        for keep_held in (False, True):  # closes instead of pushes; then least turnover
+            if new is not None:
+                break
             trial_lb, trial_ub = elb.copy(), eub.copy()
-            _round(cons, w, w0, lb, trial_lb, trial_ub, push=False)
+            _round(cons, w, w0, lb, trial_lb, trial_ub, push=False, keep_held=keep_held)
             _freeze(cons, w, w0, lb, trial_lb, trial_ub)
             new = solve(trial_lb, trial_ub)
-            if new is None:
-                return w, rounds
+        if new is None:
+            return w, rounds
         elb, eub, w = trial_lb, trial_ub, new
     return w, rounds

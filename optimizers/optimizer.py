@@ -9,16 +9,22 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from constraints import Constraint, ProblemData, TrackingError, check_constraints
+from constraints import (
+    Constraint,
+    FullInvestment,
+    ProblemData,
+    TrackingError,
+    check_constraints,
+)
 from constraints.errors import ConstraintSpecError
 from optimizers.diagnosis import Diagnosis, diagnose, relax_by_priority
 from optimizers.direct import DirectProblem, direct_supported
 from optimizers.errors import InfeasibleError, SolverError
 from optimizers.explain import binding_constraints, transfer_coefficient
 from optimizers.integer import integer_heuristic
-from optimizers.objective import ObjectiveSpec
+from optimizers.objective import ObjectiveSpec, resolve_costs
 from optimizers.problem import BuiltProblem, build_problem
-from optimizers.result import OptimizationResult
+from optimizers.result import RESIDUAL_TOL, OptimizationResult
 from optimizers.solvers import OPTIONS, installed_solvers, solve_with_fallback, solver_chain
 
 __all__ = ["PortfolioOptimizer"]
@@ -34,7 +40,8 @@ class PortfolioOptimizer:
     assets : DataFrame
         Indexed by asset_id: attribute columns used by the constraints (``sector``,
         ``country``, ``adv_base``, ...), ``cost_buy`` / ``cost_sell`` (fractions of
-        traded notional) when linear costs are on, ``impact`` (``k_i``, see
+        traded notional) for linear costs (charged when present, unless the objective
+        says ``linear_costs=False``), ``impact`` (``k_i``, see
         :func:`~optimizers.objective.impact_coefficients`) when impact is on.
     risk : FactorRiskModel
         Must cover every asset (reordered as needed; missing risk raises).
@@ -63,6 +70,9 @@ class PortfolioOptimizer:
         cap). Its
         answer is accepted only with a duality-gap certificate; anything else goes to
         Clarabel. ``result.solver`` says which one answered. Default ``True``.
+    full_investment : bool
+        Add the budget ``sum(w) = 1`` (no cash; the ``full_investment`` constraint).
+        Default ``False``: ``sum(w) <= 1``, the rest is cash.
 
     Notes
     -----
@@ -103,12 +113,33 @@ class PortfolioOptimizer:
         mi_time_limit: float = 30.0,
         direct: bool | None = None,
         dual_newton: bool = True,
+        full_investment: bool = False,
     ):
-        t0 = time.perf_counter()
-        self.objective = objective or ObjectiveSpec()
-        self.solver = solver
+        self._threads = None
         self.mi_max_assets = mi_max_assets
         self.mi_time_limit = mi_time_limit
+        self.dual_newton = dual_newton
+        self.full_investment = full_investment
+        with self._one_blas_thread():
+            self._build(assets, risk, constraints, objective, nav_base, solver, direct)
+
+    def _one_blas_thread(self):
+        """BLAS limited to one thread while building and solving: the work is matrix-vector
+        products of ``N x K`` matrices, where OpenBLAS's threads cost more than they
+        save (measured: a re-solve at N = 20,000 took 0.43-0.58 s with two threads on a
+        loaded 2-core machine, 0.07 s with one), and one thread gives the same bytes
+        whatever the machine's thread count."""
+        from threadpoolctl import ThreadpoolController
+
+        if self._threads is None:
+            self._threads = ThreadpoolController()
+        return self._threads.limit(limits=1, user_api="blas")
+
+    def _build(self, assets, risk, constraints, objective, nav_base, solver, direct) -> None:
+        dual_newton = self.dual_newton
+        t0 = time.perf_counter()
+        self.objective = resolve_costs(objective or ObjectiveSpec(), assets.columns)
+        self.solver = solver
         self.nav_base = nav_base
         cons = list(constraints)
         bad = [c for c in cons if not isinstance(c, Constraint)]
@@ -116,6 +147,8 @@ class PortfolioOptimizer:
             raise TypeError(f"constraints must be Constraint objects, got {bad[:3]}")
         if self.objective.mode == "max_alpha_te_cap":
             cons.append(TrackingError(max=self.objective.te_cap, name=TE_CAP_NAME))
+        if self.full_investment:
+            cons.append(FullInvestment())
         labels = [c.label for c in cons]
         dup = sorted({x for x in labels if labels.count(x) > 1})
         if dup:
@@ -246,6 +279,14 @@ class PortfolioOptimizer:
         SolverError
             When every solver of the chain fails.
         """
+        with self._one_blas_thread():
+            return self._solve(
+                alpha, benchmark, w0, risk_aversion, turnover_penalty, te_cap, constraint_overrides
+            )
+
+    def _solve(
+        self, alpha, benchmark, w0, risk_aversion, turnover_penalty, te_cap, constraint_overrides
+    ) -> OptimizationResult:
         t0 = time.perf_counter()
         obj = self.objective
         if risk_aversion is not None:
@@ -340,7 +381,12 @@ class PortfolioOptimizer:
         """
         import cvxpy as cp
 
-        hw, rounds, hval = self._heuristic(cons, w, data, lb, built)
+        from optimizers.integer import forced_names
+
+        forced = forced_names(cons, lb, data.ids)
+        if forced is not None:  # max_names below the names that cannot be sold out
+            raise InfeasibleError(forced)
+        hw, rounds, hval, hsolver = self._heuristic(cons, w, data, lb, built, solver)
         if "SCIP" in installed_solvers() and data.n <= self.mi_max_assets and not relaxed:
             if self._mi_built is None:
                 self._mi_built = build_problem(data, a, cons, obj, integer=True)
@@ -362,13 +408,15 @@ class PortfolioOptimizer:
                 timed = "" if st == cp.OPTIMAL else f", stopped at {self.mi_time_limit:g} s"
                 mw = np.maximum(mb.ctx.w.value, 0.0)
                 return mw, "SCIP", f"mixed-integer (SCIP{timed})", mb, float(mb.problem.value)
-        return hw, solver, f"heuristic ({rounds} rounds)", built, hval
+        return hw, hsolver, f"heuristic ({rounds} rounds)", built, hval
 
-    def _heuristic(self, cons, w, data, lb, built):
+    def _heuristic(self, cons, w, data, lb, built, solver):
         """:func:`~optimizers.integer.integer_heuristic` on ``built``; returns
-        ``(weights, rounds, objective)`` (the objective of the weights returned)."""
+        ``(weights, rounds, objective, solver)``: the objective of the weights returned
+        and the solver that produced them (each round's re-solve may be answered by a
+        different one)."""
         base_lb, base_ub = built.lb.value.copy(), built.ub.value.copy()
-        values = [(w, float(built.problem.value))]
+        values = [(w, float(built.problem.value), solver)]
 
         def resolve(elb, eub):
             lo, hi = np.maximum(base_lb, elb), np.minimum(base_ub, eub)
@@ -378,18 +426,19 @@ class PortfolioOptimizer:
                 built.set_bounds(lo, np.maximum(hi, 0.0))
                 st = built.solve()
                 st = "infeasible" if st not in ("optimal", "optimal_inaccurate") else st
+                by = built.solver_name
             else:
                 built.lb.value, built.ub.value = lo, np.maximum(hi, 0.0)
-                st, _ = solve_with_fallback(built.problem, self.chain)
+                st, by = solve_with_fallback(built.problem, self.chain)
             if st == "infeasible":
                 return None
             new = np.maximum(built.ctx.w.value, 0.0)
-            values.append((new, float(built.problem.value)))
+            values.append((new, float(built.problem.value), by))
             return new
 
         hw, rounds = integer_heuristic(resolve, cons, w, data.w0, lb)
-        value = next(v for x, v in reversed(values) if x is hw)
-        return hw, rounds, value
+        value, by = next((v, s) for x, v, s in reversed(values) if x is hw)
+        return hw, rounds, value, by
 
     def _result(
         self, built, data, a, cons, w, status, solver, relaxed, method
@@ -404,10 +453,18 @@ class PortfolioOptimizer:
         exact = method is None or method.startswith("mixed")
         binding = binding_constraints(built, cons, data) if method is None else []
         violations = check_constraints(cons, pd.Series(w, index=ids), data, tol=1e-6)
+        certified = solver == "DUAL_NEWTON" and exact
+        residuals = []
+        if not certified:  # a certified answer was checked on these limits (certify.py)
+            hard = [c for c in cons if c.soft is None and not c.integer]
+            residuals = [
+                {k: v[k] for k in ("name", "kind", "violation", "unit")}
+                for v in check_constraints(hard, pd.Series(w, index=ids), data, RESIDUAL_TOL)
+            ]
         return OptimizationResult(
             weights=pd.Series(w, index=ids, name="weight"),
             cash=float(1.0 - w.sum()),
-            status=status if exact else f"{status} (integer heuristic)",
+            status=status if exact else _heuristic_status(status, violations),
             solver=solver,
             objective=float(built.problem.value),
             terms=terms,
@@ -418,5 +475,14 @@ class PortfolioOptimizer:
             relaxed=relaxed,
             violations=violations,
             integer_method=method,
-            certificate=dict(built.certificate) if solver == "DUAL_NEWTON" and exact else None,
+            certificate=dict(built.certificate) if certified else None,
+            residuals=residuals,
         )
+
+
+def _heuristic_status(status: str, violations: list[dict]) -> str:
+    """``optimal (integer heuristic)``, naming the hard limits it did not meet if any."""
+    broken = [v["name"] for v in violations if not v.get("soft")]
+    if not broken:
+        return f"{status} (integer heuristic)"
+    return f"{status} (integer heuristic; not met: {', '.join(broken)})"

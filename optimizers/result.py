@@ -8,7 +8,9 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-__all__ = ["OptimizationResult"]
+__all__ = ["OptimizationResult", "RESIDUAL_TOL"]
+
+RESIDUAL_TOL = 1e-9  # a hard limit exceeded by more than this (own units) is reported
 
 
 @dataclass
@@ -47,6 +49,12 @@ class OptimizationResult:
         For an answer of the certified dual method (``solver == "DUAL_NEWTON"``):
         ``duality_gap`` (the objective is within it of the optimum), ``max_violation``
         (largest row excess, weights; or TE-cap excess), ``iterations``, ``tolerance``.
+    residuals : list of dict
+        Hard constraints (and per-asset bounds) that the returned weights exceed by more
+        than :data:`RESIDUAL_TOL` (1e-9 of NAV for weight limits; own units otherwise),
+        e.g. within a fallback solver's 1e-7 tolerances: ``name``, ``kind``,
+        ``violation``, ``unit``. Empty for a certified answer, whose every limit was
+        checked to ``1e-9 * max(1, |limit|)`` before the certificate was attached.
     integer_gap : dict or None
         With integer kinds: ``relaxation_objective`` (the continuous problem's utility),
         ``objective`` (the integer answer's) and ``gap`` = their difference over
@@ -69,6 +77,7 @@ class OptimizationResult:
     violations: list = field(default_factory=list)
     integer_method: str | None = None
     certificate: dict | None = None
+    residuals: list = field(default_factory=list)
     integer_gap: dict | None = None
     timings: dict = field(default_factory=dict)
 

@@ -7,13 +7,24 @@ QP (no cones) ``CLARABEL -> PIQP -> OSQP -> SCS``; conic (TE cap, impact)
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import importlib.util
+import time
 from collections.abc import Sequence
 
 from constraints.lazy import cp
 from optimizers.errors import SolverError
 
-__all__ = ["DEFAULT_CHAIN", "installed_solvers", "solver_chain", "solve_with_fallback"]
+__all__ = [
+    "DEFAULT_CHAIN",
+    "CALL_TIME_LIMIT_S",
+    "installed_solvers",
+    "remaining_time",
+    "solver_chain",
+    "solve_with_fallback",
+    "time_budget",
+]
 
 DEFAULT_CHAIN = ("CLARABEL", "PIQP", "OSQP", "SCS")
 QP_ONLY = {"PIQP", "OSQP"}
@@ -26,6 +37,51 @@ OPTIONS = {
     "SCIP": {},
     "HIGHS": {},
 }
+
+
+#: Seconds one solver call may run (each solver's own time limit; PIQP stops by iterations).
+CALL_TIME_LIMIT_S = 60.0
+#: The name of each solver's time-limit option, as cvxpy passes it on.
+_TIME_OPTION = {
+    "CLARABEL": "time_limit",
+    "OSQP": "time_limit",
+    "SCS": "time_limit_secs",
+    "HIGHS": "time_limit",
+}
+_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "solve_deadline", default=None
+)
+
+
+@contextlib.contextmanager
+def time_budget(seconds: float):
+    """Every solve inside the block shares ``seconds`` of wall time (monotonic clock).
+
+    A solver is started with a time limit of what is left (at most
+    :data:`CALL_TIME_LIMIT_S`); once the budget is used up :func:`solve_with_fallback`
+    raises :class:`SolverError` instead of starting another solver.
+    """
+    token = _DEADLINE.set(time.monotonic() + float(seconds))
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def remaining_time() -> float:
+    """Seconds the next solver call may take: the budget left, at most one call's limit."""
+    deadline = _DEADLINE.get()
+    left = CALL_TIME_LIMIT_S if deadline is None else deadline - time.monotonic()
+    return min(CALL_TIME_LIMIT_S, left)
+
+
+def _options(solver: str, limit: float) -> dict:
+    opts = dict(OPTIONS[solver])
+    if solver in _TIME_OPTION:
+        opts[_TIME_OPTION[solver]] = max(limit, 0.01)
+    elif solver == "SCIP":
+        opts["scip_params"] = {"limits/time": max(limit, 0.01)}
+    return opts
 
 
 # the Python package behind each solver cvxpy can call here
@@ -92,8 +148,14 @@ def solve_with_fallback(
     attempts: list[tuple[str, str]] = []
     inaccurate: str | None = None
     for s in chain:
+        limit = remaining_time()
+        if limit <= 0:
+            attempts.append((s, "not started: the time budget (solver.time_limit_s) is used up"))
+            break
         try:
-            problem.solve(solver=s, warm_start=warm_start, ignore_dpp=ignore_dpp, **OPTIONS[s])
+            problem.solve(
+                solver=s, warm_start=warm_start, ignore_dpp=ignore_dpp, **_options(s, limit)
+            )
         except (cp.SolverError, ValueError, ArithmeticError) as exc:
             attempts.append((s, f"error: {str(exc)[:120]}"))
             continue
@@ -109,8 +171,20 @@ def solve_with_fallback(
         attempts.append((s, str(status)))
         if status == cp.OPTIMAL_INACCURATE and inaccurate is None:
             inaccurate = s
-    if inaccurate is not None:
-        problem.solve(solver=inaccurate, ignore_dpp=ignore_dpp, **OPTIONS[inaccurate])
-        if problem.status == cp.OPTIMAL_INACCURATE:
-            return "optimal_inaccurate", inaccurate
+    if remaining_time() <= 0 and inaccurate is None:
+        raise SolverError(
+            "time limit: the solves of this run used up their time budget "
+            "(solver.time_limit_s); raise it or simplify the problem",
+            attempts,
+        )
+    if inaccurate is not None and remaining_time() > 0:
+        try:
+            problem.solve(
+                solver=inaccurate, ignore_dpp=ignore_dpp, **_options(inaccurate, remaining_time())
+            )
+        except (cp.SolverError, ValueError, ArithmeticError) as exc:
+            attempts.append((inaccurate, f"error on the re-solve: {str(exc)[:120]}"))
+        else:
+            if problem.status == cp.OPTIMAL_INACCURATE:
+                return "optimal_inaccurate", inaccurate
     raise SolverError("no solver in the fallback chain succeeded", attempts)

@@ -1,7 +1,7 @@
 """A synthetic Asia small-cap universe for examples, tests and benchmarks.
 
 Reproducible from a seed; every column has the units of the data contract
-(DESIGN.md section 4). Not market data: sizes and scales are merely plausible.
+(README, "Input files"). Not market data: sizes and scales are merely plausible.
 """
 
 from __future__ import annotations

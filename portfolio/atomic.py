@@ -55,6 +55,7 @@ STEPS = (
 FAULT_ENV = "ACTIVE_ETF_FAULT_STEP"
 _TMP_RE = re.compile(r"^\.(?P<name>.*)\.(?:tmp|old)-\d{8}T\d{6}\.\d{6}Z-(?P<pid>\d+)$")
 
+
 def fault(step: str) -> None:
     """Test hook: SIGKILL this process at ``step`` when ``ACTIVE_ETF_FAULT_STEP`` names it."""
     if os.environ.get(FAULT_ENV) == step:

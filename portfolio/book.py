@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from portfolio.errors import InputError
+from portfolio.input_rules import MAX_NAV_BASE
 from portfolio.inputs import MarketData
 
 __all__ = ["Book", "build_book"]
@@ -70,6 +71,20 @@ def build_book(data: MarketData, nav_override: float | None = None) -> Book:
         notes.append(
             f"NAV taken from config ({nav:,.0f}); holdings plus cash value to {nav_holdings:,.0f}"
         )
+    huge = ~np.isfinite(value.to_numpy(dtype=float)) | (value.abs() > MAX_NAV_BASE).to_numpy()
+    if huge.any():
+        raise InputError(
+            "holdings",
+            f"value (shares x price_local x base_per_unit) not finite or above {MAX_NAV_BASE:.0e} "
+            f"for {sorted(value.index[huge])[:10]}: an overflow or a unit error",
+        )
+    for what, amount in (("cash", cash_base), ("NAV", nav)):
+        if not np.isfinite(amount) or abs(amount) > MAX_NAV_BASE:
+            raise InputError(
+                "holdings" if what == "NAV" else "cash",
+                f"{what} is {amount:.6g} in the base currency, not finite or above "
+                f"{MAX_NAV_BASE:.0e}: an overflow or a unit error",
+            )
     if nav <= 0:
         raise InputError("holdings", f"NAV is {nav:,.2f} (holdings plus cash); must be positive")
     if "benchmark_weight" in sec:

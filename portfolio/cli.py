@@ -8,6 +8,7 @@ Commands::
     active-etf alpha CONFIG                       run the alpha stage alone, print diagnostics
     active-etf risk CONFIG --holdout DAYS         hold-out quality check of risk estimators
     active-etf backtest CONFIG [--start DATE] ... walk-forward backtest (portfolio.backtest)
+    active-etf basket CONFIG --units N            creation / redemption basket (portfolio.etf)
     active-etf whatif CONFIG SCENARIOS.yaml       what-if study (portfolio.studies)
 
 Exit codes: 0 success, 1 anything unexpected, 2 invalid input or config, 3 infeasible
@@ -28,6 +29,7 @@ from pathlib import Path
 __all__ = ["main"]
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER = 0, 1, 2, 3, 4
+EXIT_HARD_LIMIT = 5  # a hard limit still broken after rounding and repair (trades marked)
 
 
 def demo_config_text() -> str:
@@ -81,6 +83,7 @@ def _rebalance_and_write(
     from threadpoolctl import threadpool_limits
 
     from optimizers import InfeasibleError
+    from optimizers.solvers import time_budget
     from portfolio.outputs import check_out, dumps_json, is_run_folder, new_run_id, probe_writable
     from portfolio.rebalance import Rebalancer
     from portfolio.report import manifest, run_folder_files, terminal_summary
@@ -93,8 +96,8 @@ def _rebalance_and_write(
         probe_writable(Path("runs"))
     t0 = time.perf_counter()
     rebalancer = Rebalancer(config, base_dir)
-    try:
-        with threadpool_limits(limits=1):  # same bytes whatever the BLAS thread count
+    try:  # same bytes whatever the BLAS thread count; every solve within the time budget
+        with threadpool_limits(limits=1), time_budget(config.solver.time_limit_s):
             result = rebalancer.run(data)
     except InfeasibleError as exc:
         import pandas as pd
@@ -110,6 +113,7 @@ def _rebalance_and_write(
                 manifest(config, data.sources, {"optimizer": "infeasible"}, timings, extra_manifest)
             ),
         }
+        files.update(_infeasible_files(config, data, diagnosis, as_of, report))
         if out is not None and is_run_folder(out) and (out / "trades.csv").exists():
             log.warn(f"{out} holds a run with a trade list: kept; the diagnosis goes next to it")
             out, replace = out.with_name(f"{out.name}-infeasible-{new_run_id()}"), False
@@ -117,21 +121,45 @@ def _rebalance_and_write(
         folder = _write(files, out, replace, _default_root(config, as_of), log)
         print(f"diagnosis written to {folder / 'diagnosis.json'}", file=sys.stderr)
         return EXIT_INFEASIBLE
-    summary = result.summary()
+    with threadpool_limits(limits=1):  # the summary and report figures too
+        summary = result.summary()
+        files = run_folder_files(result, summary, extra_manifest, report=report)
     log.out(terminal_summary(summary))
     for note in summary.get("notes", []):
         log.detail(f"note: {note}")
     for name, secs in result.timings.items():
         log.detail(f"timing {name}: {secs:.3f} s")
-    folder = _write(
-        run_folder_files(result, summary, extra_manifest, report=report),
-        out,
-        replace,
-        _default_root(config, result.as_of),
-        log,
-    )
+    folder = _write(files, out, replace, _default_root(config, result.as_of), log)
     log.out(f"run folder: {folder}  ({result.timings['total_s']:.2f} s)")
+    if result.hard_breaches:
+        names = ", ".join(b["name"] for b in result.hard_breaches)
+        log.error(
+            f"hard limits still broken after lot rounding and repair: {names}; the trade list "
+            f"is written and marked DO_NOT_SEND.txt (exit {EXIT_HARD_LIMIT})"
+        )
+        return EXIT_HARD_LIMIT
     return EXIT_OK
+
+
+def _infeasible_files(config, data, diagnosis: dict, as_of, report: bool) -> dict:
+    """``summary.txt`` and (unless ``report`` is false) ``report.html`` of an infeasible run."""
+    from portfolio.book import build_book
+    from portfolio.rebalance import Rebalancer
+    from portfolio.report.infeasible_html import infeasible_report_html, infeasible_summary_text
+
+    nav = None if config.fund.nav == "holdings" else float(config.fund.nav)
+    head = {
+        "fund": config.fund.name,
+        "as_of": str(as_of.date()),
+        "base_currency": config.fund.base_currency,
+        "nav_base": build_book(data, nav).nav_base,
+        "universe_size": len(data.securities),
+    }
+    files = {"summary.txt": infeasible_summary_text(diagnosis, head)}
+    if report:
+        constraints = Rebalancer(config).constraints()
+        files["report.html"] = infeasible_report_html(diagnosis, head, constraints)
+    return files
 
 
 def cmd_demo(args) -> int:
@@ -210,9 +238,21 @@ def _load(config_path: str):
     from portfolio.config import load_config
     from portfolio.inputs import load_market_data
 
+    from portfolio.input_rules import check_fresh
+
     path = Path(config_path)
     config = load_config(path)
-    data = load_market_data(config.data.paths(path.parent), config.fund.base_currency)
+    spec, as_of = config.data, config.fund.as_of
+    data = load_market_data(
+        spec.paths(path.parent),
+        config.fund.base_currency,
+        as_of=as_of,
+        stale_securities_ok=spec.stale_securities_ok,
+        securities_date=spec.securities_date,
+        fx_band=spec.fx_band,
+        allow_empty_holdings=spec.allow_empty_holdings,
+    )
+    check_fresh(data, as_of, spec.max_stale_days, spec.max_fundamentals_age_days)
     return config, data, path.parent
 
 
@@ -278,14 +318,14 @@ def add_no_report(parser: argparse.ArgumentParser) -> None:
 
 
 def _fund_argument(parser) -> None:
-    from portfolio.datasets.styles import DEFAULT_FUND, FUND_STYLES
+    from portfolio.datasets.fund_table import DEFAULT_FUND, FUND_STYLES
 
     parser.add_argument(
         "--fund",
         choices=sorted(FUND_STYLES),
         default=DEFAULT_FUND,
         help="example fund style on the demo market (default %(default)s): "
-        + "; ".join(f"{k}: {v.description}" for k, v in FUND_STYLES.items()),
+        + "; ".join(f"{k}: {v.description}" for k, v in FUND_STYLES.items()).replace("%", "%%"),
     )
 
 
@@ -371,10 +411,13 @@ def build_parser() -> argparse.ArgumentParser:
     from portfolio.backtest.cli import add_parser as add_backtest
 
     add_backtest(sub)
+    from portfolio.etf.run import add_parser as add_basket
+
+    add_basket(sub)
     from portfolio.studies.cli import add_parser as add_whatif
 
     add_whatif(sub)
-    for name, parser in sub.choices.items():  # every subcommand, also those added above
+    for parser in sub.choices.values():  # every subcommand, also those added above
         parser.formatter_class = argparse.RawDescriptionHelpFormatter
         parser.epilog = parser.epilog or _exit_code_epilog()
         if not any("--quiet" in a.option_strings for a in parser._actions):
@@ -385,12 +428,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run one command; return its exit code (see ``active-etf --help``)."""
     from portfolio.errors import ActiveEtfError, environment_failure
-    from portfolio.runlog import RunLog
+    from portfolio.runlog import RunLog, c_stdout_silenced
 
     args = build_parser().parse_args(argv)
     args.log = log = RunLog(args.verbosity)
     try:
-        with log.capture():
+        with log.capture(), c_stdout_silenced():  # solver banners never reach stdout
             return args.func(args)
     except ActiveEtfError as exc:
         log.error(str(exc))

@@ -10,6 +10,7 @@ commented example. YAML is read with ``yaml.safe_load`` only. A malformed field 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -44,7 +45,7 @@ INPUT_NAMES = ("securities", "fundamentals", "returns", "holdings", "cash", "fx"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class FundSpec(_Strict):
@@ -80,6 +81,11 @@ class DataSpec(_Strict):
     fx_history: str | None = None
     securities_date: dt.date | None = None
     stale_securities_ok: bool = False
+    # input rules (portfolio.input_rules): FX plausibility band, staleness, an all-cash fund
+    fx_band: float | None = Field(3.0, gt=1.0)  # rate within [ref / band, ref * band]; null: off
+    max_stale_days: int = Field(5, ge=0)  # business days from the last return to as_of
+    max_fundamentals_age_days: int = Field(100, ge=0)  # latest fundamentals snapshot's age
+    allow_empty_holdings: bool = False  # a holdings file with a header only (all cash)
 
     def paths(self, base: Path) -> dict[str, Path]:
         root = (base / self.directory).resolve()
@@ -93,7 +99,7 @@ class DataSpec(_Strict):
 
 
 class ObjectiveConfig(_Strict):
-    """``maximise alpha'w - risk_aversion * a'Sa - cost(x) - penalties`` (DESIGN.md section 5).
+    """``maximise alpha'w - risk_aversion * a'Sa - cost(x) - penalties`` (README, "Architecture").
 
     ``mode: max_alpha_te_cap`` instead maximises ``alpha'w - cost(x)`` under ``TE <= te_cap``.
     ``impact_eta`` is ``eta`` in ``k_i = eta * sigma_i * sqrt(NAV / ADV_i)``.
@@ -112,7 +118,8 @@ class TradeRules(_Strict):
     """Board-lot rounding, order and FX settlement rules.
 
     ``min_trade_base``: smallest order worth sending (base currency). ``repair``: after
-    rounding, move single lots until every hard limit holds (:mod:`portfolio.repair`).
+    rounding, move single lots until every hard limit holds (:mod:`portfolio.repair`),
+    for at most ``repair_time_limit_s`` seconds.
     FX (:mod:`portfolio.fx`): ``fx_spread_bps`` is the FX cost in bp of each FX trade,
     ``fx_min_ticket_base`` the smallest FX trade (a settlement need is rounded up to it),
     ``fx_buffer_base`` the cash kept in each traded currency, ``fx_repatriate`` sells
@@ -121,6 +128,7 @@ class TradeRules(_Strict):
 
     min_trade_base: float = Field(5_000.0, ge=0.0)
     repair: bool = True
+    repair_time_limit_s: float = Field(30.0, gt=0.0)  # the repair stops after this long
     fx_spread_bps: float = Field(2.0, ge=0.0, le=500.0)
     fx_min_ticket_base: float = Field(50_000.0, ge=0.0)
     fx_buffer_base: float = Field(0.0, ge=0.0)
@@ -169,6 +177,9 @@ class SolverConfig(_Strict):
     ``mi_max_assets`` / ``mi_time_limit_s``: with ``max_names``, ``min_holding`` or
     ``min_trade``, SCIP is tried up to that many assets and for that long, beside the
     heuristic that holds ``max_names`` by construction (the better answer is kept).
+    ``time_limit_s``: wall time shared by every solver call of one run (the optimizer, the
+    soft and priority paths, the infeasibility diagnosis); past it the run stops with exit
+    code 4 (:func:`optimizers.solvers.time_budget`).
     """
 
     name: str = "CLARABEL"
@@ -176,6 +187,7 @@ class SolverConfig(_Strict):
     dual_newton: bool = True
     mi_max_assets: int = Field(300, ge=0)  # largest universe SCIP is tried on (integer kinds)
     mi_time_limit_s: float = Field(30.0, gt=0.0)  # SCIP's time limit, seconds
+    time_limit_s: float = Field(50.0, gt=0.0)  # every solve of one run together (exit 4 past it)
 
     @field_validator("name", "fallback")
     @classmethod
@@ -255,6 +267,12 @@ def parse_config(data: Any, source: str = "config") -> RebalanceConfig:
         raise ConfigError(
             f"{source}: the top level must be a mapping of sections, got {type(data).__name__}"
         )
+    bad_numbers = _non_finite_fields(data)
+    if bad_numbers:
+        raise ConfigError(
+            f"{source}: {len(bad_numbers)} problem{'s' if len(bad_numbers) != 1 else ''}: "
+            + "; ".join(f"{loc}: not a finite number (got {v!r})" for loc, v in bad_numbers)
+        )
     try:
         return RebalanceConfig.model_validate(data)
     except ValidationError as exc:
@@ -265,13 +283,65 @@ def parse_config(data: Any, source: str = "config") -> RebalanceConfig:
         ) from None
 
 
+def _non_finite_fields(data: Any, loc: str = "") -> list[tuple[str, float]]:
+    """``(field path, value)`` of every ``.inf`` / ``.nan`` anywhere in the parsed YAML."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return [(loc or "(top level)", data)]
+    if isinstance(data, dict):
+        return [
+            bad
+            for k, v in data.items()
+            for bad in _non_finite_fields(v, f"{loc}.{k}" if loc else str(k))
+        ]
+    if isinstance(data, list):
+        return [bad for i, v in enumerate(data) for bad in _non_finite_fields(v, f"{loc}[{i}]")]
+    return []
+
+
+class _Loader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that keeps an impossible date (``2026-02-30``) as text, so that
+    the field it sits in is named by the validation instead of a bare ``ValueError``."""
+
+
+def _timestamp_or_text(loader: yaml.SafeLoader, node: yaml.Node):
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+
+#: Sections a config file must have: a rebalance with no fund or no limits is refused.
+REQUIRED_SECTIONS = ("fund", "constraints")
+
+
 def load_config(path: str | Path) -> RebalanceConfig:
-    """Read and validate a YAML config file (``yaml.safe_load`` only)."""
+    """Read and validate a YAML config file (``yaml.safe_load`` rules only).
+
+    An empty or near-empty file is refused: it must have a ``fund`` section and at least
+    one entry under ``constraints`` (:data:`REQUIRED_SECTIONS`).
+    """
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 (safe)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path.name}: not valid YAML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path.name}: not UTF-8 text: {exc}") from None
+    if data is None or (isinstance(data, dict) and not data):
+        raise ConfigError(
+            f"{path.name}: the config is empty; it needs at least the sections "
+            f"{', '.join(REQUIRED_SECTIONS)} (see examples/demo_fund.yaml)"
+        )
+    if isinstance(data, dict):
+        missing = [k for k in REQUIRED_SECTIONS if not data.get(k)]
+        if missing:
+            raise ConfigError(
+                f"{path.name}: missing or empty section{'s' if len(missing) > 1 else ''} "
+                f"{', '.join(missing)}: a rebalance needs the fund and at least one limit "
+                "(see examples/demo_fund.yaml)"
+            )
     return parse_config(data, source=path.name)

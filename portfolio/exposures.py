@@ -1,4 +1,4 @@
-"""Group and attribute exposures of weight vectors, for reports (DESIGN.md section 6).
+"""Group and attribute exposures of weight vectors, for reports (README, "China exposure").
 
 The exposure of a group ``g`` is ``sum_{i in g} w_i``; of a numeric attribute ``x`` it is
 ``sum_i w_i x_i``. China exposure is reported under every definition the data allows:

@@ -1,6 +1,6 @@
 """Loading and validating the input files into one :class:`MarketData` snapshot.
 
-Data contract (DESIGN.md section 4; identifiers are strings in ``asset_id``):
+Data contract (README, "Input files"; identifiers are strings in ``asset_id``):
 
 ============  ==========================================================  =========================
 input         required columns                                            optional columns
@@ -36,6 +36,15 @@ import numpy as np
 import pandas as pd
 
 from portfolio.errors import InputError
+from portfolio.input_rules import (
+    MAX_NAV_BASE,
+    MAX_SHARES,
+    fx_plausibility,
+    non_finite,
+    parse_bool,
+    parse_dates,
+    validate_fundamentals,
+)
 
 __all__ = [
     "MarketData",
@@ -132,6 +141,8 @@ def read_table(path: Path, label: str) -> pd.DataFrame:
             label, f"file not found: {path.name} (looked in {path.parent.name or '.'}/)"
         )
     suffix = path.suffix.lower()
+    if path.stat().st_size == 0:
+        raise InputError(path.name, "the file is empty (no header, no rows)")
     try:
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(path)
@@ -154,6 +165,12 @@ def _numeric(frame: pd.DataFrame, col: str, problems: list[str], ids: pd.Index) 
     bad = values.isna() & frame[col].notna()
     if bad.any():
         problems.append(f"{col} is not numeric for {_ids(ids[bad.to_numpy()])}")
+    inf = non_finite(values)
+    if inf.any():
+        problems.append(f"{col} is not finite (inf) for {_ids(ids[inf])}")
+    huge = (values.abs() > MAX_NAV_BASE).to_numpy() & ~inf
+    if huge.any():
+        problems.append(f"{col} above {MAX_NAV_BASE:.0e} (overflow?) for {_ids(ids[huge])}")
     return values.astype(float)
 
 
@@ -214,27 +231,8 @@ def _validate_securities(raw: pd.DataFrame, problems: list[str]) -> pd.DataFrame
         if mask.any():
             problems.append(f"{label} for {_ids(ids[mask])}")
     if "halted" in frame:
-        frame["halted"] = _parse_bool(frame["halted"], "halted", ids, problems)
+        frame["halted"] = parse_bool(frame["halted"], "halted", ids, problems)
     return frame.set_index("asset_id")
-
-
-def _parse_bool(col: pd.Series, name: str, ids: pd.Index, problems: list[str]) -> pd.Series:
-    text = col.astype("string").str.strip().str.lower()
-    mapping = {
-        "true": True,
-        "false": False,
-        "1": True,
-        "0": False,
-        "yes": True,
-        "no": False,
-        "1.0": True,
-        "0.0": False,
-    }
-    out = text.map(mapping)
-    bad = out.isna() & col.notna()
-    if bad.any():
-        problems.append(f"{name} is not true/false for {_ids(ids[bad.to_numpy()])}")
-    return out.fillna(False).astype(bool)
 
 
 def _validate_fx(raw: pd.DataFrame, problems: list[str]) -> pd.Series:
@@ -245,9 +243,9 @@ def _validate_fx(raw: pd.DataFrame, problems: list[str]) -> pd.Series:
     dup = cur[cur.duplicated()]
     if len(dup):
         problems.append(f"duplicate currency {_ids(set(dup))}")
-    bad = ~(rate > 0)
+    bad = ~(rate > 0) | non_finite(rate)
     if bad.any():
-        problems.append(f"base_per_unit <= 0 or not numeric for {_ids(cur[bad])}")
+        problems.append(f"base_per_unit <= 0, not finite or not numeric for {_ids(cur[bad])}")
     return pd.Series(
         rate.to_numpy(dtype=float), index=pd.Index(cur, name="currency"), name="base_per_unit"
     )
@@ -262,11 +260,17 @@ def _validate_holdings(raw: pd.DataFrame, problems: list[str]) -> pd.DataFrame:
     dup = ids[ids.duplicated()]
     if len(dup):
         problems.append(f"duplicate asset_id {_ids(set(dup))}")
-    shares = pd.to_numeric(frame["shares"], errors="coerce")
-    bad = shares.isna() | (shares < 0) | (shares != np.round(shares))
+    shares = pd.to_numeric(frame["shares"], errors="coerce").astype(float)
+    bad = shares.isna() | (shares < 0) | (shares != np.round(shares)) | non_finite(shares)
     if bad.any():
         problems.append(f"shares not a non-negative whole number for {_ids(ids[bad.to_numpy()])}")
-    frame["shares"] = shares.fillna(0).round().astype("int64")
+    huge = (shares > MAX_SHARES) & ~bad
+    if huge.any():
+        problems.append(
+            f"shares above {MAX_SHARES:.0e} (overflow?) for {_ids(ids[huge.to_numpy()])}"
+        )
+    ok = ~(bad | huge)
+    frame["shares"] = shares.where(ok, 0.0).round().astype("int64")
     return frame.set_index("asset_id")
 
 
@@ -276,9 +280,12 @@ def _validate_cash(raw: pd.DataFrame, problems: list[str]) -> pd.DataFrame:
     frame = raw.copy()
     frame["currency"] = frame["currency"].astype("string").str.strip()
     amount = pd.to_numeric(frame["amount_local"], errors="coerce")
-    bad = amount.isna()
+    bad = amount.isna() | non_finite(amount)
     if bad.any():
-        problems.append(f"amount_local not numeric for currencies {_ids(frame['currency'][bad])}")
+        problems.append(
+            f"amount_local missing, not finite or not numeric for currencies "
+            f"{_ids(frame['currency'][bad].astype(str))}"
+        )
     frame["amount_local"] = amount.astype(float)
     return frame[["currency", "amount_local"]].reset_index(drop=True)
 
@@ -296,18 +303,21 @@ def _validate_returns(raw: pd.DataFrame, problems: list[str]) -> pd.DataFrame:
         wide = raw
         if "date" in wide.columns:
             wide = wide.set_index("date")
-    try:
-        wide.index = pd.DatetimeIndex(pd.to_datetime(wide.index), name="date")
-    except (ValueError, TypeError) as exc:
-        problems.append(f"dates cannot be parsed: {exc}")
+    n_problems = len(problems)
+    parsed = parse_dates(pd.Series(wide.index, dtype=object), "column 'date'", problems)
+    if len(problems) > n_problems:
         return wide
+    wide.index = pd.DatetimeIndex(parsed, name="date")
     wide.columns = pd.Index(wide.columns.astype(str), name="asset_id")
     if wide.index.has_duplicates:
         problems.append(
             f"duplicate dates {[str(d.date()) for d in wide.index[wide.index.duplicated()][:5]]}"
         )
     wide = wide.sort_index()
-    values = wide.apply(pd.to_numeric, errors="coerce")
+    if all(pd.api.types.is_numeric_dtype(t) for t in wide.dtypes):
+        values = wide.astype(float)  # already numeric: no per-column parse
+    else:
+        values = wide.apply(pd.to_numeric, errors="coerce")
     nonnum = values.isna() & wide.notna()
     if nonnum.to_numpy().any():
         problems.append(f"non-numeric returns for {_ids(wide.columns[nonnum.any().to_numpy()])}")
@@ -330,10 +340,13 @@ def validate_market_data(
     base_currency: str,
     labels: Mapping[str, str] | None = None,
     sources: Mapping[str, Path] | None = None,
+    fx_band: float | None = 3.0,
 ) -> MarketData:
     """Validate raw frames (as read from files) into a :class:`MarketData`.
 
     ``securities`` and ``holdings`` may carry ``asset_id`` as a column or as the index.
+    ``fx_band``: rates further than this factor from the reference rate are an error
+    (:func:`portfolio.input_rules.fx_plausibility`); ``None`` turns the check off.
     All problems of all inputs are gathered and raised as one InputError.
     """
     labels = {
@@ -349,28 +362,16 @@ def validate_market_data(
     hold = _validate_holdings(as_columns(holdings), per_file["holdings"])
     cash_v = _validate_cash(cash, per_file["cash"])
     rets = _validate_returns(returns, per_file["returns"])
-    fund = fundamentals.copy()
-    if "asset_id" not in fund.columns:
-        per_file["fundamentals"].append("missing column 'asset_id'")
-    else:
-        fund["asset_id"] = fund["asset_id"].astype("string")
-        if "date" in fund.columns:
-            fund["date"] = pd.to_datetime(fund["date"])
-            dup = fund.duplicated(["date", "asset_id"])
-        else:
-            dup = fund.duplicated(["asset_id"])
-        if dup.any():
-            per_file["fundamentals"].append(
-                f"duplicate rows (per date) for {_ids(set(fund['asset_id'][dup]))}"
-            )
+    fund = validate_fundamentals(as_columns(fundamentals), per_file["fundamentals"])
 
     if isinstance(sec.index, pd.Index) and sec.index.name == "asset_id":
         universe = sec.index
         unknown = hold.index.difference(universe)
         if len(unknown):
             per_file["holdings"].append(f"holdings not in the securities universe: {_ids(unknown)}")
-        if len(fxs):
+        if not per_file["fx"]:
             base = base_currency
+            per_file["fx"].extend(fx_plausibility(fxs, base, fx_band))
             if base not in fxs.index:
                 per_file["fx"].append(f"no rate for the base currency {base} (expected 1.0)")
             elif not np.isclose(fxs[base], 1.0, rtol=0, atol=1e-12):
@@ -411,6 +412,8 @@ def load_market_data(
     as_of=None,
     stale_securities_ok: bool = False,
     securities_date=None,
+    fx_band: float | None = 3.0,
+    allow_empty_holdings: bool = False,
 ) -> MarketData:
     """Read every input file named in ``paths`` and validate them together.
 
@@ -418,7 +421,8 @@ def load_market_data(
     Missing files are all reported in one InputError before anything else. A securities
     file with a ``date`` column is checked against ``as_of`` (a history is cut at it; a
     stale snapshot is an error unless ``stale_securities_ok``); see
-    :mod:`portfolio.backtest.history`.
+    :mod:`portfolio.backtest.history`. A file with a header and no rows is an error (holdings
+    only unless ``allow_empty_holdings``: an all-cash fund).
     """
     missing = [
         f"{k}: file not found: {Path(p).name}" for k, p in paths.items() if not Path(p).is_file()
@@ -427,6 +431,15 @@ def load_market_data(
         raise InputError("input data", missing)
     frames = {k: read_table(Path(p), Path(p).name) for k, p in paths.items()}
     labels = {k: Path(p).name for k, p in paths.items()}
+    no_rows = [
+        f"{labels[k]}: no rows (a header only)"
+        for k, f in frames.items()
+        if len(f) == 0 and not (k == "holdings" and allow_empty_holdings)
+    ]
+    if no_rows:
+        if "holdings" in frames and len(frames["holdings"]) == 0 and not allow_empty_holdings:
+            no_rows.append("for an all-cash fund set data.allow_empty_holdings: true")
+        raise InputError("input data", no_rows)
     if "securities" in frames:
         from portfolio.backtest.history import securities_at
 
@@ -438,4 +451,5 @@ def load_market_data(
         base_currency=base_currency,
         labels=labels,
         sources={k: Path(p) for k, p in paths.items()},
+        fx_band=fx_band,
     )

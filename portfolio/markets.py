@@ -10,11 +10,13 @@ overridden from the config (``markets:`` section) and per security through the
 ``lot_size`` and ``half_spread_bps`` columns of the securities file.
 
 Costs are in basis points of traded notional. The linear cost of a trade on one side
-is ``c = half_spread + commission + tax(side)`` (DESIGN.md section 5).
+is ``c = half_spread + commission + tax(side)`` (README, "Architecture").
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
 from importlib import resources
 
@@ -41,27 +43,72 @@ def load_market_table(overrides: Mapping[str, Mapping[str, object]] | None = Non
     Parameters
     ----------
     overrides : mapping, optional
-        ``{"JP": {"commission_bps": 2.0}, ...}``; a new country code adds a market.
-        Unknown columns raise ``ValueError``.
+        ``{"JP": {"commission_bps": 2.0}, ...}``; a new country code adds a market when
+        every field is given. Unknown codes, unknown fields and bad values raise
+        ``ValueError`` naming them (:func:`_override_problems`).
     """
     with resources.files("portfolio").joinpath("data/markets.csv").open("r") as fh:
         table = pd.read_csv(fh, dtype={"country": str}, keep_default_na=True)
     table = table.set_index("country")
     numeric = [c for c in MARKET_COLUMNS if c not in ("market", "currency", "in_kind")]
     table[numeric] = table[numeric].astype(float)
+    problems = []
     for country, values in (overrides or {}).items():
-        unknown = set(values) - set(MARKET_COLUMNS)
-        if unknown:
-            raise ValueError(
-                f"markets.{country}: unknown fields {sorted(unknown)}; "
-                f"expected some of {list(MARKET_COLUMNS)}"
-            )
-        for col, val in values.items():
-            if col == "in_kind" and not isinstance(val, bool):
-                raise ValueError(f"markets.{country}.in_kind: expected true or false, got {val!r}")
-            table.loc[country, col] = val
+        problems.extend(_override_problems(table, country, values, numeric))
+        if not problems:
+            for col, val in values.items():
+                table.loc[country, col] = val
+    if problems:
+        raise ValueError("; ".join(problems))
     table["in_kind"] = table["in_kind"].astype(bool)
     return table
+
+
+def _override_problems(table: pd.DataFrame, country, values, numeric: list[str]) -> list[str]:
+    """What is wrong with one ``markets:`` entry (empty when it is fine).
+
+    A code must be an ISO 3166 alpha-2 code; a code not in the packaged table is a new
+    market only when every field of :data:`MARKET_COLUMNS` is given (else it is most
+    likely a typo, which would otherwise be ignored); numbers are finite and >= 0, a lot
+    size a positive whole number, ``in_kind`` true or false, ``currency`` ISO 4217.
+    """
+    where = f"markets.{country}"
+    if not isinstance(country, str) or not re.fullmatch(r"[A-Z]{2}", country):
+        return [
+            f"{where}: not a market code (an ISO 3166 alpha-2 country code such as JP); "
+            f"known markets: {sorted(table.index)}"
+        ]
+    if not isinstance(values, Mapping):
+        return [f"{where}: expected a mapping of fields, got {values!r}"]
+    unknown = set(values) - set(MARKET_COLUMNS)
+    if unknown:
+        return [
+            f"{where}: unknown fields {sorted(unknown)}; expected some of {list(MARKET_COLUMNS)}"
+        ]
+    if country not in table.index:
+        missing = [c for c in MARKET_COLUMNS if c not in values]
+        if missing:
+            return [
+                f"{where}: unknown market code (known: {sorted(table.index)}); to add a "
+                f"market give every field, missing {missing}"
+            ]
+    out = []
+    for col, val in values.items():
+        if col == "in_kind" and not isinstance(val, bool):
+            out.append(f"{where}.in_kind: expected true or false, got {val!r}")
+        elif col == "currency" and not (isinstance(val, str) and re.fullmatch(r"[A-Z]{3}", val)):
+            out.append(f"{where}.currency: expected an ISO 4217 code, got {val!r}")
+        elif col == "market" and not isinstance(val, str):
+            out.append(f"{where}.market: expected a name, got {val!r}")
+        elif col in numeric:
+            ok = isinstance(val, int | float) and not isinstance(val, bool)
+            ok = ok and math.isfinite(val) and val >= 0
+            if col == "lot_size" and val is not None:
+                ok = ok and val > 0 and float(val).is_integer()
+            if not ok and not (col == "lot_size" and val is None):
+                what = "a positive whole number" if col == "lot_size" else "a finite number >= 0"
+                out.append(f"{where}.{col}: expected {what}, got {val!r}")
+    return out
 
 
 def lot_sizes(securities: pd.DataFrame, markets: pd.DataFrame) -> tuple[pd.Series, list[str]]:

@@ -22,7 +22,8 @@ from portfolio.alpha import AlphaResult
 from portfolio.book import Book
 from portfolio.inputs import MarketData
 
-__all__ = ["PreparedRun", "cash_floor", "holding_share_limits", "trading_assets"]
+__all__ = ["PreparedRun", "cash_floor", "holding_share_limits", "trading_assets",
+           "widen_to_target"]
 
 
 @dataclass(eq=False)
@@ -64,6 +65,24 @@ def holding_share_limits(constraints, data: ProblemData, book: Book) -> tuple[pd
     lb, ub = per_asset_bounds(data, constraints)
     scale = book.nav_base / book.price_base.reindex(data.assets.index)
     return pd.Series(lb, index=scale.index) * scale, pd.Series(ub, index=scale.index) * scale
+
+
+def widen_to_target(
+    limits: tuple[pd.Series, pd.Series], weights: pd.Series, book: Book
+) -> tuple[pd.Series, pd.Series]:
+    """Shares-after bounds widened to include the optimizer's target ``weights``.
+
+    Used after limits were relaxed by priority: the configured per-asset bounds may then
+    cross (a name above its position cap that liquidity cannot sell down has a lower bound
+    above its upper one), and rounding must not undo the relaxation the optimizer found
+    (e.g. by selling more than the liquidity limit). Each holding may stay where the
+    optimizer put it, and no further out than the configured bound or the target.
+    """
+    lo, hi = limits
+    target = weights.reindex(lo.index).fillna(0.0) * book.nav_base / book.price_base.reindex(
+        lo.index
+    )
+    return lo.where(~(lo > target), target), hi.where(~(hi < target), target)
 
 
 def trading_assets(

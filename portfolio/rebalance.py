@@ -11,7 +11,9 @@ optimizer. A run is three steps:
   (constraint limits, risk aversion, TE cap, turnover penalty);
 - :meth:`Rebalancer.finish`: board lots and the re-check, giving the result.
 
-The command line and the what-if studies (:mod:`portfolio.studies`) call this same object.
+The command line and the walk-forward backtest (:mod:`portfolio.backtest.engine`) call this
+same object; :meth:`Rebalancer.prepare` and :meth:`Rebalancer.solve` let a what-if re-solve
+the built optimizer without refitting (``RebalanceResult.optimizer`` keeps it after a run).
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from constraints import (
     ProblemData,
     Restricted,
     build_constraint,
-    check_constraints,
 )
 from optimizers import (
     FactorRiskModel,
@@ -44,15 +45,11 @@ from portfolio.errors import ConfigError, InputError
 from portfolio.exposures import china_exposures, group_exposures
 from portfolio.inputs import MarketData
 from portfolio.markets import linear_cost_rates, load_market_table, lot_sizes
-from portfolio.prepared import (
-    PreparedRun,
-    cash_floor,
-    holding_share_limits,
-    trading_assets,
-)
+from portfolio.prepared import PreparedRun, trading_assets
 from portfolio.risk import estimate_risk, risk_decomposition
 from portfolio.selection import constraint_columns, select_universe
-from portfolio.trades import TradeInputs, TradeList, build_trades
+from portfolio.rounding import hard_breaches, round_and_check, trades_summary
+from portfolio.trades import TradeList
 
 __all__ = ["PreparedRun", "Rebalancer", "RebalanceResult"]
 
@@ -76,6 +73,11 @@ class RebalanceResult:
     timings: dict[str, float] = field(default_factory=dict)
     universe: dict = field(default_factory=dict)  # UniverseSelection.to_dict()
     optimizer: PortfolioOptimizer | None = None  # the built optimizer, to re-solve from Python
+
+    @property
+    def hard_breaches(self) -> list[dict]:
+        """Hard limits still broken on what is sent (after rounding and repair): exit 5."""
+        return hard_breaches(self.breaches)
 
     def summary(self) -> dict:
         """JSON-serialisable run summary (alpha, TE, turnover, cost, exposures, binding)."""
@@ -122,6 +124,9 @@ class RebalanceResult:
             "turnover": {
                 "optimal": float(0.5 * (w_opt - w0).abs().sum()),
                 "after_rounding": self.trades.turnover,
+                "buys": self.trades.buys,
+                "sells": self.trades.sells,
+                "one_way": self.trades.turnover,  # (buys + sells) / 2: what turnover.max binds
             },
             "trades": {
                 "count": int(len(self.trades.trades)),
@@ -137,6 +142,11 @@ class RebalanceResult:
             },
             "optimizer": opt,
             "constraint_breaches_after_rounding": self.breaches,
+            "hard_limits": {
+                "status": "breached" if self.hard_breaches else "ok",
+                "breached": [b["name"] for b in self.hard_breaches],
+            },
+            **trades_summary(self.trades),
             "exposures": group_exposures(sec, sets),
             "china_exposure": china_exposures(sec, sets),
             "risk": {
@@ -192,7 +202,9 @@ class Rebalancer:
     def risk_stage(self, data: MarketData) -> tuple[FactorRiskModel, dict]:
         """Fit the configured risk model on returns up to the as-of date."""
         as_of = self.as_of(data)
-        return estimate_risk(self._risk_spec(), data.returns.loc[:as_of], data.securities, as_of)
+        return estimate_risk(
+            self._risk_spec(), data.returns.loc[:as_of], data.securities, as_of, data.fundamentals
+        )
 
     def alpha_stage(self, data: MarketData, risk_model: FactorRiskModel, book: Book) -> AlphaResult:
         """Scores, blend and Grinold-Kahn alpha with residual vol from ``risk_model``."""
@@ -288,8 +300,16 @@ class Rebalancer:
             except (KeyError, ValueError) as exc:
                 raise ConfigError(f"constraints[{i}] ({c.label}): {exc}") from exc
         if selection.outside_held:  # held but outside the fund universe: sell
+            # ... as fast as the other limits allow: below every configured priority, so
+            # when liquidity or turnover cannot sell it all this month the rest is held
+            # (the smallest relaxation, reported) instead of the month failing.
+            floor = min((c.priority for c in constraints if c.priority is not None), default=1)
             constraints.append(
-                Restricted(assets=selection.outside_held, name="Outside the fund universe")
+                Restricted(
+                    assets=selection.outside_held,
+                    name="Outside the fund universe",
+                    priority=floor - 1,
+                )
             )
         if no_liquidity.any():  # no traded value: the name cannot trade at all
             ids = tuple(sorted(sec.index[no_liquidity.to_numpy()]))
@@ -315,6 +335,8 @@ class Rebalancer:
                 nav_base=book.nav_base,
                 solver=[cfg.solver.name, *cfg.solver.fallback],
                 dual_newton=cfg.solver.dual_newton,
+                mi_max_assets=cfg.solver.mi_max_assets,
+                mi_time_limit=cfg.solver.mi_time_limit_s,
             )
         except (KeyError, ValueError) as exc:
             raise ConfigError(f"optimizer set-up: {exc}") from exc
@@ -365,30 +387,11 @@ class Rebalancer:
         timings["solve_s"] = result.timings.get("call_s", 0.0)
         timings.update({f"optimizer_{k}": v for k, v in result.timings.items() if k != "call_s"})
         t = time.perf_counter()
-        book, sec, assets = p.book, p.data.securities, p.assets
+        book = p.book
         constraints = p.constraints_with((overrides or {}).get("constraint_overrides"))
-        cash_min = cash_floor(constraints)
-        trade_inputs = TradeInputs(
-            securities=sec,
-            price_base=book.price_base,
-            lot_size=p.lots,
-            shares_before=book.shares,
-            cash_base=book.cash_base,
-            cost_buy=assets["cost_buy"].astype(float),
-            cost_sell=assets["cost_sell"].astype(float),
-            impact=assets["impact"].astype(float)
-            if cfg.objective.impact
-            else assets["impact"] * 0.0,
-            frozen=p.frozen,
+        trade_list, breaches = round_and_check(
+            p, cfg, result.weights, constraints, overrides, min_trade_base, result.relaxed
         )
-        trade_list = build_trades(
-            trade_inputs,
-            result.weights,
-            min_trade_base=cfg.trades.min_trade_base if min_trade_base is None else min_trade_base,
-            min_cash_weight=cash_min,
-            holding_limits=holding_share_limits(constraints, p.check_data, book),
-        )
-        breaches = check_constraints(constraints, trade_list.weights_after, p.check_data)
         timings["trades_s"] = time.perf_counter() - t
         timings["total_s"] = sum(v for k, v in timings.items() if not k.startswith("optimizer_"))
         return RebalanceResult(

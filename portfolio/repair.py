@@ -40,6 +40,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import time
+
 import numpy as np
 
 from constraints import (
@@ -85,6 +87,8 @@ class RepairProblem:
     cash : CashModel, cash after trades, costs and FX for any trade.
     min_trade_base : float, smallest order (base currency).
     frozen : ndarray of bool, names that never trade.
+    max_steps, time_limit_s : the repair stops after that many moves or seconds (what is
+        still breached is reported, ``stopped`` says why).
     """
 
     data: ProblemData
@@ -99,6 +103,7 @@ class RepairProblem:
     frozen: np.ndarray | None = None
     max_steps: int = 200_000
     tol: float = 1e-9
+    time_limit_s: float = 30.0
 
     def __post_init__(self) -> None:
         d = self.data
@@ -266,7 +271,7 @@ def repair_lots(
     paid for by a one-lot cut elsewhere when turnover binds).
 
     Returns the repaired trade and a report: ``status`` (``"ok"`` or ``"breached"``),
-    ``moves`` (asset, from and to shares, move), ``utility_before`` / ``utility_after`` /
+    ``stopped`` (why the loop ended), ``moves`` (asset, from and to shares, move), ``utility_before`` / ``utility_after`` /
     ``utility_lost`` (annualised return units, the objective's), ``breaches_before`` and
     ``breaches_after``, and ``not_repaired`` (hard limits that are only re-checked).
     """
@@ -279,11 +284,18 @@ def repair_lots(
     scale = {k: np.where(x > p.tol, x, 1.0) for k, x in v.items()}
     moves: list[dict] = []
     ids = p.data.ids
+    t_end = time.perf_counter() + p.time_limit_s
+    stopped = "max_steps"
     for _ in range(p.max_steps):
         if not any((x > p.tol).any() for x in v.values()):
+            stopped = "every limit holds"
+            break
+        if time.perf_counter() > t_end:
+            stopped = f"time limit ({p.time_limit_s:g} s)"
             break
         steps = _best_step(p, t, lo, hi, v, scale)
         if not steps:
+            stopped = "no allowed move reduces a breach"
             break
         for m, i, new in steps:
             moves.append({"asset_id": str(ids[i]), "from_shares": int(t[i]),
@@ -294,6 +306,7 @@ def repair_lots(
     after = p.breaches(t)
     return t.astype(np.int64), {
         "status": "breached" if after else "ok",
+        "stopped": stopped,
         "moves": moves,
         "utility_before": u0,
         "utility_after": u1,
@@ -404,7 +417,7 @@ def _score(p: RepairProblem, t, lo, hi, v, scale):
 
 
 def lot_repair(inp, data: ProblemData, constraints, alpha, risk_aversion: float, fx_rules,
-               min_trade_base: float = 0.0):  # fmt: skip
+               min_trade_base: float = 0.0, time_limit_s: float = 30.0):  # fmt: skip
     """The ``repair`` callable :func:`portfolio.trades.build_trades` takes, for these inputs.
 
     ``inp`` is the :class:`~portfolio.trades.TradeInputs`; ``alpha`` a Series by asset.
@@ -421,5 +434,6 @@ def lot_repair(inp, data: ProblemData, constraints, alpha, risk_aversion: float,
         cash=inp.cash_model(fx_rules),
         min_trade_base=min_trade_base,
         frozen=inp.frozen.reindex(ids).fillna(False).to_numpy(dtype=bool),
+        time_limit_s=time_limit_s,
     )
     return lambda trade, lo, hi: repair_lots(problem, trade, lo, hi)

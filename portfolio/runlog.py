@@ -11,11 +11,12 @@ as warnings too.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 import warnings
 
-__all__ = ["RunLog"]
+__all__ = ["RunLog", "c_stdout_silenced"]
 
 
 class RunLog:
@@ -75,3 +76,45 @@ class RunLog:
         """The record as text: ``key: value`` header lines, then one line per message."""
         head = [f"{k}: {v}" for k, v in (header or {}).items()]
         return "\n".join([f"started: {self.started_utc}", *head, *self.lines]) + "\n"
+
+
+@contextlib.contextmanager
+def c_stdout_silenced():
+    """Send what C code writes to file descriptor 1 (solver banners: HiGHS, SCIP) to the
+    null device, while Python's ``sys.stdout`` keeps writing where stdout went before.
+
+    When ``sys.stdout`` is not file descriptor 1 (a test's capture), only the descriptor is
+    redirected. Nothing changes when descriptor 1 cannot be duplicated.
+    """
+    try:
+        sys.stdout.flush()
+        is_fd1 = sys.stdout.fileno() == 1
+    except (AttributeError, OSError, ValueError):
+        is_fd1 = False
+    try:
+        saved = os.dup(1)
+    except OSError:
+        yield
+        return
+    python_stdout = sys.stdout
+    if is_fd1:
+        sys.stdout = open(  # noqa: SIM115 (closed in finally)
+            saved,
+            "w",
+            buffering=1,
+            closefd=False,
+            encoding=python_stdout.encoding,
+            errors=python_stdout.errors,
+        )
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+    try:
+        yield
+    finally:
+        if sys.stdout is not python_stdout:
+            sys.stdout.flush()
+            sys.stdout.close()
+            sys.stdout = python_stdout
+        os.dup2(saved, 1)
+        os.close(saved)

@@ -17,7 +17,7 @@ from portfolio.alpha.ic import cross_sectional_ic, ic_summary
 from portfolio.alpha.panel import to_cube
 from portfolio.alpha.scaling import bets_per_year
 
-__all__ = ["build_diagnostics", "format_alpha_diagnostics"]
+__all__ = ["build_diagnostics", "format_alpha_diagnostics", "negative_ic_warnings"]
 
 
 def _num(x):
@@ -125,6 +125,26 @@ def build_diagnostics(
     }
 
 
+def negative_ic_warnings(diagnostics: dict) -> list[str]:
+    """A warning per factor whose mean IC over the history is negative while its blend
+    weight is positive: the blend keeps betting on a factor that has paid the other way."""
+    ic, weights = diagnostics.get("ic"), diagnostics["blend"]["weights"] or {}
+    if not ic:
+        return []
+    out = []
+    for name, s in ic["factors"].items():
+        mean, w = s.get("mean"), weights.get(name)
+        if mean is None or w is None or not (mean < 0 < w):
+            continue
+        t = s.get("t_stat")
+        out.append(
+            f"factor {name!r}: mean IC {mean:+.3f} over {s['n_periods']} months of history"
+            + (f" (t = {t:+.1f})" if t is not None else "")
+            + f" is negative, yet its blend weight is {w:+.0%}; check its direction or weight"
+        )
+    return out
+
+
 def _f(x, fmt="{:+.3f}") -> str:
     return "n/a" if x is None else fmt.format(x)
 
@@ -180,7 +200,8 @@ def format_alpha_diagnostics(result) -> str:
     a = d["alpha"]
     out += [
         "",
-        f"alpha (annualised): IC {a['ic']} ({a['ic_horizon']}, x {a['annualisation']:.2f}), std {_f(a['std'], '{:.2%}')}, "
+        f"alpha (annualised): IC {a['ic']} ({a['ic_horizon']}, x {a['annualisation']:.2f}), "
+        f"std {_f(a['std'], '{:.2%}')}, "
         f"range {_f(a['min'], '{:+.2%}')} .. {_f(a['max'], '{:+.2%}')}, "
         f"benchmark shift {_f(a['benchmark_shift'], '{:+.3%}')}",
     ]

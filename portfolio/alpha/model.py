@@ -17,7 +17,7 @@ import pandas as pd
 from optimizers.risk import FactorRiskModel
 from portfolio.alpha.blend import FixedBlend, ICWeightedBlend, LearnedBlend
 from portfolio.alpha.cleaning import CrossSectionalZScore
-from portfolio.alpha.diagnostics import build_diagnostics
+from portfolio.alpha.diagnostics import build_diagnostics, negative_ic_warnings
 from portfolio.alpha.inputs import build_panel
 from portfolio.alpha.panel import group_codes, to_cube
 from portfolio.alpha.residual import (
@@ -268,6 +268,7 @@ def run_alpha(
         alignment=alignment,
         as_of=as_of,
     )
+    warnings.extend(negative_ic_warnings(diagnostics))
     return AlphaResult(alpha, score.rename("score"), cur[names], excluded, diagnostics, warnings)
 
 

@@ -23,10 +23,14 @@ those scores, so the measured IC is biased towards zero by roughly the factor
 exchange for removing that style's return noise.
 
 Look-ahead: ``B`` and the group labels are those at the as-of date, used for every
-history month. For the current score this is no look-ahead (all of it is known at the
-as-of date); for history month ``t`` the exposures (and the return window behind
-estimated styles such as beta) extend past ``t``. This is a small, stated look-ahead
-of the IC history and of the historical blend weights, not of the current alpha.
+history month. The risk model's return-based styles (``info["point_in_time_factors"]``:
+beta, momentum, volatility of :mod:`portfolio.risk.styles`) are left out of the design:
+at the as-of date they are made of the history months' own returns, so regressing those
+returns on them would remove the signal being measured. For the current score this is no
+look-ahead (all of it is known at the as-of date); for history month ``t`` the static
+exposures (size, value, liquidity, country, sector) are those of the as-of date. This is a
+small, stated look-ahead of the IC history and of the historical blend weights, not of
+the current alpha.
 """
 
 from __future__ import annotations
@@ -139,6 +143,15 @@ def residual_design(
             )
         X = np.where((pos >= 0)[:, None], risk_model.exposures[np.where(pos >= 0, pos, 0)], np.nan)
         names = [str(f) for f in risk_model.factor_names]
+        moving = set((risk_model.info or {}).get("point_in_time_factors", ()))
+        if moving:  # built from the very returns being residualised: leave them out
+            keep = [k for k, n in enumerate(names) if n not in moving]
+            X, names = X[:, keep], [names[k] for k in keep]
+            info["left_out_factors"] = {
+                "factors": sorted(moving),
+                "reason": "return-based styles at the as-of date contain the history months' "
+                "returns; use ic_residualize_scores for point-in-time scores",
+            }
         lacking = assets[pos < 0]
         info["assets_without_exposures"] = {
             "count": int(len(lacking)),

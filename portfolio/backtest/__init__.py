@@ -12,11 +12,26 @@ Modules: :mod:`~portfolio.backtest.history` (dated snapshots, point in time),
 :mod:`~portfolio.backtest.units` (units for the shared executor), ``cli``.
 """
 
-from portfolio.backtest.data import BacktestInputs, inputs_from_frames, load_backtest_inputs
-from portfolio.backtest.engine import BacktestRun, BacktestSpec, rebalance_dates, run_backtest
-from portfolio.backtest.outputs import summarise, write_backtest
-from portfolio.backtest.stats import backtest_statistics, information_ratio
-from portfolio.backtest.units import BacktestUnit, demo_inputs, run_unit
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {
+    "BacktestInputs": "portfolio.backtest.data",
+    "BacktestRun": "portfolio.backtest.engine",
+    "BacktestSpec": "portfolio.backtest.engine",
+    "BacktestUnit": "portfolio.backtest.units",
+    "backtest_statistics": "portfolio.backtest.stats",
+    "demo_inputs": "portfolio.backtest.units",
+    "information_ratio": "portfolio.backtest.stats",
+    "inputs_from_frames": "portfolio.backtest.data",
+    "load_backtest_inputs": "portfolio.backtest.data",
+    "rebalance_dates": "portfolio.backtest.engine",
+    "run_backtest": "portfolio.backtest.engine",
+    "run_unit": "portfolio.backtest.units",
+    "summarise": "portfolio.backtest.outputs",
+    "write_backtest": "portfolio.backtest.outputs",
+}
 
 __all__ = [
     "BacktestInputs",
@@ -34,3 +49,16 @@ __all__ = [
     "summarise",
     "write_backtest",
 ]
+
+
+def __getattr__(name: str):
+    """Import a public name's module on first use (PEP 562), so the package itself is light."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -50,7 +50,6 @@ def add_parser(subparsers) -> None:
     p.add_argument("--scheduler", help="run units on an existing Dask scheduler (tcp://host:port)")
     p.add_argument("--no-comparators", action="store_true",
                    help="skip the top-quintile and constraints-light comparators")  # fmt: skip
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     from portfolio.cli import add_no_report
 
     add_no_report(p)
@@ -110,18 +109,19 @@ def cmd_backtest(args) -> int:
         value = getattr(args, opt)
         if value is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             raise ConfigError(f"--{opt}: expected a date YYYY-MM-DD, got {value!r}")
+    quiet = getattr(args, "verbosity", 0) < 0  # -q: no progress, no headline
     units = _units(args)
     configs = {u.config_path: load_config(u.config_path) for u in units}  # exit 2 before work
     spec = ExecutorSpec(args.workers, args.scheduler)
     t0 = time.perf_counter()
     if len(units) == 1 and not spec.distributed:
-        runs = [run_unit(units[0], None if args.quiet else _print_progress)]
+        runs = [run_unit(units[0], None if quiet else _print_progress)]
     else:
-        if not args.quiet:
+        if not quiet:
             print(f"{len(units)} backtests on {spec.describe()}", file=sys.stderr)
 
         def done(i, run):
-            if not args.quiet:
+            if not quiet:
                 print(f"  done: {units[i].name}", file=sys.stderr, flush=True)
 
         runs = map_units(run_unit, units, spec, done)
@@ -135,9 +135,9 @@ def cmd_backtest(args) -> int:
         headline = _headline(unit.name, summarise(run)[1], folder)
         text = "\n".join(x for x in headline.splitlines() if "run folder:" not in x)
         write_backtest(run, folder, m, report=not args.no_report, summary_text=text)
-        if not args.quiet:
+        if not quiet:
             print(headline)
-    if not args.quiet:
+    if not quiet:
         print(f"{len(units)} backtest(s) in {time.perf_counter() - t0:.1f} s")
     return 0
 
@@ -147,7 +147,7 @@ def _headline(name: str, s: dict, folder: Path) -> str:
     law = s["fundamental_law"]["measured_ic"] or {}
     return (
         f"{name}: {s['start']} to {s['end']} ({s['periods']} rebalances, "
-        f"{s['months_unchanged']} unchanged)\n"
+        f"{s['months_relaxed']} with limits relaxed, {s['months_unchanged']} unchanged)\n"
         f"  active return {100 * s['active_return']['net']:+.2f}%/y net, "
         f"{100 * s['active_return']['gross']:+.2f}%/y gross; IR net {ir['net']:.2f} "
         f"+- {ir['net_se']:.2f}, gross {ir['gross']:.2f}\n"

@@ -39,6 +39,8 @@ class StageRecorder(Rebalancer):
     Given ``risk`` / ``alpha`` (from another run on the same data and date), those stages
     are reused instead of refitted: they depend only on the data and the model config
     (the alpha stage reads the benchmark, not the holdings), so the result is the same.
+    A fund universe keeps held names outside it (:mod:`portfolio.selection`), so two books
+    on the same date can see different names: the stages are then refitted on this one's.
     """
 
     def __init__(self, config, base_dir=None, risk=None, alpha=None):
@@ -47,12 +49,12 @@ class StageRecorder(Rebalancer):
         self.alpha_ = alpha
 
     def risk_stage(self, data):
-        if self.risk_ is None:
+        if self.risk_ is None or not self.risk_[0].asset_ids.equals(data.securities.index):
             self.risk_ = super().risk_stage(data)
         return self.risk_
 
     def alpha_stage(self, data, risk_model, book):
-        if self.alpha_ is None:
+        if self.alpha_ is None or not self.alpha_.alpha.index.equals(data.securities.index):
             self.alpha_ = super().alpha_stage(data, risk_model, book)
         return self.alpha_
 

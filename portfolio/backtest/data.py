@@ -72,7 +72,8 @@ class BacktestInputs:
 
     def fx_at(self, t) -> pd.Series:
         """``base_per_unit`` by currency in force at ``t``."""
-        snap = self.fx.at(t, max_age_days=_max_age(self.fx, self.config))
+        d = _in_force(self.fx, t, self.config)
+        snap = self.fx.at(d, max_age_days=None)
         return pd.Series(
             pd.to_numeric(snap["base_per_unit"]).to_numpy(float),
             index=pd.Index(snap["currency"].astype(str), name="currency"),
@@ -81,7 +82,7 @@ class BacktestInputs:
 
     def securities_at(self, t) -> pd.DataFrame:
         """The validated securities snapshot in force at ``t``, indexed by asset_id."""
-        d = self.securities.resolve(t, _max_age(self.securities, self.config))
+        d = _in_force(self.securities, t, self.config)
         valid = self.securities_valid
         if d is None:
             return valid.drop(columns="date")
@@ -108,6 +109,15 @@ class BacktestInputs:
             fx=self.fx_at(t),
             sources=self.sources,
         )
+
+
+def _in_force(table: DatedTable, t, config):
+    """Date of the snapshot used at ``t`` (``None`` when undated). A single snapshot is
+    used at every date (accepted at load time only with ``data.stale_securities_ok``); a
+    history's latest snapshot ``<= t``, at most ``MAX_SNAPSHOT_AGE_DAYS`` old."""
+    if not table.is_history:
+        return table.dates[0] if len(table.dates) else None
+    return table.resolve(t, _max_age(table, config))
 
 
 def _max_age(table: DatedTable, config) -> int | None:

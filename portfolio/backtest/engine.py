@@ -6,9 +6,11 @@ For each date ``t_k`` (the last return date of each month in ``[start, end]``):
 2. :meth:`BacktestInputs.market_at` cuts the data at ``t_k`` (securities and FX snapshots in
    force, fundamentals and returns dated ``<= t_k``) and the book gives holdings and cash;
 3. the same :class:`~portfolio.rebalance.Rebalancer` as ``active-etf rebalance`` runs with
-   ``fund.as_of = t_k``; its board-lot trades are booked and their costs paid. An
-   infeasible month (or a solver failure) is recorded with its diagnosis and the book is
-   left unchanged; the backtest goes on;
+   ``fund.as_of = t_k``; its board-lot trades are booked and their costs paid. Limits with
+   a ``priority`` that cannot all hold are relaxed by the optimizer (lowest priority
+   first) and the month is recorded as ``relaxed`` with what moved; a month still
+   infeasible (or a solver failure) is recorded with its diagnosis and the book is left
+   unchanged; the backtest goes on;
 4. the comparators trade on the same date (:mod:`portfolio.backtest.comparators`);
 5. the realised IC of the alpha over ``(t_k, t_k+1]`` is measured on residual returns.
 
@@ -49,6 +51,7 @@ from portfolio.backtest.realised import realised_ic
 from portfolio.book import build_book
 from portfolio.errors import ConfigError, InputError
 from portfolio.markets import load_market_table, lot_sizes
+from portfolio.selection import constraint_columns, select_universe
 
 __all__ = ["BacktestSpec", "BacktestRun", "rebalance_dates", "run_backtest"]
 
@@ -149,9 +152,16 @@ def _starting_capital(inputs: BacktestInputs) -> float:
     return build_book(data).nav_base
 
 
+def _fund_view(data, config, t):
+    """``data`` cut to the fund's universe with its benchmark method applied (as a rebalance does)."""
+    cols = constraint_columns(config.constraints)
+    return select_universe(data, config.universe, config.benchmark, pd.Timestamp(t), cols).data
+
+
 def _initial_state(inputs: BacktestInputs, t, capital: float) -> BookState:
     """The benchmark in whole board lots at ``t`` with the cash band's mid-point in cash."""
-    data = inputs.market_at(t, inputs.holdings.iloc[:0], inputs.cash.iloc[:0])
+    data = _fund_view(inputs.market_at(t, inputs.holdings.iloc[:0], inputs.cash.iloc[:0]),
+                      inputs.config, t)
     sec = data.securities
     fx = data.fx
     price = (sec["price_local"] * sec["currency"].map(fx)).astype(float)
@@ -174,6 +184,7 @@ def _initial_state(inputs: BacktestInputs, t, capital: float) -> BookState:
 
 
 def _context(rec: StageRecorder, data, config) -> DateContext:
+    data = _fund_view(data, config, config.fund.as_of)
     sec = data.securities
     halted = sec["halted"].astype(bool) if "halted" in sec else pd.Series(False, index=sec.index)
     return DateContext(
@@ -203,6 +214,16 @@ def _solve(rec: StageRecorder, data, t, events: list[dict], label: str):
     except InputError as exc:  # name the date the data failed at
         raise InputError(f"backtest at {t.date()}", exc.problems) from exc
     return None
+
+
+def _record_relaxed(result, t, events: list[dict], label: str) -> None:
+    """A month solved only after relaxing prioritised limits: an event naming each limit
+    relaxed, by how much (own units) and its new limits (the optimizer's report)."""
+    relaxed = list(result.optimization.relaxed or [])
+    if relaxed:
+        text = "; ".join(str(r.get("text") or r.get("name")) for r in relaxed)
+        events.append({"date": str(t.date()), "strategy": label, "status": "relaxed",
+                       "message": f"relaxed by priority: {text}", "relaxed": relaxed})  # fmt: skip
 
 
 def run_backtest(
@@ -284,6 +305,11 @@ def _walk(inputs: BacktestInputs, spec: BacktestSpec, progress) -> BacktestRun:
         row = {"date": t, "next_date": None if last else dates[k + 1], "engine_nav": state.nav_base}
         row.update(_engine_row(result, ctx, state))
         if result is not None:
+            _record_relaxed(result, t, events, "engine")
+            for key in ("book_s", "risk_s", "alpha_s", "build_s", "solve_s", "trades_s"):
+                timings[f"engine_{key}"] = timings.get(f"engine_{key}", 0.0) + float(
+                    result.timings.get(key, 0.0)
+                )
             t0 = time.perf_counter()
             states["engine"] = apply_trades(
                 state, result.trades.holdings["shares_after"], ctx.price_base,
@@ -321,7 +347,8 @@ def _engine_row(result, ctx: DateContext, state: BookState) -> dict:
     """Ex-ante figures of the engine at one date (NaN where the month was infeasible)."""
     nav = state.nav_base
     n_view = int(ctx.alpha.score.notna().sum())
-    row = {"status": "ok" if result is not None else "unchanged", "breadth": n_view}
+    status = "unchanged" if result is None else "relaxed" if result.optimization.relaxed else "ok"
+    row = {"status": status, "breadth": n_view}
     if result is None:
         w = state.value_base.reindex(ctx.securities.index).fillna(0.0) / nav
         a = w - ctx.benchmark
@@ -335,6 +362,7 @@ def _engine_row(result, ctx: DateContext, state: BookState) -> dict:
     w = result.trades.weights_after
     a = w - ctx.benchmark
     cost = float(result.trades.trades["est_cost_base"].sum())
+    relaxed = {r["name"] for r in result.optimization.relaxed or []}  # breached by design
     row.update(
         engine_cost_base=cost,
         turnover=result.trades.turnover,
@@ -343,7 +371,7 @@ def _engine_row(result, ctx: DateContext, state: BookState) -> dict:
         ex_ante_te=float(result.risk_after["active_risk"]),
         ex_ante_alpha=float(ctx.alpha.alpha.reindex(a.index).fillna(0.0) @ a),
         n_holdings=int((result.trades.holdings["shares_after"] > 0).sum()),
-        breaches=len(result.breaches),
+        breaches=len([b for b in result.breaches if b["name"] not in relaxed]),
     )  # fmt: skip
     return row
 
@@ -388,6 +416,7 @@ def _run_comparators(states, ctx, inputs, data, rec, row, events, t, base) -> No
     if result is None:
         row.update(light_turnover=0.0, light_cost_base=0.0, light_ex_ante_te=np.nan)
         return
+    _record_relaxed(result, t, events, "light")
     cost = float(result.trades.trades["est_cost_base"].sum())
     a = result.trades.weights_after - ctx.benchmark
     row.update(

@@ -10,16 +10,18 @@ are decimals, dates ``YYYY-MM-DD``.
     the start; its drawdown is the active drawdown).
 
 ``periods.csv`` / ``periods.parquet`` -- one row per rebalance date ``date`` (the period runs
-    to ``next_date``): ``status`` (``ok``, or ``unchanged`` when the month was infeasible or
-    the solver failed: book kept), ``engine_nav`` (before trading), ``engine_nav_end``,
+    to ``next_date``): ``status`` (``ok``; ``relaxed`` when limits with a priority were
+    relaxed to solve, the event says which and by how much; ``unchanged`` when the month was
+    infeasible or the solver failed: book kept), ``engine_nav`` (before trading), ``engine_nav_end``,
     ``engine_return``, ``benchmark_return``, ``active_return`` (net), ``active_return_gross``,
     ``cumulative_active``, ``ex_ante_te`` (annualised, after rounding), ``ex_ante_alpha``
     (annualised ``alpha' (w - b)``), ``rolling_realised_te_12m``, ``standardised_active``,
     ``turnover`` (one-way), ``engine_cost_base``, ``cost_bp``, ``n_trades``, ``n_holdings``,
     ``transfer_coefficient``, ``breadth``, ``ic_pearson``, ``ic_rank``, ``ic_names``,
-    ``income_base``, ``delisted``, ``breaches``; and per comparator ``top_quintile_*`` /
-    ``light_*``: ``nav``, ``nav_end``, ``return``, ``active_return``, ``turnover``,
-    ``cost_base``, ``cost_bp`` (``light_ex_ante_te`` too).
+    ``income_base``, ``delisted``, ``breaches`` (limits broken after lot rounding, not
+    counting those relaxed by priority); and per comparator ``top_quintile_*`` / ``light_*``:
+    ``nav``, ``nav_end``, ``return``, ``active_return``, ``turnover``, ``cost_base``,
+    ``cost_bp`` (``light_ex_ante_te`` too).
 
 ``holdings.csv`` / ``.parquet`` -- the engine's book after trading at each date: ``date,
     asset_id, shares, value_base, weight, benchmark_weight, alpha, score``.
@@ -28,7 +30,8 @@ are decimals, dates ``YYYY-MM-DD``.
     rebalance's ``trades.csv`` (shares in whole board lots, ``est_cost_base`` paid).
 
 ``backtest.json`` -- the statistics of :mod:`portfolio.backtest.stats` (formulas and units
-    stated inside), ``events`` (each infeasible month with its diagnosis), ``notes``.
+    stated inside), ``events`` (each relaxed month with what was relaxed, each infeasible
+    month with its diagnosis), ``notes``.
 
 ``summary.txt`` -- the lines printed on the terminal for the run.
 

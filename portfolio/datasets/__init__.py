@@ -5,23 +5,26 @@
 >>> paths = write_demo_data(market, "demo")  # doctest: +SKIP
 """
 
-from portfolio.datasets.demo import (
-    DEFAULT_SEED,
-    SECURITIES_COLUMNS,
-    DemoMarket,
-    generate_demo_market,
-)
-from portfolio.datasets.fundamentals import FUNDAMENTAL_COLUMNS
-from portfolio.datasets.io import DEMO_FILES, write_demo_data
-from portfolio.datasets.scores import (
-    FACTOR_DEFINITIONS,
-    PLANTED_FACTORS,
-    composite_from_raw,
-    momentum_12_1,
-    planted_scores,
-    raw_factor_values,
-    winsorized_zscore,
-)
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {
+    "DEFAULT_SEED": "portfolio.datasets.demo",
+    "DEMO_FILES": "portfolio.datasets.io",
+    "DemoMarket": "portfolio.datasets.demo",
+    "FACTOR_DEFINITIONS": "portfolio.datasets.scores",
+    "FUNDAMENTAL_COLUMNS": "portfolio.datasets.fundamentals",
+    "PLANTED_FACTORS": "portfolio.datasets.scores",
+    "SECURITIES_COLUMNS": "portfolio.datasets.demo",
+    "composite_from_raw": "portfolio.datasets.scores",
+    "generate_demo_market": "portfolio.datasets.demo",
+    "momentum_12_1": "portfolio.datasets.scores",
+    "planted_scores": "portfolio.datasets.scores",
+    "raw_factor_values": "portfolio.datasets.scores",
+    "winsorized_zscore": "portfolio.datasets.scores",
+    "write_demo_data": "portfolio.datasets.io",
+}
 
 __all__ = [
     "DEFAULT_SEED",
@@ -39,3 +42,16 @@ __all__ = [
     "winsorized_zscore",
     "write_demo_data",
 ]
+
+
+def __getattr__(name: str):
+    """Import a public name's module on first use (PEP 562), so the package itself is light."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -69,7 +69,7 @@ SECURITIES_COLUMNS = (
 
 @dataclass(frozen=True, eq=False)
 class DemoMarket:
-    """A generated demo market (DESIGN.md section 4 data contracts).
+    """A generated demo market (README, "Input files" data contracts).
 
     Attributes
     ----------

@@ -199,9 +199,7 @@ def fundamental_news(
     and nothing after ``t_m`` leaks into the snapshot at ``t_m``.
     """
     s_d = shocks.spec_vol / np.sqrt(TRADING_DAYS)
-    daily = (
-        _common_returns(uni, shocks) + np.sqrt(1.0 - ic**2) * s_d * shocks.eps - 0.5 * s_d**2
-    )
+    daily = _common_returns(uni, shocks) + np.sqrt(1.0 - ic**2) * s_d * shocks.eps - 0.5 * s_d**2
     return np.cumsum(daily, axis=0)[np.asarray(month_end_pos)]
 
 

@@ -21,15 +21,16 @@ fund's universe with the best selection score ``s = z(tilt) + 0.5 noise`` (``z(t
 cross-sectional z-score of the fund's main ratio at the previous month-end snapshot,
 missing -> -inf), weighted ``w ∝ 0.5 / n_hold + 0.5 * b_i / sum(b)`` over the held names
 (half equal, half the fund's own benchmark weight ``b``); names in an ``avoid`` group of the
-style (e.g. China for the ex-Japan fund) score 2 lower, so the book starts near its mandate to the invested share, in whole board lots at as-of prices
-(at least one lot), with cash ``cash_share`` of NAV split across the fund's currencies.
+style (e.g. China for the ex-Japan fund) score 2 lower, so the book starts near its
+mandate to the invested share, in whole board lots at as-of prices (at least one lot),
+with cash ``cash_share`` of NAV split across the fund's currencies.
 Everything is a function of the market's seed and the fund name.
 """
 
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from importlib import resources
 
 import numpy as np
@@ -37,6 +38,7 @@ import pandas as pd
 
 from portfolio.datasets.conventions import USD_PER_UNIT
 from portfolio.datasets.fund import whole_lots
+from portfolio.datasets.fund_table import DEFAULT_FUND, FUND_STYLES, FundStyle
 
 __all__ = [
     "FundStyle",
@@ -46,57 +48,6 @@ __all__ = [
     "fund_market",
     "fund_demo",
 ]
-
-DEFAULT_FUND = "asia-small-cap"
-
-
-@dataclass(frozen=True)
-class FundStyle:
-    """One example fund: its config file, a one-line description and how its book is drawn."""
-
-    config_file: str
-    description: str
-    nav_base: float = 0.0  # 0: the generator's own book (the default fund)
-    n_hold: int = 0
-    tilt: tuple[str, str] = ("", "")  # (numerator, denominator) of the selection ratio
-    cash_share: float = 0.015
-    cash_split: tuple[tuple[str, float], ...] = (("USD", 1.0),)
-    avoid: tuple[tuple[str, str], ...] = ()  # (column, value): selection score - 2 (mandate)
-
-
-FUND_STYLES: dict[str, FundStyle] = {
-    "asia-small-cap": FundStyle(
-        "demo_fund.yaml",
-        "Asia small caps: quality, value and earnings quality; China <= 10 % by risk",
-    ),
-    "japan-quality": FundStyle(
-        "japan_quality.yaml",
-        "Active Japan small cap: RORC quality and the forward P/E gap; TE budget 3-5 %",
-        nav_base=300e6,
-        n_hold=80,
-        tilt=("ebit", "net_operating_capital"),
-        cash_split=(("JPY", 0.8), ("USD", 0.2)),
-    ),
-    "japan-dividend": FundStyle(
-        "japan_dividend.yaml",
-        "Japan small-cap dividend: dividend-weighted benchmark, higher yield, low turnover",
-        nav_base=200e6,
-        n_hold=220,
-        tilt=("dps", "price_local"),
-        cash_share=0.01,
-        cash_split=(("JPY", 0.9), ("USD", 0.1)),
-    ),
-    "asia-ex-japan": FundStyle(
-        "asia_ex_japan.yaml",
-        "Asia ex-Japan small cap: China below its benchmark under each definition; "
-        "interest cover and FCF",
-        nav_base=250e6,
-        n_hold=110,
-        tilt=("free_cash_flow", "market_value_local"),
-        cash_split=(("USD", 0.7), ("HKD", 0.3)),
-        avoid=(("country_of_risk", "CN"), ("country", "CN"), ("country", "HK")),
-    ),
-}
 
 
 def _style(name: str) -> FundStyle:

@@ -2,8 +2,8 @@
 
 One row per security, drawn in a fixed order from one ``numpy.random.Generator``:
 listing country (exact shares by largest remainder), country of risk, sector and industry,
-ticker and name, market cap at the start of the history (log-normal truncated to USD 150 m - 5 bn; the as-of
-cap follows the simulated returns), as-of price
+ticker and name, market cap at the start of the history (log-normal truncated to
+USD 150 m - 5 bn; the as-of cap follows the simulated returns), as-of price
 (log-normal around the market's typical level, quoted to the market's decimals), Hong Kong
 board lot, market beta, China revenue share, turnover and spread, listing and halt dates.
 """

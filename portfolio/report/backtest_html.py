@@ -56,7 +56,12 @@ def _alerts(stats: dict, periods: pd.DataFrame) -> list[Raw]:
                 "bad",
             )
         )
-    events = stats.get("events", [])
+    relaxed = [e for e in stats.get("events", []) if e.get("status") == "relaxed"]
+    if relaxed:
+        items = [f"{e.get('date')} ({e.get('strategy')}): {e.get('message')}" for e in relaxed]
+        out.append(alert(f"{len(relaxed)} rebalance(s) with limits relaxed by priority",
+                         items, "warn"))  # fmt: skip
+    events = [e for e in stats.get("events", []) if e.get("status") != "relaxed"]
     if events:
         items = []
         for e in events:
@@ -261,7 +266,8 @@ def _period_charts(p: pd.DataFrame, s: dict) -> list[Raw]:
     return [
         figure(
             te,
-            "Realised: std of monthly active returns over the last 12 months x sqrt(12)"
+            "Realised: std of monthly active returns over the last 12 months (drawn from 6 on)"
+            " x sqrt(12)"
             "; ex-ante: the risk model's TE of the rounded portfolio.",
         ),
         figure(turnover, "Engine one-way turnover at each rebalance."),
@@ -271,6 +277,7 @@ def _period_charts(p: pd.DataFrame, s: dict) -> list[Raw]:
 
 
 def _period_table(p: pd.DataFrame) -> Raw:
+    breaches = p["breaches"] if "breaches" in p else pd.Series(0, index=p.index)
     rows = [
         [
             str(r.date)[:10],
@@ -282,8 +289,9 @@ def _period_table(p: pd.DataFrame) -> Raw:
             fmt_num(r.ic_pearson, 3),
             f"{int(r.n_trades)}",
             f"{int(r.n_holdings)}",
+            f"{int(b)}" if pd.notna(b) else "\u2013",
         ]
-        for r in p.itertuples()
+        for r, b in zip(p.itertuples(), breaches, strict=True)
     ]
     return table(
         [
@@ -296,10 +304,14 @@ def _period_table(p: pd.DataFrame) -> Raw:
             "IC",
             "trades",
             "holdings",
+            "breaches after rounding",
         ],
         rows,
         numeric_from=2,
-        row_classes=["bind" if r[1] != "ok" else "" for r in rows],
+        row_classes=[
+            "bad" if b > 0 else ("bind" if r[1] != "ok" else "")
+            for r, b in zip(rows, breaches.fillna(0), strict=True)
+        ],
     )
 
 

@@ -22,7 +22,18 @@ from __future__ import annotations
 
 from constraints import AttributeBounds, GroupBounds
 from portfolio.report import svg
-from portfolio.report.html import Raw, alert, figure, fmt_pct, key, kv, page, section, table
+from portfolio.report.html import (
+    Raw,
+    alert,
+    esc,
+    figure,
+    fmt_pct,
+    key,
+    kv,
+    page,
+    section,
+    table,
+)
 from portfolio.report.rebalance_detail import (
     alpha_section,
     binding_section,
@@ -42,21 +53,44 @@ CHINA_DEFINITIONS = {
 _LABELS = {"before": "before", "optimal": "optimal", "after_rounding": "after rounding"}
 
 
+def _in_unit(v: float, unit: str) -> str:
+    """A violation in its constraint's unit: weights as percent, ADV fractions as % of ADV."""
+    if unit in ("weight", "TE", "volatility", "cash weight"):
+        return fmt_pct(v, 3 if abs(v) < 1e-3 else 2)
+    if unit == "fraction of ADV":
+        return f"{fmt_pct(v)} of ADV"
+    return f"{v:.4g} {unit}".strip()
+
+
+def _breach_item(k: int, b: dict) -> Raw:
+    """``name: over its limit by X on n row(s): row (x), ...`` with the key number tagged."""
+    unit = b.get("unit", "")
+    v = b.get("violation")
+    rows = sorted(b.get("rows", {}).items(), key=lambda r: -r[1])
+    shown = ", ".join(f"{r} ({_in_unit(x, unit)})" for r, x in rows[:8])
+    more = f" and {len(rows) - 8} more" if len(rows) > 8 else ""
+    n = b.get("n_rows", len(rows) or 1)
+    return Raw(
+        f"{esc(b.get('name'))}: over its limit by "
+        f"{key(f'constraint_breaches_after_rounding.{k}.violation', v, _in_unit(v, unit))}"
+        f" on {n} row{'s' if n != 1 else ''}" + (esc(f": {shown}{more}") if shown else "")
+    )
+
+
 def _alerts(s: dict) -> list[Raw]:
     """Red for breaches and a non-optimal solve; amber for what was changed or left out."""
     out = []
     breaches = s["constraint_breaches_after_rounding"]
     opt = s["optimizer"]
-    bad = [
-        f"{b.get('name')}: violated by {b.get('violation'):.4g} {b.get('unit', '')}"
-        f" on {b.get('n_rows', 1)} row(s)"
-        for b in breaches
-    ]
+    bad: list = [_breach_item(k, b) for k, b in enumerate(breaches)]
     if opt.get("status") not in ("optimal",):
         bad.append(f"optimizer status: {opt.get('status')}")
     bad += [f"{v.get('name', v)}: {v}" for v in opt.get("violations", [])]
     if bad:
-        title = f"{len(breaches)} constraint breach(es) after board-lot rounding"
+        title = (
+            f"{len(breaches)} constraint breach(es) after board-lot rounding: "
+            "check before sending the trade list"
+        )
         out.append(alert(title if breaches else "Solver warnings", bad, "bad"))
     warn = [f"relaxed: {r}" for r in opt.get("relaxed", [])]
     warn += list(s.get("alpha_warnings", [])) + list(s.get("notes", []))

@@ -59,7 +59,9 @@ def run_folder_files(
 
     ``trades.csv``, ``trades.xlsx``, ``target_holdings.csv``, ``risk_by_asset.csv``,
     ``summary.json`` (the given ``result.summary()``), ``summary.txt`` (the terminal
-    summary), ``manifest.json`` and, unless ``report`` is false, ``report.html``.
+    summary), ``manifest.json``, the settlement files of :func:`portfolio.rounding.send_files`
+    (``fx_trades.csv``, ``cash_by_currency.csv``, ETF baskets, ``DO_NOT_SEND.txt``) and,
+    unless ``report`` is false, ``report.html``.
     """
     from portfolio.markets import load_market_table
     from portfolio.report.trade_tables import by_market, market_names
@@ -76,6 +78,7 @@ def run_folder_files(
         "optimizer": result.optimization.status,
         "solver": result.optimization.solver,
         "constraint_breaches_after_rounding": len(result.breaches),
+        "hard_limits": "breached" if result.hard_breaches else "ok",
     }
     trades = result.trades.trades
     markets = market_names(
@@ -93,6 +96,9 @@ def run_folder_files(
             manifest(result.config, result.data.sources, status, result.timings, extra_manifest)
         ),
     }
+    from portfolio.rounding import send_files
+
+    files.update(send_files(result))
     if report:
         from portfolio.report.rebalance_html import rebalance_report_html
 
@@ -102,6 +108,25 @@ def run_folder_files(
 
 def _pct(x: float, digits: int = 2) -> str:
     return f"{100 * x:.{digits}f}%"
+
+
+def _cash_lines(s: dict) -> list[str]:
+    """Cash before / after trades / after costs, FX trades and the lot repair."""
+    c, ccy = s.get("cash"), s["base_currency"]
+    if not c:
+        return []
+    out = [
+        f"  cash {ccy}: before {c['before_base']:,.0f}, after trades {c['after_trades_base']:,.0f},"
+        f" after costs {c['after_costs_base']:,.0f} ({_pct(c['after_costs_weight'])});"
+        f" {s['fx_trades']['count']} FX trades, FX cost {c['fx_cost_base']:,.0f}",
+    ]
+    rep = s.get("repair") or {}
+    if rep.get("n_moves"):
+        out.append(
+            f"  lot repair: {rep['n_moves']} moves, utility lost"
+            f" {1e4 * rep['utility_lost']:.2f} bp ({rep['stopped']})"
+        )
+    return out
 
 
 def terminal_summary(s: dict) -> str:
@@ -129,12 +154,15 @@ def terminal_summary(s: dict) -> str:
             f"    {name:44}{_pct(v['before']):>8}{_pct(v['after']):>9}{_pct(v['benchmark']):>11}"
         )
     lines += [
-        f"  turnover (one-way) {_pct(s['turnover']['after_rounding'])};"
-        f" {tr['count']} trades ({tr['buys']} buys, {tr['sells']} sells),"
+        f"  turnover: buys {_pct(s['turnover'].get('buys', float('nan')))},"
+        f" sells {_pct(s['turnover'].get('sells', float('nan')))},"
+        f" one-way (buys + sells) / 2 {_pct(s['turnover']['after_rounding'])}",
+        f"  {tr['count']} trades ({tr['buys']} buys, {tr['sells']} sells),"
         f" gross {ccy} {tr['gross_notional_base']:,.0f}",
         f"  estimated cost {ccy} {tr['est_cost_base']:,.0f}"
         f" ({tr['est_cost_bps_nav']:.1f} bp of NAV)",
     ]
+    lines += _cash_lines(s)
     if tr["filtered_below_min_trade"]:
         lines.append(
             f"  {len(tr['filtered_below_min_trade'])} trades below the minimum trade value not sent"
@@ -153,6 +181,11 @@ def terminal_summary(s: dict) -> str:
         lines.append(
             f"  ex-ante transfer coefficient {tc:.2f}; solver {s['optimizer'].get('solver')}"
             f" ({state})"
+        )
+    for r in s["optimizer"].get("residuals", [])[:4]:
+        lines.append(
+            f"  solver residual: {r['name']} exceeded by {r['violation']:.1e} {r['unit']}"
+            " before rounding (above 1e-9; the fallback solver's tolerance)"
         )
     binding = s["optimizer"].get("binding", [])
     if binding:

@@ -54,7 +54,13 @@ def nice_ticks(lo: float, hi: float, n: int = 5) -> np.ndarray:
     raw = (hi - lo) / max(n, 1)
     mag = 10.0 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    # The 1e-9 steps absorb float noise (0.3 / 0.1 = 2.9999999999999996); a value that far
+    # outside the last tick, yet beyond float noise of itself, still gets its own tick.
     start, stop = math.floor(lo / step + 1e-9), math.ceil(hi / step - 1e-9)
+    if start * step > lo + 1e-9 * max(1.0, abs(lo)):
+        start -= 1
+    if stop * step < hi - 1e-9 * max(1.0, abs(hi)):
+        stop += 1
     return np.arange(start, stop + 1) * step
 
 

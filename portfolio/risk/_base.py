@@ -52,7 +52,8 @@ class DenseRiskEstimator(BaseEstimator):
         if self._forced_form is None:
             form = self.factor_form
             check_param(owner, "factor_form", form, form in _FORMS, f"one of {_FORMS}")
-        check_int(owner, "n_components", self.n_components, 1)
+        if self.n_components is not None:  # None: automatic (see to_factor_form)
+            check_int(owner, "n_components", self.n_components, 1)
 
     def fit(self, returns: pd.DataFrame, y=None, **fit_params) -> DenseRiskEstimator:
         """Estimate from ``returns`` (dates x asset_id, daily decimal); returns ``self``."""

@@ -40,7 +40,7 @@ def risk_decomposition(
 ) -> dict:
     r"""Decompose total and active (tracking-error) risk; all figures annualised decimals.
 
-    With ``a = w - b`` and ``S = B F B' + diag(d)`` (DESIGN.md section 5):
+    With ``a = w - b`` and ``S = B F B' + diag(d)`` (README, "Architecture"):
 
     - ``total_risk = sqrt(w' S w)``, ``benchmark_risk = sqrt(b' S b)``,
       ``active_risk = TE = sqrt(a' S a)``;

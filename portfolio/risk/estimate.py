@@ -75,6 +75,7 @@ def estimate_risk(
     returns: pd.DataFrame,
     securities: pd.DataFrame,
     as_of: pd.Timestamp | None = None,
+    fundamentals: pd.DataFrame | None = None,
 ) -> tuple[FactorRiskModel, dict]:
     """Fit the risk model named by ``spec`` and return it for exactly ``securities.index``.
 
@@ -87,6 +88,9 @@ def estimate_risk(
     instead, and more than ``max_proxied_share`` proxied raises :class:`InputError`.
     With ``spec.vendor`` the vendor files are loaded (:func:`load_vendor_model`) and used as
     is; securities it does not cover are peer-proxied and reported.
+    The fundamental model's point-in-time styles read the whole ``returns`` history dated
+    ``<= as_of`` (momentum and beta need more than the window) and ``fundamentals`` (rows
+    dated ``<= as_of``; the value style).
 
     Returns
     -------
@@ -120,7 +124,11 @@ def estimate_risk(
         cols = ids.intersection(window.columns, sort=False)
         counts = window[cols].notna().sum()
         if spec.estimator == "fundamental":
-            est = make_estimator(spec).fit(window[cols], securities=securities)
+            history = returns if as_of is None else returns.loc[returns.index <= as_of]
+            est = make_estimator(spec).fit(
+                window[cols], securities=securities, fundamentals=fundamentals,
+                history=history[cols],
+            )  # fmt: skip
             model = est.risk_model_
             short = {a: r for a, r in est.report_["proxied"].items()}
             for a in ids.difference(cols):

@@ -38,7 +38,7 @@ class EWMACovariance(DenseRiskEstimator):
         half_life_days: float = 126.0,
         shrinkage: float = 0.0,
         factor_form: str = "auto",
-        n_components: int = 20,
+        n_components: int | None = None,
     ):
         self.half_life_days = half_life_days
         self.shrinkage = shrinkage

@@ -61,13 +61,17 @@ def build_exposures(
     sector_column: str = "sector",
     style_columns: tuple[str, ...] = ("market_cap_base", "beta"),
     source: str = "securities",
+    computed_styles: pd.DataFrame | None = None,
 ) -> FactorExposures:
     r"""Exposures: ``market`` (1), ``country:XX`` and ``sector:YY`` dummies, ``style:*`` scores.
 
-    Styles are z-scored cross-sectionally (cap-weighted mean 0, equal-weighted std 1);
-    ``market_cap_base`` enters as ``style:size = z(log market_cap_base)``. A missing style
-    value is set to 0 (the cap-weighted mean) and reported in ``filled``; missing country,
-    sector or market cap, and a non-positive market cap, raise :class:`InputError`.
+    Styles from ``style_columns`` (numeric securities columns) are z-scored
+    cross-sectionally (cap-weighted mean 0, equal-weighted std 1); ``market_cap_base``
+    enters as ``style:size = z(log market_cap_base)``. A missing style value is set to 0
+    (the cap-weighted mean) and reported in ``filled``; missing country, sector or market
+    cap, and a non-positive market cap, raise :class:`InputError`. ``computed_styles``
+    (asset_id x style, already standardised, e.g. the point-in-time styles of
+    :func:`~portfolio.risk.styles.style_exposures`) are appended as ``style:<column>``.
     """
     need = [country_column, sector_column, "market_cap_base", *style_columns]
     missing_cols = [c for c in dict.fromkeys(need) if c not in securities.columns]
@@ -113,6 +117,14 @@ def build_exposures(
         blocks.append(full[:, None])
         names.append(name)
         groups[name] = "style"
+    if computed_styles is not None:
+        for col in computed_styles.columns:
+            name = f"style:{col}"
+            if name in groups:
+                raise ValueError(f"style {name!r} given twice (style_columns and styles)")
+            blocks.append(computed_styles[col].reindex(ids).to_numpy(dtype=float)[:, None])
+            names.append(name)
+            groups[name] = "style"
     B = np.hstack(blocks)
     R = _restriction(names, groups, cap_by_factor)
     return FactorExposures(pd.Index(ids), pd.Index(names), B, R, groups, filled)

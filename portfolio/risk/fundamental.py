@@ -14,6 +14,14 @@ from portfolio.risk._base import ANNUALISATION
 from portfolio.risk._checks import check_int, check_param, returns_matrix
 from portfolio.risk.exposures import build_exposures
 from portfolio.risk.panel import ewma_weights
+from portfolio.risk.styles import (
+    RETURN_STYLES,
+    StyleSettings,
+    market_return,
+    return_descriptors,
+    standardise,
+    style_exposures,
+)
 
 __all__ = ["FundamentalFactorModel", "factor_covariance", "shrink_specific_vol"]
 
@@ -66,10 +74,18 @@ class FundamentalFactorModel(BaseEstimator):
 
     Each day, ``f_t = R g_t`` with ``g_t`` the weighted least-squares solution over the
     assets with a return that day, weights ``sqrt(market_cap_base)``, exposures ``B`` from
-    :func:`~portfolio.risk.exposures.build_exposures` (static, at the snapshot) and
-    restriction ``R`` (cap-weighted country and sector returns sum to 0). Solved for all days
+    :func:`~portfolio.risk.exposures.build_exposures` and restriction ``R`` (cap-weighted
+    country and sector returns sum to 0). Solved for all days
     at once with a batched pseudo-inverse (a day where a factor has no asset gets the
     minimum-norm solution and is counted in ``report_["rank_deficient_days"]``).
+
+    Point-in-time styles (``styles``, see :mod:`portfolio.risk.styles`): the model's
+    exposures ``B`` are those at the as-of date (the last date of ``returns``) computed from
+    ``history``, ``securities`` and ``fundamentals`` cut there. In the regression, a day
+    ``s`` of the window uses the return-based styles (beta, momentum, volatility) as of the
+    last month-end strictly before ``s`` (data up to that month-end only, standardised with
+    the as-of caps); days before the first such month-end use the as-of exposures. Size,
+    value, liquidity, country and sector exposures are those of the as-of snapshot.
 
     Factor covariance: :func:`factor_covariance` (half-life, Newey-West lags), x 252.
     Specific variance: exponentially weighted mean of squared residuals over each asset's
@@ -92,10 +108,17 @@ class FundamentalFactorModel(BaseEstimator):
     country_column, sector_column : str
     style_columns : tuple of str
         Numeric securities columns used as styles (``market_cap_base`` becomes log size).
+    styles : tuple of str
+        Point-in-time styles computed at each date (:data:`~portfolio.risk.styles.STYLE_NAMES`).
+    style_settings : StyleSettings, optional
+        Descriptor windows and winsorisation (defaults of :class:`StyleSettings`).
 
-    ``fit(returns, securities=...)``: ``securities`` is indexed by asset_id and covers every
-    returns column; assets of ``securities`` without a returns column get factor risk and the
-    size-group specific proxy.
+    ``fit(returns, securities=..., fundamentals=None, history=None)``: ``securities`` is
+    indexed by asset_id and covers every returns column; assets of ``securities`` without a
+    returns column get factor risk and the size-group specific proxy. ``history`` is the
+    longer returns history (rows dated up to the last date of ``returns``) the styles are
+    computed from (default ``returns``); ``fundamentals`` the (point-in-time) fundamentals
+    for the value style.
     """
 
     def __init__(
@@ -109,6 +132,8 @@ class FundamentalFactorModel(BaseEstimator):
         country_column: str = "country_of_risk",
         sector_column: str = "sector",
         style_columns: tuple[str, ...] = ("market_cap_base", "beta"),
+        styles: tuple[str, ...] = (),
+        style_settings: StyleSettings | None = None,
     ):
         self.half_life_days = half_life_days
         self.specific_half_life_days = specific_half_life_days
@@ -119,6 +144,8 @@ class FundamentalFactorModel(BaseEstimator):
         self.country_column = country_column
         self.sector_column = sector_column
         self.style_columns = style_columns
+        self.styles = styles
+        self.style_settings = style_settings
 
     def _check_params(self):
         owner = type(self).__name__
@@ -133,7 +160,14 @@ class FundamentalFactorModel(BaseEstimator):
         ok = isinstance(q, numbers.Real) and not isinstance(q, bool) and q >= 0
         check_param(owner, "specific_shrinkage", q, ok, "a float >= 0")
 
-    def fit(self, returns: pd.DataFrame, y=None, securities: pd.DataFrame | None = None):
+    def fit(
+        self,
+        returns: pd.DataFrame,
+        y=None,
+        securities: pd.DataFrame | None = None,
+        fundamentals: pd.DataFrame | None = None,
+        history: pd.DataFrame | None = None,
+    ):
         """Fit on ``returns`` (dates x asset_id, daily decimal) and ``securities``; returns self."""
         self._check_params()
         if securities is None:
@@ -144,16 +178,35 @@ class FundamentalFactorModel(BaseEstimator):
         unknown = returns.columns.difference(securities.index)
         if len(unknown):
             raise InputError("returns", f"asset_id columns not in securities {list(unknown[:10])}")
+        settings = self.style_settings or StyleSettings()
+        history = returns if history is None else history.loc[history.index <= returns.index[-1]]
+        if len(returns.index.difference(history.index)):
+            raise ValueError("FundamentalFactorModel.fit: history must contain every returns date")
+        st = None
+        if self.styles:
+            st = style_exposures(
+                history, securities, fundamentals, returns.index[-1], tuple(self.styles), settings
+            )
         ex = build_exposures(
-            securities, self.country_column, self.sector_column, tuple(self.style_columns)
+            securities,
+            self.country_column,
+            self.sector_column,
+            tuple(self.style_columns),
+            computed_styles=None if st is None else st.z,
         )
         N = len(ex.asset_ids)
         full = np.full((values.shape[0], N), np.nan)
         full[:, ex.asset_ids.get_indexer(returns.columns)] = values
         cap = securities["market_cap_base"].to_numpy(dtype=float)
-        g, rank_def = self._regress(full, ex.B @ ex.R, np.sqrt(cap))
+        blocks = self._exposure_blocks(ex, st, history, returns.index, cap, settings)
+        g = np.empty((len(full), ex.R.shape[1]))
+        resid = np.empty_like(full)
+        rank_def = 0
+        for rows, B in blocks:
+            g[rows], rd = self._regress(full[rows], B @ ex.R, np.sqrt(cap))
+            rank_def += rd
+            resid[rows] = full[rows] - (g[rows] @ ex.R.T) @ B.T
         f = g @ ex.R.T
-        resid = full - f @ ex.B.T
         F = factor_covariance(f, self.half_life_days, self.newey_west_lags) * ANNUALISATION
         d, (pos, reasons), groups = self._specific(resid, cap)
         proxied = dict(zip(map(str, ex.asset_ids[pos]), reasons, strict=True))
@@ -171,6 +224,13 @@ class FundamentalFactorModel(BaseEstimator):
             "rank_deficient_days": int(rank_def),
             "proxied": proxied,
             "style_exposure_filled": {k: v for k, v in ex.filled.items()},
+            "styles": [] if st is None else list(st.z.columns),
+            "point_in_time_factors": []
+            if st is None
+            else [f"style:{s}" for s in st.z.columns if s in RETURN_STYLES],
+            "styles_unavailable": {} if st is None else dict(st.unavailable),
+            "styles_filled_count": {} if st is None else {k: len(v) for k, v in st.filled.items()},
+            "styles_winsorised_count": {} if st is None else dict(st.winsorised),
             "factor_cov_min_eigenvalue": float(np.linalg.eigvalsh(F).min()),
             "size_group_mean_specific_vol": [float(x) for x in groups],
         }
@@ -183,6 +243,43 @@ class FundamentalFactorModel(BaseEstimator):
             info={"factor_groups": dict(ex.groups), **self.report_},
         )
         return self
+
+    def _exposure_blocks(self, ex, st, history, window, cap, settings):
+        """``[(rows, B)]``: the window's rows grouped by the exposures they are regressed on.
+
+        The return-based styles move: a day uses them as of the last month-end of
+        ``history`` strictly before it (the as-of exposures before the first one). The
+        style z-scores at each month-end are kept in ``style_history_`` (date -> frame).
+        """
+        self.style_history_ = {}
+        moving = [] if st is None else [s for s in st.z.columns if s in RETURN_STYLES]
+        if not moving:
+            return [(slice(0, len(window)), ex.B)]
+        H = history.reindex(columns=ex.asset_ids).to_numpy(dtype=float)
+        market = market_return(H, cap)
+        hidx = history.index
+        month = hidx.to_period("M")
+        is_end = np.r_[month[1:] != month[:-1], True]
+        ends = np.flatnonzero(is_end)
+        pos = hidx.get_indexer(window)
+        k = np.searchsorted(ends, pos, side="left") - 1  # last month-end strictly before
+        col = {s: list(ex.factor_names).index(f"style:{s}") for s in moving}
+        keys = np.unique(k)
+        qs = ends[keys[keys >= 0]]
+        raw = return_descriptors(H, market, qs, settings) if len(qs) else {}
+        blocks = []
+        for j, key in enumerate(keys[keys >= 0]):
+            q = int(ends[key])
+            B = ex.B.copy()
+            zs = {}
+            for s in moving:
+                zs[s], _ = standardise(raw[s][j], cap, settings.winsor)
+                B[:, col[s]] = zs[s]
+            self.style_history_[hidx[q]] = pd.DataFrame(zs, index=ex.asset_ids)
+            blocks.append((np.flatnonzero(k == key), B))
+        if (k < 0).any():
+            blocks.insert(0, (np.flatnonzero(k < 0), ex.B))
+        return blocks
 
     @staticmethod
     def _regress(values: np.ndarray, X: np.ndarray, weight: np.ndarray):

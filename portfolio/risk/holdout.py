@@ -50,6 +50,10 @@ def holdout_check(
     minimum-variance portfolios (:mod:`portfolio.risk.minvar`) on the evaluation universe.
     For each: predicted annualised vol, realised annualised vol over the hold-out
     (``std * sqrt(252)``) and the bias statistic (:func:`bias_statistic`).
+
+    Specs that give the same model are one row, named ``"a = b"``: with default settings
+    ``sample`` (the sample covariance, eigen-truncated) and ``statistical`` (its top
+    principal components plus residual variances) are the same ``B F B' + diag(d)``.
     """
     if not isinstance(holdout_days, int) or not 20 <= holdout_days < len(returns) - 20:
         raise InputError(
@@ -70,11 +74,18 @@ def holdout_check(
     R = test[complete].to_numpy(dtype=float)
     realised = R @ W.T
     band = float(np.sqrt(2.0 / holdout_days))
-    out = {}
+    out, fitted = {}, []
     for name, spec in specs.items():
         t0 = time.perf_counter()
         model, report = estimate_risk(spec, fit, securities)
         seconds = time.perf_counter() - t0
+        same = next((i for i, (_, m) in enumerate(fitted) if _same_model(m, model)), None)
+        if same is not None:  # one row for identical models
+            old, m = fitted[same]
+            fitted[same] = (f"{old} = {name}", m)
+            out = {(f"{old} = {name}" if k == old else k): v for k, v in out.items()}
+            continue
+        fitted.append((name, model))
         sub = model.subset(complete)
         B, F, d = sub.exposures, sub.factor_cov, sub.specific_var
         vol = _portfolio_vol(B, F, d, W)
@@ -132,6 +143,17 @@ def holdout_check(
     )
 
 
+def _same_model(a, b) -> bool:
+    """Do two factor models give the same covariance (same factors up to sign)?"""
+    return (
+        a.asset_ids.equals(b.asset_ids)
+        and a.exposures.shape == b.exposures.shape
+        and np.allclose(a.factor_cov, b.factor_cov, rtol=1e-12, atol=0.0)
+        and np.allclose(a.specific_var, b.specific_var, rtol=1e-12, atol=0.0)
+        and np.allclose(np.abs(a.exposures), np.abs(b.exposures), rtol=1e-12, atol=1e-15)
+    )
+
+
 def format_holdout_report(result: dict) -> str:
     """Plain-text table of :func:`holdout_check` output (what the CLI prints)."""
     lo, hi = result["band"]
@@ -143,13 +165,13 @@ def format_holdout_report(result: dict) -> str:
         f" {result['portfolio_size']} names",
         f"bias statistic = std(r_t / sigma_pred); good if within [{lo:.3f}, {hi:.3f}]",
         "",
-        f"{'estimator':<22}{'form':>12}{'K':>5}{'bias':>7}{'in band':>8}"
+        f"{'estimator':<24}{'form':>10}{'K':>5}{'bias':>7}{'in band':>8}"
         f"{'MV-LO pred':>11}{'MV-LO real':>11}{'MV-LO bias':>11}{'MV-FI real':>11}{'fit s':>7}",
     ]
     for name, r in result["estimators"].items():
         lo_mv, fi_mv = r["min_variance"]["long_only"], r["min_variance"]["fully_invested"]
         lines.append(
-            f"{name:<22}{str(r['factor_form']):>12}{r['n_factors']:>5}"
+            f"{name:<24}{str(r['factor_form']):>10}{r['n_factors']:>5}"
             f"{r['random']['bias_mean']:>7.2f}{r['random']['share_in_band']:>8.0%}"
             f"{lo_mv['predicted_vol']:>11.2%}{lo_mv['realised_vol']:>11.2%}{lo_mv['bias']:>11.2f}"
             f"{fi_mv['realised_vol']:>11.2%}{r['fit_seconds']:>7.2f}"

@@ -22,7 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse.linalg import LinearOperator, eigsh
 
 __all__ = ["LowRankPlusDiag", "FactorForm", "to_factor_form"]
 
@@ -101,6 +100,8 @@ class LowRankPlusDiag:
         if self.n <= _DENSE_EIGH_MAX or k >= self.n - 1:
             vals, vecs = np.linalg.eigh(self.dense())
             return vals[::-1][:k], vecs[:, ::-1][:, :k]
+        from scipy.sparse.linalg import LinearOperator, eigsh  # large N only: import here
+
         op = LinearOperator((self.n, self.n), matvec=self.matvec, dtype=float)
         v0 = np.ones(self.n) / np.sqrt(self.n)
         vals, vecs = eigsh(op, k=k, which="LA", v0=v0)
@@ -126,13 +127,20 @@ def exact_allowed(lr: LowRankPlusDiag) -> bool:
     return bool(np.all(lr.s >= 0) and np.all(lr.D > 0))
 
 
-def to_factor_form(lr: LowRankPlusDiag, form: str, n_components: int, owner: str) -> FactorForm:
+AUTO_COMPONENTS = 20  # most eigen factors kept when n_components is None
+
+
+def to_factor_form(
+    lr: LowRankPlusDiag, form: str, n_components: int | None, owner: str
+) -> FactorForm:
     """Factor form of ``lr`` (see module docstring); ``form`` in {"auto", "exact", "eigen"}.
 
     ``auto`` takes ``exact`` when :func:`exact_allowed`, else ``eigen`` with
     ``n_components`` factors. Raises ``ValueError`` naming ``owner`` when ``exact`` is asked
     for but not allowed, or when the eigen residual leaves an asset with zero specific
-    variance (too many components for the data).
+    variance (too many components for the data). ``n_components=None`` keeps the most
+    factors, up to :data:`AUTO_COMPONENTS` and ``N - 1``, that leave every asset a
+    positive specific variance (so a small panel never fails).
     """
     if form == "auto":
         form = "exact" if exact_allowed(lr) else "eigen"
@@ -150,11 +158,16 @@ def to_factor_form(lr: LowRankPlusDiag, form: str, n_components: int, owner: str
             0.0,
             "diagonal part of the exact low-rank-plus-diagonal form",
         )
-    k = min(n_components, lr.n)
+    auto = n_components is None
+    k = min(AUTO_COMPONENTS, max(lr.n - 1, 0)) if auto else min(n_components, lr.n)
     vals, V = lr.top_eigen(k)
     diag = lr.diagonal()
-    d = diag - (V**2) @ vals
     tol = 1e-12 * float(diag.max(initial=0.0))
+    d = diag - (V**2) @ vals
+    while auto and k > 0 and np.any(d <= tol):  # fewer factors until every d_i > 0
+        k -= 1
+        vals, V = vals[:k], V[:, :k]
+        d = diag - (V**2) @ vals
     if np.any(d <= tol):
         raise ValueError(
             f"{owner}: n_components={n_components} leaves no residual (specific) variance for"

@@ -77,7 +77,7 @@ class NonlinearShrinkageCovariance(DenseRiskEstimator):
 
     _min_obs = 13
 
-    def __init__(self, factor_form: str = "auto", n_components: int = 20):
+    def __init__(self, factor_form: str = "auto", n_components: int | None = None):
         self.factor_form = factor_form
         self.n_components = n_components
 

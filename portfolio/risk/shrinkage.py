@@ -40,11 +40,13 @@ class SampleCovariance(DenseRiskEstimator):
     Parameters
     ----------
     factor_form : {"auto", "exact", "eigen"}
-    n_components : int
-        Factors kept by the eigen truncation.
+    n_components : int, optional
+        Factors kept by the eigen truncation. Default ``None``: up to 20, fewer when the
+        panel is small (the most that leave every asset a positive specific variance,
+        e.g. at most N - 1 for N assets); ``report_["n_factors"]`` says how many.
     """
 
-    def __init__(self, factor_form: str = "auto", n_components: int = 20):
+    def __init__(self, factor_form: str = "auto", n_components: int | None = None):
         self.factor_form = factor_form
         self.n_components = n_components
 
@@ -65,7 +67,7 @@ class LedoitWolfCovariance(DenseRiskEstimator):
     ``d = delta mu`` (the same specific variance for every asset).
     """
 
-    def __init__(self, factor_form: str = "auto", n_components: int = 20):
+    def __init__(self, factor_form: str = "auto", n_components: int | None = None):
         self.factor_form = factor_form
         self.n_components = n_components
 
@@ -93,7 +95,7 @@ class OASCovariance(DenseRiskEstimator):
     Exact factor form as for :class:`LedoitWolfCovariance`.
     """
 
-    def __init__(self, factor_form: str = "auto", n_components: int = 20):
+    def __init__(self, factor_form: str = "auto", n_components: int | None = None):
         self.factor_form = factor_form
         self.n_components = n_components
 
@@ -127,7 +129,7 @@ class ConstantCorrelationCovariance(DenseRiskEstimator):
     ``d = delta (1 - rbar) sigma^2`` (allowed when ``rbar >= 0`` and ``delta > 0``).
     """
 
-    def __init__(self, factor_form: str = "auto", n_components: int = 20):
+    def __init__(self, factor_form: str = "auto", n_components: int | None = None):
         self.factor_form = factor_form
         self.n_components = n_components
 

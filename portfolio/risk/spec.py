@@ -16,6 +16,9 @@ from portfolio.risk.shrinkage import (
     SampleCovariance,
 )
 from portfolio.risk.statistical import StatisticalFactorModel
+from portfolio.risk.styles import STYLE_NAMES, StyleSettings
+
+StyleName = Literal["size", "beta", "value", "momentum", "volatility", "liquidity"]
 
 __all__ = ["RiskSpec", "VendorSpec", "make_estimator", "ESTIMATORS"]
 
@@ -60,6 +63,15 @@ class RiskSpec(BaseModel):
     for the alpha model, and risk for short-history names from their exposures.
     ``newey_west_lags`` defaults to 0: on the demo, Bartlett lags lowered the predicted
     risk and pushed the bias further above 1.
+
+    Fundamental styles: ``styles`` are computed point in time at each date
+    (:mod:`portfolio.risk.styles`: size, beta, value, momentum, volatility, liquidity, from
+    the returns history, the securities snapshot and the fundamentals dated up to the
+    as-of date); ``style_columns`` adds numeric securities columns as further static styles
+    (``market_cap_base`` there would duplicate ``size``). ``style_beta_days``,
+    ``style_min_obs``, ``style_momentum_days``, ``style_momentum_skip``,
+    ``style_momentum_min_obs`` and ``style_winsor`` set the descriptor windows (trading
+    days) and the winsorisation bound (standard deviations).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -76,7 +88,14 @@ class RiskSpec(BaseModel):
     n_size_groups: int = Field(default=5, ge=1)
     country_column: str = "country_of_risk"
     sector_column: str = "sector"
-    style_columns: tuple[str, ...] = ("market_cap_base", "beta")
+    style_columns: tuple[str, ...] = ()
+    styles: tuple[StyleName, ...] = STYLE_NAMES
+    style_beta_days: int = Field(default=252, ge=20)
+    style_min_obs: int = Field(default=63, ge=3)
+    style_momentum_days: int = Field(default=252, ge=2)
+    style_momentum_skip: int = Field(default=21, ge=0)
+    style_momentum_min_obs: int = Field(default=126, ge=1)
+    style_winsor: float = Field(default=3.0, gt=0.0)
     peer_columns: tuple[str, ...] = ("sector", "country_of_risk")
     missing_policy: Literal["proxy", "raise"] = "proxy"
     max_proxied_share: float = Field(default=0.5, ge=0.0, le=1.0)
@@ -112,5 +131,14 @@ def make_estimator(spec: RiskSpec):
                 country_column=spec.country_column,
                 sector_column=spec.sector_column,
                 style_columns=tuple(spec.style_columns),
+                styles=tuple(spec.styles),
+                style_settings=StyleSettings(
+                    beta_days=spec.style_beta_days,
+                    min_obs=spec.style_min_obs,
+                    momentum_days=spec.style_momentum_days,
+                    momentum_skip=spec.style_momentum_skip,
+                    momentum_min_obs=spec.style_momentum_min_obs,
+                    winsor=spec.style_winsor,
+                ),
             )
     raise ValueError(f"unknown estimator {spec.estimator!r}")

@@ -41,7 +41,7 @@ def _numeric(frame: pd.DataFrame, col: str) -> np.ndarray:
 def load_vendor_model(exposures_path, factor_cov_path, specific_risk_path) -> FactorRiskModel:
     """Read exposures, factor covariance and specific risk into a :class:`FactorRiskModel`.
 
-    Formats (DESIGN.md section 4), CSV or Parquet by extension:
+    Formats (README, "Input files"), CSV or Parquet by extension:
 
     ==============  =================================================================
     exposures       long: ``asset_id, factor, exposure``; a pair not listed has

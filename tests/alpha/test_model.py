@@ -208,3 +208,20 @@ def test_single_snapshot_and_user_score(market):
     res = run(m, spec, securities=secs, fundamentals=snap, returns=None)
     assert res.diagnostics["ic"] is None and res.diagnostics["history_dates"] == 1
     assert res.factor_scores["my_view"].is_monotonic_increasing
+
+
+def test_negative_history_ic_with_positive_weight_warns(make_market):
+    """The planted signal (forward earnings yield, IC about 0.3) scored with the wrong
+    direction has a clearly negative mean IC over the history; with a positive fixed
+    weight the run warns, naming the factor. The right direction gives no such warning."""
+    m = make_market(n=80, months=16, seed=5, signal="earnings_yield_fwd", ic=0.3)
+    flipped = AlphaSpec(factors={"earnings_yield_fwd": {"direction": -1}})
+    res = run(m, flipped)
+    ic = res.diagnostics["ic"]["factors"]["earnings_yield_fwd"]
+    assert ic["mean"] < -0.1  # planted 0.3, flipped
+    warned = [w for w in res.warnings if "'earnings_yield_fwd'" in w and "negative" in w]
+    assert len(warned) == 1 and f"{ic['mean']:+.3f}" in warned[0]
+    assert warned[0] in format_alpha_diagnostics(res)
+    right = run(m, AlphaSpec(factors={"earnings_yield_fwd": {}}))
+    assert right.diagnostics["ic"]["factors"]["earnings_yield_fwd"]["mean"] > 0.1
+    assert not any("negative" in w for w in right.warnings)

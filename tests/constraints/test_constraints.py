@@ -44,6 +44,8 @@ SPECS = {
     "max_names": {"max": 10},
     "min_holding": {"min": 0.005},
     "min_trade": {"min": 0.002},
+    "linear": {"coefficients": {"A00001": 1.0, "A00002": -0.5}, "max": 0.01},
+    "full_investment": {},
 }
 
 

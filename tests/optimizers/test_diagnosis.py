@@ -2,7 +2,7 @@
 
 Every property is re-checked by an independent feasibility test, :func:`lp_feasible`:
 the constraints' sparse rows (``Constraint.linear``) solved as an LP by scipy's HiGHS,
-sharing no code with the diagnosis's own (cvxpy) elastic problem.
+sharing no code with the diagnosis's own (warm-started HiGHS) elastic problem.
 """
 
 import warnings

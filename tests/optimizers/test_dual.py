@@ -4,8 +4,9 @@
 * the dual gradient and generalised Hessian against central finite differences;
 * weak duality at random multipliers;
 * solved portfolios against Clarabel on the same problem (``dual_newton=False``):
-  objective to 1e-6 (the issue's criterion; measured a few 1e-9, Clarabel stops at
-  1e-7 feasibility), weights to 1e-4, shadow prices of rows to 2 % or 0.05 bp;
+  objective to 1e-6 (Clarabel stops at 1e-7 feasibility), weights to 1e-4, shadow
+  prices of rows to 2 % or 0.05 bp; certified answers against an independent dense
+  formulation on hundreds of random problems are in ``test_certify.py``;
 * warm starts give the cold answer; problems outside the method's form go to Clarabel.
 """
 
@@ -14,7 +15,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize_scalar
 
@@ -153,27 +154,6 @@ def assert_same(r1, r2):
         assert b1.get(name, 0.0) == pytest.approx(b2.get(name, 0.0), rel=2e-2, abs=0.05), name
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    seed=st.integers(0, 10_000),
-    n=st.integers(40, 150),
-    te=st.sampled_from([0.01, 0.02, 0.06]),
-    turnover=st.sampled_from([0.05, 0.15, 0.5]),
-    lam=st.sampled_from([0.5, 2.0, 10.0]),
-    impact=st.booleans(),
-    tau=st.sampled_from([0.0, 0.002]),
-)
-def test_matches_clarabel_on_random_problems(seed, n, te, turnover, lam, impact, tau):
-    p = synthetic_problem(n, n_style=4, seed=seed)
-    obj = ObjectiveSpec(risk_aversion=lam, impact=impact, turnover_penalty=tau)
-    r1, r2 = solve_both(p, fund_specs(te, turnover), obj)
-    if r2 is None:  # infeasible: the dual method must not have certified an answer
-        assert r1 is None
-        return
-    assert_same(r1, r2)
-    assert r1.ex_ante_te <= te + 1e-8
-
-
 def test_binding_te_cap_is_priced_like_clarabel():
     p = synthetic_problem(120, n_style=4, seed=7)
     r1, r2 = solve_both(p, fund_specs(0.012), ObjectiveSpec(risk_aversion=1.0))
@@ -248,7 +228,6 @@ def test_infeasible_problem_is_not_certified_and_clarabel_decides():
     P = small_problem(5, n=60)
     bad = dataclasses.replace(P, lb=P.lb + 0.5)  # 80 names at >= 50 % each
     assert solve_dual(bad) is None
-    assert FEAS_TOL <= 1e-8
 
 
 def test_demo_fund_with_a_singular_factor_covariance_matches_clarabel():

@@ -1,7 +1,7 @@
 """End to end through the command line: demo, demo-data + rebalance, and every bad input.
 
 The demo market is generated once per module (seeded, deterministic); runs use a temporary
-folder. Exit codes follow DESIGN.md section 8.
+folder. Exit codes follow README, "Commands", exit codes.
 """
 
 import json
@@ -40,7 +40,12 @@ def test_packaged_demo_config_is_the_commented_example():
 def test_demo_writes_the_run_folder(demo_run):
     names = sorted(p.name for p in demo_run.iterdir())
     assert names == [
+        "cash_by_currency.csv",
+        "creation_basket.csv",
+        "fx_trades.csv",
         "manifest.json",
+        "pcf.csv",
+        "redemption_basket.csv",
         "report.html",
         "risk_by_asset.csv",
         "run.log",

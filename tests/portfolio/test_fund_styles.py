@@ -199,7 +199,10 @@ def test_fund_universes_hold(fund_runs):
     w, b = result.trades.weights_after, result.book.benchmark
     assert (w.reindex(sec.index[sec["country"] == "JP"]).fillna(0.0) == 0).all()
     tol = 1e-4  # board-lot rounding; the exact limit holds on the optimal weights
-    for column, members, cap in (("country_of_risk", ["CN"], 0.10), ("country", ["CN", "HK"], 0.12)):
+    for column, members, cap in (
+        ("country_of_risk", ["CN"], 0.10),
+        ("country", ["CN", "HK"], 0.12),
+    ):
         ids = sec.index[sec[column].isin(members)]
         held = float(w.reindex(ids).fillna(0.0).sum())
         bench = float(b.reindex(ids).fillna(0.0).sum())

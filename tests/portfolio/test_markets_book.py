@@ -29,7 +29,7 @@ def test_market_table_starting_values():
         "AU": 1,
     }
     assert pd.isna(m.loc["HK", "lot_size"])  # per security
-    # DESIGN.md section 7: HK stamp duty 0.10 % each side (+ levies),
+    # README, "Input files", market table: HK stamp duty 0.10 % each side (+ levies),
     # China A 0.05 % on sells, Taiwan 0.30 % on sells
     assert m.loc["HK", "buy_tax_bps"] >= 10 and m.loc["HK", "sell_tax_bps"] >= 10
     assert (m.loc["CN", "buy_tax_bps"], m.loc["CN", "sell_tax_bps"]) == (0, 5)

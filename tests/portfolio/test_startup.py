@@ -33,6 +33,35 @@ def test_cli_import_is_light():
     assert _loaded_after("import portfolio.cli") == []
 
 
+def test_help_imports_no_numpy_or_pandas():
+    """``active-etf --help`` builds the whole parser (every subcommand, the fund list) from
+    plain-data modules: not even numpy or pandas is imported."""
+    code = (
+        "from portfolio.cli import build_parser\n"
+        "text = build_parser().format_help()\n"
+        "assert 'backtest' in text and 'demo' in text\n"
+        "import sys\n"
+        "print(sorted(m for m in ('numpy', 'pandas', 'scipy') if m in sys.modules))"
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
+def test_lazy_packages_export_their_names():
+    """The lazily importing package ``__init__``s resolve every name in ``__all__``."""
+    import portfolio.backtest
+    import portfolio.datasets
+
+    for pkg in (portfolio.backtest, portfolio.datasets):
+        for name in pkg.__all__:
+            assert getattr(pkg, name) is not None, (pkg.__name__, name)
+        with pytest.raises(AttributeError):
+            pkg.no_such_name  # noqa: B018
+
+
 def test_demo_path_modules_are_light():
     """The modules the demo runs through, and a config naming solvers (validated by
     finding the solver packages, not by importing cvxpy)."""

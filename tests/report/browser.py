@@ -3,8 +3,9 @@
 Chromium is started with ``--remote-debugging-pipe``: commands go in on file descriptor 3
 and answers come out on 4, as JSON messages ended by a NUL byte. We open the page, wait
 for its load event, read the rendered text and DOM, take a full-page screenshot
-(``captureBeyondViewport``), and collect every console message, uncaught exception and
-browser log entry (failed resource loads, blocked requests) seen on the way.
+(``captureBeyondViewport``), and collect every console message, uncaught exception,
+browser log entry (failed resource loads, blocked requests) and network request seen on
+the way.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class Rendered:
     console: list[dict] = field(default_factory=list)  # console API calls (type, text)
     exceptions: list[str] = field(default_factory=list)  # uncaught exceptions
     log: list[dict] = field(default_factory=list)  # browser log entries (level, text)
+    requests: list[str] = field(default_factory=list)  # every URL the page asked for
 
     def errors(self) -> list[str]:
         """Console errors/warnings, uncaught exceptions and error-level log entries."""
@@ -163,7 +165,7 @@ def render(page: Path, width: int = 1280, max_height: int = 20000) -> Rendered:
             session = pipe.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
                 "sessionId"
             ]
-            for domain in ("Page", "Runtime", "Log"):
+            for domain in ("Page", "Runtime", "Log", "Network"):
                 pipe.send(f"{domain}.enable", session=session)
             pipe.send(
                 "Emulation.setDeviceMetricsOverride",
@@ -206,4 +208,6 @@ def render(page: Path, width: int = 1280, max_height: int = 20000) -> Rendered:
             out.exceptions.append(d.get("exception", {}).get("description", d.get("text", "")))
         elif e.get("method") == "Log.entryAdded":
             out.log.append({"level": p["entry"]["level"], "text": p["entry"]["text"]})
+        elif e.get("method") == "Network.requestWillBeSent":
+            out.requests.append(p["request"]["url"])
     return out

@@ -1,5 +1,6 @@
 """Checks on a rendered report, shared by the browser tests of every report kind.
 
+- the page is self-contained: no request but the page itself, no script, no link out;
 - the screenshot is not blank (pixel spread of the decoded PNG);
 - no console error, uncaught exception or failed load;
 - every key number (``data-key`` / ``data-value``) equals the value at that path in the
@@ -40,8 +41,18 @@ def render_or_skip(page: Path, shot: Path) -> Rendered:
     return out
 
 
+def assert_self_contained(out: Rendered, page: Path) -> None:
+    """One file, readable offline and without JavaScript: the page itself is the only
+    request the browser made, and the file has no script, event handler or external link."""
+    assert out.requests == [Path(page).resolve().as_uri()], out.requests
+    html = Path(page).read_text(encoding="utf-8").lower()
+    assert "<script" not in html and "javascript:" not in html
+    assert not re.search(r"\son[a-z]+\s*=", html), "inline event handler"
+    assert not re.search(r"(src|href)\s*=|url\(|@import|<link|<iframe|<object", html)
+
+
 def assert_not_blank(png: bytes) -> None:
-    from PIL import Image  # a dependency of matplotlib
+    from PIL import Image  # the "test" extra
 
     img = np.asarray(Image.open(io.BytesIO(png)).convert("L"), dtype=float)
     assert img.shape[0] > 800 and img.shape[1] >= 1200, img.shape

@@ -16,6 +16,7 @@ from tests.report.checks import (
     assert_charts,
     assert_key_numbers,
     assert_not_blank,
+    assert_self_contained,
     render_or_skip,
     series,
 )
@@ -63,6 +64,7 @@ def test_tearsheet_in_the_browser(rendered, backtest_folder):
     out = rendered
     assert_not_blank(out.png)
     assert out.errors() == []
+    assert_self_contained(out, backtest_folder / "report.html")
     stats = json.loads((backtest_folder / "backtest.json").read_text())
     assert_key_numbers(out, stats, REQUIRED)
     nav = pd.read_csv(backtest_folder / "nav.csv")
@@ -81,6 +83,9 @@ def test_tearsheet_in_the_browser(rendered, backtest_folder):
     ic = series(found["chart-bt-ic"])["IC (Pearson)"]
     assert len(list(ic.iter(f"{SVG}circle"))) == periods["ic_pearson"].notna().sum()
     assert "Fundamental law of active management" in out.text
+    # every rebalance with a breach after rounding is a red row of the last table
+    every = out.dom[out.dom.index('<section id="table">') :]
+    assert every.count('<tr class="bad">') == int((periods["breaches"] > 0).sum())
 
 
 def test_no_report(backtest_folder, tmp_path):

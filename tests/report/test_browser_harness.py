@@ -3,7 +3,7 @@ is caught, and a blank page is called blank."""
 
 import pytest
 
-from tests.report.checks import assert_not_blank, render_or_skip
+from tests.report.checks import assert_not_blank, assert_self_contained, render_or_skip
 
 BAD = (
     "<!DOCTYPE html><html><body><p>hello</p>"
@@ -21,6 +21,9 @@ def test_errors_are_caught(tmp_path):
     assert "notDefined is not defined" in errors
     assert "Failed to load resource" in errors
     assert out.text.strip() == "hello"
+    assert "http://127.0.0.1:9/x.png" in out.requests  # a request out is seen
+    with pytest.raises(AssertionError):
+        assert_self_contained(out, page)
 
 
 def test_blank_page_is_blank(tmp_path):

@@ -10,12 +10,13 @@ import json
 
 import pytest
 
-from tests.report.browser import chromium_path
+from tests.report.browser import INSTALL_HINT, chromium_path
 from tests.report.checks import (
     SVG,
     assert_charts,
     assert_key_numbers,
     assert_not_blank,
+    assert_self_contained,
     render_or_skip,
     series,
 )
@@ -50,9 +51,10 @@ def test_screenshot_is_not_blank(rendered):
     assert_not_blank(out.png)
 
 
-def test_no_console_errors(rendered):
+def test_no_console_errors_and_self_contained(rendered, demo_folder):
     out, _ = rendered
     assert out.errors() == []
+    assert_self_contained(out, demo_folder / "report.html")
 
 
 def test_key_numbers_equal_summary_json(rendered, demo_folder):
@@ -95,12 +97,15 @@ def test_every_chart_with_its_series(rendered, demo_folder):
     assert len(list(ic.iter(f"{SVG}circle"))) == len(s["alpha"]["ic"]["blend_by_date"])
 
 
-def test_a_breach_is_shown_in_red_at_the_top(demo_result, tmp_path):
-    """Feed the report a summary with a breach: it must lead the page, in the red box."""
+def test_a_breach_name_is_text_never_markup(demo_result, tmp_path):
+    """A breach whose constraint name holds markup leads the page, in the red box, as text.
+
+    (A real breach from a real run is tested in test_browser_breach.py.)
+    """
     from portfolio.report.rebalance_html import rebalance_report_html
 
     if chromium_path() is None:
-        pytest.skip("headless Chromium not installed")
+        pytest.skip(f"headless Chromium not installed: {INSTALL_HINT}")
     result, summary = demo_result
     bad = json.loads(json.dumps(summary))
     bad["constraint_breaches_after_rounding"] = [
@@ -112,6 +117,6 @@ def test_a_breach_is_shown_in_red_at_the_top(demo_result, tmp_path):
     assert out.errors() == []  # the <script> in the name is text, never run
     first = out.text.split("\n", 3)
     assert "1 constraint breach(es) after board-lot rounding" in "\n".join(first)
-    assert "China exposure <script>: violated by 0.0012 weight" in out.text
+    assert "China exposure <script>: over its limit by 0.12% on 1 row" in out.text
     assert 'class="alert bad"' in out.dom
     assert "All constraints hold" not in out.text

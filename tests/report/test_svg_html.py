@@ -4,7 +4,7 @@ import math
 import xml.etree.ElementTree as ET
 
 import numpy as np
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from portfolio.report import svg
@@ -17,6 +17,7 @@ NS = "{http://www.w3.org/2000/svg}"
     st.floats(min_value=-1e6, max_value=1e6, allow_nan=False),
     st.floats(min_value=0, max_value=1e6, allow_nan=False),
 )
+@example(lo=-1e-05, width=25001.0)  # just below a tick, by far less than the step
 def test_nice_ticks_cover_the_range_with_a_round_step(lo, width):
     hi = lo + width
     t = svg.nice_ticks(lo, hi)

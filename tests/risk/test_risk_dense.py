@@ -256,3 +256,27 @@ def test_permuting_assets_permutes_the_estimate(perm):
     base = LedoitWolfCovariance().fit(R).covariance_
     permuted = LedoitWolfCovariance().fit(R.iloc[:, perm]).covariance_
     np.testing.assert_allclose(permuted, base[np.ix_(perm, perm)], rtol=1e-10, atol=1e-16)
+
+
+@pytest.mark.parametrize("t", [250, 12])
+def test_sample_covariance_default_fits_a_20_asset_panel(t):
+    """Default ``n_components`` on 20 assets: at most 19 factors (fewer when the panel has
+    fewer days than assets: rank T - 1), every specific variance positive, and the
+    reported truncation error equals the relative Frobenius distance to ``np.cov``
+    (annualised), computed here independently."""
+    r = np.random.default_rng(t)
+    R = pd.DataFrame(
+        r.normal(0.0, 0.01, size=(t, 20)),
+        index=pd.bdate_range("2025-01-01", periods=t),
+        columns=[f"A{i:02d}" for i in range(20)],
+    )
+    est = SampleCovariance().fit(R)
+    m = est.risk_model_
+    assert 1 <= m.n_factors <= min(19, t - 2) and (m.specific_var > 0).all()
+    S = 252 * np.cov(R.to_numpy(), rowvar=False)
+    approx = m.exposures @ m.factor_cov @ m.exposures.T + np.diag(m.specific_var)
+    np.testing.assert_allclose(np.diag(approx), np.diag(S), rtol=1e-10)  # exact variances
+    err = np.linalg.norm(approx - S) / np.linalg.norm(S)
+    assert est.report_["truncation_error"] == pytest.approx(err, rel=1e-6, abs=1e-12)
+    with pytest.raises(ValueError, match="n_components=20 leaves no residual"):
+        SampleCovariance(n_components=20).fit(R)  # an explicit count is kept, or refused

@@ -58,3 +58,20 @@ def test_holdout_bias_near_one_for_the_true_model(market):
     assert fund["random"]["share_in_band"] > 0.6
     text = format_holdout_report(out)
     assert "fundamental" in text and "ledoit_wolf" in text and f"[{lo:.3f}, {hi:.3f}]" in text
+
+
+def test_identical_models_are_one_row(market):
+    """``sample`` and ``statistical`` with the same components are the same model
+    (top principal components of the sample covariance plus residual variances): one
+    row ``"sample = statistical"``, and it equals a run of ``statistical`` alone."""
+    sec, R, _ = market(n=40, t=200, seed=4)
+    specs = {
+        n: RiskSpec(estimator=n, min_history_days=60, n_components=5)
+        for n in ("sample", "statistical", "ledoit_wolf")
+    }
+    out = holdout_check(R, sec, specs, holdout_days=60, n_random=20, seed=1)
+    assert list(out["estimators"]) == ["sample = statistical", "ledoit_wolf"]
+    alone = holdout_check(R, sec, {"statistical": specs["statistical"]}, 60, 20, seed=1)
+    a, b = out["estimators"]["sample = statistical"], alone["estimators"]["statistical"]
+    assert a["random"] == b["random"] and a["min_variance"] == b["min_variance"]
+    assert "sample = statistical" in format_holdout_report(out)

@@ -1,0 +1,124 @@
+"""The command line: settlement files in the run folder, exit 5 with the trade list marked,
+and ``active-etf basket``. Runs the demo fund's files (generated once per module)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from portfolio.cli import main
+
+
+@pytest.fixture(scope="module")
+def demo_files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("demo-data")
+    assert main(["demo-data", str(d)]) == 0
+    return d
+
+
+@pytest.fixture(scope="module")
+def run(demo_files, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "r"
+    assert main(["rebalance", str(demo_files / "config.yaml"), "--out", str(out),
+                 "--no-report", "-q"]) == 0  # fmt: skip
+    return out
+
+
+def test_run_folder_settles_cash_fx_and_turnover(run):
+    s = json.loads((run / "summary.json").read_text())
+    cash = pd.read_csv(run / "cash_by_currency.csv").set_index("currency")
+    fx = pd.read_csv(run / "fx_trades.csv")
+    c = s["cash"]
+    # cash after costs = before - net notional - trading costs - FX cost (USD cents)
+    assert abs(c["after_trades_base"] - c["trade_cost_base"] - c["fx_cost_base"]
+               - c["after_costs_base"]) < 0.01  # fmt: skip
+    assert abs(cash["after_base"].sum() - c["after_costs_base"]) < 0.01
+    assert abs(cash["before_base"].sum() - c["before_base"]) < 0.01
+    assert abs(fx["cost_base"].sum() - c["fx_cost_base"]) < 0.05  # per-row cent rounding
+    assert abs(s["trades"]["est_cost_base"] - c["trade_cost_base"] - c["fx_cost_base"]) < 0.01
+    # the cash floor holds after costs
+    assert c["after_costs_weight"] >= 0.005 - 1e-12
+    # buys, sells and one-way turnover side by side, from the holdings file
+    h = pd.read_csv(run / "target_holdings.csv")
+    x = h["weight_after"] - h["weight_before"]
+    t = s["turnover"]
+    assert t["buys"] == pytest.approx(x.clip(lower=0).sum(), abs=1e-12)
+    assert t["sells"] == pytest.approx((-x).clip(lower=0).sum(), abs=1e-12)
+    assert t["one_way"] == pytest.approx((t["buys"] + t["sells"]) / 2, abs=1e-15)
+    assert t["one_way"] <= 0.20 + 1e-9  # the turnover limit binds one-way turnover
+    assert s["hard_limits"] == {"status": "ok", "breached": []}
+    assert not (run / "DO_NOT_SEND.txt").exists()
+    txt = (run / "summary.txt").read_text()
+    assert "buys" in txt and "sells" in txt and "one-way" in txt
+
+
+def test_basket_command_prints_n_units(run, demo_files, capsys):
+    capsys.readouterr()
+    assert main(["basket", str(demo_files / "config.yaml"), "--units", "3"]) == 0
+    out = capsys.readouterr().out
+    pcf = pd.read_csv(run / "pcf.csv", dtype={"asset_id": str})
+    one = pd.read_csv(run / "creation_basket.csv", dtype={"asset_id": str}).set_index("asset_id")
+    nps = float(pcf["nav_per_share_base"].iloc[0])
+    m = re.search(r"value ([\d,.]+) = in kind ([\d,.]+) \+ cash ([\d,.-]+)", out)
+    assert m, out
+    value, kind, cash = (float(g.replace(",", "")) for g in m.groups())
+    assert value == pytest.approx(3 * 50_000 * nps, abs=0.01)
+    assert kind + cash == pytest.approx(value, abs=0.011)
+    lines = [ln.split() for ln in out.splitlines() if re.match(r"\s+\S+\s+[\d,]+\s+[\d,.]+\s+[\d.]+%", ln)]
+    assert lines
+    for aid, shares, *_ in lines:  # three units of the one-unit basket in the run folder
+        assert int(shares.replace(",", "")) == 3 * int(one.loc[aid, "shares"])
+
+
+def test_basket_without_a_creation_unit_is_a_config_error(demo_files, tmp_path):
+    cfg = yaml.safe_load((demo_files / "config.yaml").read_text())
+    cfg.pop("etf")
+    cfg["data"]["directory"] = str(demo_files)
+    path = tmp_path / "no-etf.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    assert main(["basket", str(path), "--units", "1"]) == 2
+
+
+def test_hard_limit_broken_exits_5_and_marks_the_trade_list(demo_files, tmp_path):
+    """max_names 125 on the demo (150 names held, 121 of them cannot be sold out within the
+    liquidity limit, turnover at most 20 %): the heuristic finds no feasible set of 125
+    names and the repair cannot close 31 names in its time limit."""
+    cfg = yaml.safe_load((demo_files / "config.yaml").read_text())
+    cfg["constraints"] += [{"kind": "max_names", "max": 125}]
+    cfg["trades"]["repair_time_limit_s"] = 2.0
+    cfg["data"]["directory"] = str(demo_files)
+    path = tmp_path / "k125.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    out = tmp_path / "run"
+    assert main(["rebalance", str(path), "--out", str(out), "--no-report", "-q"]) == 5
+    assert (out / "trades.csv").is_file() and (out / "fx_trades.csv").is_file()
+    marker = (out / "DO_NOT_SEND.txt").read_text()
+    assert "at most 125 names" in marker
+    s = json.loads((out / "summary.json").read_text())
+    assert s["hard_limits"]["status"] == "breached"
+    assert "at most 125 names" in s["hard_limits"]["breached"]
+    assert s["portfolio"]["after_rounding"]["names_held"] > 125
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["status"]["hard_limits"] == "breached"
+    t = pd.read_csv(out / "trades.csv")
+    assert len(t) > 0 and np.all(t["shares"] % t["lot_size"] == 0)
+
+
+def test_max_names_below_names_that_cannot_be_sold_is_infeasible(demo_files, tmp_path):
+    """max_names 120: 121 held names cannot be sold out within 20 % of ADV over 3 days, so
+    the problem is infeasible (exit 3) and the diagnosis lists them; no trade list."""
+    cfg = yaml.safe_load((demo_files / "config.yaml").read_text())
+    cfg["constraints"] += [{"kind": "max_names", "max": 120}]
+    cfg["data"]["directory"] = str(demo_files)
+    path = tmp_path / "k120.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    out = tmp_path / "run"
+    assert main(["rebalance", str(path), "--out", str(out), "--no-report", "-q"]) == 3
+    d = json.loads((out / "diagnosis.json").read_text())
+    assert d["limit"] == 120 and len(d["forced_names"]) > 120
+    assert not (out / "trades.csv").exists()

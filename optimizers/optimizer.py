@@ -281,12 +281,14 @@ class PortfolioOptimizer:
         """
         with self._one_blas_thread():
             return self._solve(
-                alpha, benchmark, w0, risk_aversion, turnover_penalty, te_cap, constraint_overrides
-            )
+                alpha, benchmark, w0, risk_aversion, turnover_penalty, te_cap,
+                constraint_overrides, diagnose_infeasible,
+            )  # fmt: skip
 
     def _solve(
-        self, alpha, benchmark, w0, risk_aversion, turnover_penalty, te_cap, constraint_overrides
-    ) -> OptimizationResult:
+        self, alpha, benchmark, w0, risk_aversion, turnover_penalty, te_cap, constraint_overrides,
+        diagnose_infeasible=True,
+    ) -> OptimizationResult:  # fmt: skip
         t0 = time.perf_counter()
         obj = self.objective
         if risk_aversion is not None:

@@ -1,21 +1,26 @@
-"""ETF operations: creation / redemption baskets and the portfolio composition file."""
+"""ETF operations: creation / redemption baskets and the portfolio composition file.
 
-from portfolio.etf.basket import (
-    BASKET_COLUMNS,
-    Basket,
-    BasketInputs,
-    build_basket,
-    in_kind_exclusions,
-)
-from portfolio.etf.pcf import basket_text, etf_files, pcf_frame
+The names below are imported on first use (PEP 562), so that ``portfolio.etf.run``, which
+registers the ``basket`` command, keeps ``active-etf --help`` free of numpy and pandas.
+"""
 
-__all__ = [
-    "BASKET_COLUMNS",
-    "Basket",
-    "BasketInputs",
-    "build_basket",
-    "in_kind_exclusions",
-    "basket_text",
-    "etf_files",
-    "pcf_frame",
-]
+from importlib import import_module
+
+_WHERE = {
+    "BASKET_COLUMNS": "portfolio.etf.basket",
+    "Basket": "portfolio.etf.basket",
+    "BasketInputs": "portfolio.etf.basket",
+    "build_basket": "portfolio.etf.basket",
+    "in_kind_exclusions": "portfolio.etf.basket",
+    "basket_text": "portfolio.etf.pcf",
+    "etf_files": "portfolio.etf.pcf",
+    "pcf_frame": "portfolio.etf.pcf",
+}
+
+__all__ = list(_WHERE)
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'portfolio.etf' has no attribute {name!r}")

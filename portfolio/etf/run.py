@@ -98,7 +98,8 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument("config", help="the YAML run configuration")
     p.add_argument("--units", type=int, required=True, help="number of creation units (>= 1)")
-    p.add_argument("--kind", choices=["creation", "redemption"], default="creation")
+    p.add_argument("--kind", choices=["creation", "redemption"], default="creation",
+                   help="creation (default) or redemption basket")  # fmt: skip
     p.add_argument("--current", action="store_true",
                    help="basket of the current book, before the rebalance")  # fmt: skip
     p.add_argument("--creation-unit", type=int,

@@ -41,7 +41,8 @@ def _snapshot(history: pd.DataFrame, t) -> pd.DataFrame:
 def test_every_month_rebalances(fund_run):
     _, run, _ = fund_run
     assert len(run.periods) == 3
-    assert (run.periods["status"] == "ok").all(), run.events
+    # "relaxed": a limit with a priority gave way (reported); never "unchanged" (infeasible)
+    assert run.periods["status"].isin(["ok", "relaxed"]).all(), run.events
 
 
 def test_book_and_benchmark_are_the_funds_own(fund_run):

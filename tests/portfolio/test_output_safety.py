@@ -192,7 +192,12 @@ def test_out_below_a_file(demo_dir, tmp_path, capsys):
 def test_previous_run_needs_replace_and_no_foreign_files(good_run, demo_dir, capsys):
     before = _sha_tree(good_run)
     assert set(before) == {
+        "cash_by_currency.csv",
+        "creation_basket.csv",
+        "fx_trades.csv",
         "manifest.json",
+        "pcf.csv",
+        "redemption_basket.csv",
         "report.html",
         "risk_by_asset.csv",
         "run.log",

@@ -1,68 +1,62 @@
-"""What-if grid from Python: one optimizer, re-solved over turnover and TE caps.
+"""What-if grid on the demo fund's own files, from Python (:class:`portfolio.studies.Study`).
 
-The optimizer works on numpy / pandas inputs (no files): a universe table, a factor
-risk model, alpha, benchmark and current weights. It is built once; each what-if only
-changes parameters (``constraint_overrides``, ``risk_aversion``, ``te_cap`` ...).
+The demo fund's inputs and config are written to a folder (what ``active-etf demo-data
+DIR`` writes) and read back the way ``active-etf rebalance`` reads them. A grid of
+turnover cap x China cap is then run: alpha and risk are fitted once, the optimizer is
+built once, and each scenario is a warm re-solve followed by lot rounding and the
+re-check. A China-cap cost curve shows where the cap starts to bind and what it costs.
 
-Run: ``python examples/whatif_grid.py [N]`` (default 2,000 synthetic names).
+Run: ``python examples/whatif_grid.py [FOLDER]`` (default: a temporary folder).
+The same study from the command line: ``active-etf whatif FOLDER/config.yaml
+examples/whatif_demo.yaml``.
 """
 
 from __future__ import annotations
 
 import sys
-import time
+import tempfile
+from pathlib import Path
 
-import pandas as pd
+from portfolio.cli import demo_config_text
+from portfolio.config import load_config
+from portfolio.datasets import generate_demo_market, write_demo_data
+from portfolio.inputs import load_market_data
+from portfolio.studies import Study, StudyResult
 
-from constraints import build_constraints
-from optimizers import ObjectiveSpec, PortfolioOptimizer
-from optimizers.synthetic import demo_constraint_specs, synthetic_problem
-
-TURNOVER_CAPS = (0.05, 0.10, 0.20, 0.30)
-TE_CAPS = (0.015, 0.02, 0.03, 0.06)
+TURNOVER_CAPS = (0.10, 0.20, 0.30)
+CHINA_CAPS = (0.05, 0.10)
+CHINA = "constraints.China exposure.bounds.China.max"
 
 
-def whatif_grid(n: int = 2000) -> pd.DataFrame:
-    """One row per (turnover cap, TE cap): utility, TE, turnover, solver, seconds."""
-    p = synthetic_problem(n, seed=0)  # p.assets, p.risk, p.alpha, p.benchmark, p.w0
-    specs = demo_constraint_specs(te_cap=0.06)  # the demo fund's limits, as YAML-like dicts
-    opt = PortfolioOptimizer(
-        p.assets,
-        p.risk,
-        build_constraints(specs),
-        ObjectiveSpec(risk_aversion=2.0, impact=True),
-        nav_base=p.nav_base,
-    )
-    te_name = next(c.label for c in opt.constraints if c.kind == "tracking_error")
-    rows = []
-    for turnover in TURNOVER_CAPS:
-        for te in TE_CAPS:
-            t0 = time.perf_counter()
-            r = opt.solve(
-                p.alpha,
-                p.benchmark,
-                p.w0,
-                constraint_overrides={"turnover": {"max": turnover}, te_name: {"max": te}},
-            )
-            rows.append(
-                {
-                    "turnover_cap": turnover,
-                    "te_cap": te,
-                    "utility_bp": 1e4 * r.objective,
-                    "ex_ante_te": r.ex_ante_te,
-                    "turnover": r.turnover,
-                    "binding": ", ".join(b["name"] for b in r.binding),  # largest cost first
-                    "solver": r.solver,
-                    "seconds": time.perf_counter() - t0,
-                    "breaches": len(r.violations),
-                }
-            )
-    return pd.DataFrame(rows)
+def load_demo_fund(folder: Path):
+    """Write the demo fund's files into ``folder``; return ``(config, data, folder)``."""
+    write_demo_data(generate_demo_market(), folder)
+    (folder / "config.yaml").write_text(demo_config_text(), encoding="utf-8")
+    config = load_config(folder / "config.yaml")
+    data = load_market_data(config.data.paths(folder), config.fund.base_currency)
+    return config, data, folder
+
+
+def whatif_grid(folder: Path) -> StudyResult:
+    """Turnover cap x China cap on the demo fund, plus the China-cap cost curve."""
+    config, data, base_dir = load_demo_fund(folder)
+    study = Study(config, data, base_dir)
+    study.grid({"constraints.turnover.max": list(TURNOVER_CAPS), CHINA: list(CHINA_CAPS)})
+    study.frontier("China cap", CHINA, 0.20, 0.02, points=7, max_points=15)
+    return study.run()
 
 
 if __name__ == "__main__":
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-    grid = whatif_grid(n)
-    shown = grid.assign(binding=grid["binding"].str.slice(0, 48))
-    print(shown.round(4).to_string(index=False))
-    print(f"{len(grid)} solves, mean {grid['seconds'].mean():.3f} s each")
+    with tempfile.TemporaryDirectory() as tmp:
+        result = whatif_grid(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tmp))
+    cols = ["scenario", "status", "utility_bp", "alpha", "ex_ante_te", "turnover",
+            "est_cost_bp", "china_country_of_risk"]  # fmt: skip
+    print(result.comparison()[cols].round(4).to_string(index=False))
+    curve = result.frontiers[0]
+    print(f"China cap binds from {curve['binding_region']} ({len(curve['points'])} points):")
+    for p in curve["points"]:
+        if p["status"] == "ok":
+            print(f"  cap {p['value']:.3f}: utility {p['utility_bp']:.1f} bp, "
+                  f"price {p['limit_price_bp']:.2f} bp per 1 %")  # fmt: skip
+        else:
+            print(f"  cap {p['value']:.3f}: {p['status']}")

@@ -168,6 +168,7 @@ class PortfolioOptimizer:
         self._cvx: BuiltProblem | None = None
         self._mi_built: BuiltProblem | None = None
         self.chain = pref
+        self.fallback = True  # False: no fallback when the direct path fails (sweeps)
         use_direct = pref[0] == "CLARABEL" and direct_supported(cons, self.data0)
         if direct and not use_direct:
             raise ValueError(
@@ -348,6 +349,8 @@ class PortfolioOptimizer:
                 raise SolverError("the problem is unbounded (check alpha and bounds)")
             if status != "error":
                 return status, built.solver_name, built
+            if not self.fallback:  # a sweep that marks the point instead of falling back
+                raise SolverError("Clarabel failed on the direct path", [("CLARABEL", "error")])
             cv = self._cvxpy()
             if params is None:
                 raise SolverError("Clarabel failed on the direct path", [("CLARABEL", "error")])

@@ -9,6 +9,7 @@ Commands::
     active-etf risk CONFIG --holdout DAYS         hold-out quality check of risk estimators
     active-etf backtest CONFIG [--start DATE] ... walk-forward backtest (portfolio.backtest)
     active-etf basket CONFIG --units N            creation / redemption basket (portfolio.etf)
+    active-etf whatif CONFIG SCENARIOS.yaml       what-if study (portfolio.studies)
 
 Exit codes: 0 success, 1 anything unexpected, 2 invalid input or config, 3 infeasible
 (diagnosis written), 4 solver failure after fallbacks, 5 a hard limit still broken after
@@ -416,6 +417,9 @@ def build_parser() -> argparse.ArgumentParser:
     from portfolio.etf.run import add_parser as add_basket
 
     add_basket(sub)
+    from portfolio.studies.cli import add_parser as add_whatif
+
+    add_whatif(sub)
     for parser in sub.choices.values():  # every subcommand, also those added above
         parser.formatter_class = argparse.RawDescriptionHelpFormatter
         parser.epilog = parser.epilog or _exit_code_epilog()

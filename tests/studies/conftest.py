@@ -33,3 +33,14 @@ def small_fund():
     config = parse_config(small_config_raw())
     market = generate_demo_market(seed=11, n_securities=300)
     return config, demo_market_data(market, config)
+
+
+@pytest.fixture(scope="session")
+def small_files(tmp_path_factory):
+    """The small fund as files: the 300-name market and ``config.yaml`` in one folder."""
+    from portfolio.datasets import write_demo_data
+
+    d = tmp_path_factory.mktemp("small-fund")
+    write_demo_data(generate_demo_market(seed=11, n_securities=300), d)
+    (d / "config.yaml").write_text(yaml.safe_dump(small_config_raw()), encoding="utf-8")
+    return d / "config.yaml"

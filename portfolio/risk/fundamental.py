@@ -286,9 +286,9 @@ class FundamentalFactorModel(BaseEstimator):
         """Batched WLS: ``g_t = pinv(X' W_t X) X' W_t r_t``, ``W_t = diag(weight * observed_t)``.
 
         ``X' W_t X`` is built from its upper triangle (one matrix product for all days).
-        A day whose matrix is positive definite is solved directly; if any is not, the days
-        with ``lambda_min <= 1e-10 lambda_max`` get the pseudo-inverse (minimum-norm
-        solution) and are counted as rank deficient.
+        When every day's matrix is positive definite the systems are solved directly;
+        otherwise every day gets the pseudo-inverse (minimum-norm solution) and the days
+        with ``lambda_min <= 1e-10 lambda_max`` are counted as rank deficient.
         """
         obs = np.isfinite(values)
         M = obs * weight[None, :]
@@ -299,18 +299,14 @@ class FundamentalFactorModel(BaseEstimator):
         A[:, iu, ju] = M @ (X[:, iu] * X[:, ju])
         A[:, ju, iu] = A[:, iu, ju]
         b = (M * r) @ X
-        try:
-            np.linalg.cholesky(A)  # raises unless every day's matrix is positive definite
-            bad = np.zeros(len(A), dtype=bool)
-        except np.linalg.LinAlgError:
+        try:  # every day positive definite: solve directly
+            np.linalg.cholesky(A)
+            g = np.linalg.solve(A, b[..., None])[..., 0]
+            rank_def = 0
+        except np.linalg.LinAlgError:  # some day is singular: minimum-norm solutions
             ev = np.linalg.eigvalsh(A)
-            bad = ev[:, 0] <= 1e-10 * ev[:, -1]
-        g = np.empty_like(b)
-        if (~bad).any():
-            g[~bad] = np.linalg.solve(A[~bad], b[~bad][..., None])[..., 0]
-        if bad.any():
-            g[bad] = np.einsum("tpq,tq->tp", np.linalg.pinv(A[bad], hermitian=True), b[bad])
-        rank_def = int(bad.sum())
+            rank_def = int(np.sum(ev[:, 0] <= 1e-10 * ev[:, -1]))
+            g = np.einsum("tpq,tq->tp", np.linalg.pinv(A, hermitian=True), b)
         return g, rank_def
 
     def _specific(self, resid: np.ndarray, cap: np.ndarray):

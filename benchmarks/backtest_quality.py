@@ -11,7 +11,9 @@ For each market (the demo seed plus ``--seeds`` generated ones, ``--years`` of h
 - ``IC``: mean realised monthly IC of the score (Pearson, on residual returns);
 - ``EW-CW``: the market's equal-weight minus cap-weight return (annualised, s.e.,
   :func:`benchmarks.ew_premium.ew_minus_cw`); target within 2 s.e. of 0;
-- ``IR net``: the engine's net IR, the top quintile's, and their difference.
+- ``IR net``: the engine's net IR, the top quintile's, and their difference;
+- pooled: the realised gross active return over the mean ex-ante alpha rescaled from the
+  config's IC to the planted one (checks the alpha's annualisation in the backtest).
 
 The pooled lines give the means over markets with the standard error across markets
 (``std / sqrt(markets)``); the pooled EW premium uses every market's monthly differences.
@@ -75,11 +77,20 @@ def run_quality(unit: QualityUnit) -> dict:
         "stats": stats,
         "ew_cw": ew_minus_cw(market),
         "active": p["active_return"].to_numpy(float),
+        "gross": p["active_return_gross"].to_numpy(float),
+        "ex_ante_alpha": p["ex_ante_alpha"].to_numpy(float),
+        "config_ic": float(run_config_ic(unit.config_path)),
         "timings": run.timings,
     }
     if "top_quintile_active_return" in p:
         out["tq_active"] = p["top_quintile_active_return"].to_numpy(float)
     return out
+
+
+def run_config_ic(path: str) -> float:
+    from portfolio.config import load_config
+
+    return load_config(Path(path)).alpha.ic
 
 
 def _ir(x: np.ndarray) -> float:
@@ -155,6 +166,12 @@ def main() -> None:
     ew_m, ew_se = 12 * ew.mean(), 12 * ew.std(ddof=1) / np.sqrt(len(ew))
     verdict = "within" if abs(ew_m) <= 2 * ew_se else "OUTSIDE"
     print(f"  equal-weight premium: {ew_m:+.2%}/y s.e. {ew_se:.2%} ({verdict} 2 s.e. of 0)")
+    ratio = [
+        12 * np.nanmean(r["gross"]) / (np.nanmean(r["ex_ante_alpha"]) * 0.06 / r["config_ic"])
+        for r in results
+    ]
+    print(f"  realised gross active / ex-ante alpha at IC 0.06: {_mean_se(ratio)}   (1 if the "
+          "alpha scaling is right)")  # fmt: skip
     net = [s["information_ratio"]["net"] for s in stats]
     print(f"  engine net IR:                             {_mean_se(net)}")
     if all("tq_active" in r for r in results):

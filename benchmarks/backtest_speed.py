@@ -12,7 +12,8 @@ Both wall and CPU time are printed: on a shared, loaded machine the wall time in
 waiting for a core, and the CPU time of this single-threaded process (BLAS is pinned to
 one thread) is close to the wall time it takes on an idle core.
 
-    python benchmarks/backtest_speed.py [--repeat 1] [--no-comparators] [--profile FILE]
+    python benchmarks/backtest_speed.py [--repeat 1] [--no-comparators] [--no-repair]
+        [--profile FILE]
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=1, help="time the whole run this many times")
     p.add_argument("--no-comparators", action="store_true")
     p.add_argument("--profile", help="write a cProfile of the loop to this file")
+    p.add_argument("--no-repair", action="store_true",
+                   help="trades.repair off (the lot-rounding repair, timed separately)")  # fmt: skip
     args = p.parse_args()
 
     from portfolio.backtest import BacktestSpec, load_backtest_inputs, run_backtest
@@ -48,7 +51,11 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="backtest-speed-"))
     write_demo_data(generate_demo_market(), tmp)
-    (tmp / "config.yaml").write_text(demo_config_text(), encoding="utf-8")
+    text = demo_config_text()
+    if args.no_repair:
+        assert "  repair: true" in text
+        text = text.replace("  repair: true", "  repair: false")
+    (tmp / "config.yaml").write_text(text, encoding="utf-8")
     spec = BacktestSpec(comparators=not args.no_comparators)
 
     runs = []
@@ -90,7 +97,8 @@ def main() -> None:
     best = min(runs, key=lambda r: r["total_cpu_s"])
     out = {
         "demo_backtest": "1,200 names, 24 monthly rebalances, comparators "
-        + ("off" if args.no_comparators else "on"),
+        + ("off" if args.no_comparators else "on")
+        + (", lot-rounding repair off" if args.no_repair else ""),
         "target_s": 20.0,
         "best_of": len(runs),
         **best,

@@ -93,8 +93,9 @@ def main(argv=None) -> None:
         )
     print(f"{len(rows)} fund backtests in {wall:.1f} s ({ExecutorSpec(args.workers).describe()})")
     if args.markdown:
-        print("\n| fund | active return (net, /y) | TE (realised) | IR (net) | turnover (/y) "
-              "| costs (bp/y) |\n| --- | --- | --- | --- | --- | --- |")  # fmt: skip
+        print("\n| fund | active return (net, a year) | realised TE | IR (net) "
+              "| turnover (one-way, a year) | costs (bp a year) |\n"
+              "| --- | --- | --- | --- | --- | --- |")  # fmt: skip
         for r in rows:
             print(
                 f"| `{r['fund']}` | {_pct(r['active_net'])} | {100 * r['te_realised']:.1f} % "

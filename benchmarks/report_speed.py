@@ -5,7 +5,7 @@ Runs the demo rebalance once, then writes its run-folder files with and without
 (median, and the first call, which includes importing the report modules), the size of
 ``report.html`` and of ``trades.xlsx``, and what drawing the same nine charts with
 matplotlib costs in a fresh process (import + render; ``null`` when it is not installed).
-Targets (issue 11): <= 0.5 s added, HTML <= 1.5 MB.
+Targets: <= 0.5 s added, HTML <= 1.5 MB.
 
     python benchmarks/report_speed.py [--repeat 7]
 """

@@ -21,6 +21,7 @@ except ImportError:  # PIQP is optional: pure QPs then go to Clarabel too
 
 from optimizers.direct_build import Value
 from optimizers.problem import BIG
+from optimizers.solvers import CALL_TIME_LIMIT_S
 
 __all__ = ["ConicSolve", "FAST", "IMPACT_SCALES", "STATUS", "piqp"]
 
@@ -55,6 +56,7 @@ class ConicSolve:
         its first use (a problem the dual method certifies never needs it)."""
         settings = clarabel.DefaultSettings()
         settings.verbose = False
+        settings.time_limit = CALL_TIME_LIMIT_S  # a stop is not "Solved": the cvxpy path takes over
         settings.presolve_enable = False  # keeps the row set fixed so data can be updated
         if fast:
             for key, value in FAST.items():

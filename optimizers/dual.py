@@ -3,21 +3,25 @@
 The direct problem (:mod:`optimizers.direct`) couples the names only through a few
 aggregates: the factor exposures ``f = B'(w - b)`` (``K`` rows), the shared linear
 rows ``G z <= h`` (budget, cash band, group and attribute limits, turnover; a few
-dozen) and the tracking-error cap. Pricing those with multipliers ``v = (y, pi, mu)``
-splits the Lagrangian into one problem per name,
+dozen), the tracking-error cap and a total-risk cap. Pricing those with multipliers
+``v = (y, pi, mu, nu)`` splits the Lagrangian into one problem per name,
 
-    min_{l_i <= w_i <= u_i}  rho d_i (w_i - b_i)^2 + g_i w_i + cb_i x+ + cs_i x- + k_i |x|^1.5,
+    min_{l_i <= w_i <= u_i}  rho d_i (w_i - b_i)^2 + nu d_i w_i^2 + g_i w_i
+                             + cb_i x+ + cs_i x- + k_i |x|^1.5,
 
-with ``x = w_i - w0_i``, ``rho = lambda + mu``, ``g = -alpha + B y + Gw' pi`` and the
-buy / sell prices ``cb, cs`` (linear costs, half the turnover penalty and the rows'
-buy / sell coefficients). Its minimiser has a closed form (a quadratic in
-``sqrt|x|``, then clipped to the bounds), and the factor part ``min_f rho f'Ff + c'f``
-is ``f = -F^-1 c / (2 rho)``. The dual function is therefore evaluated in ``O(N K)``
-with no factorisation, and it is concave and once differentiable (each name's problem
-is strongly convex because ``d_i > 0`` and ``rho > 0``); its gradient is the vector
-of constraint residuals and its generalised Hessian ``sum_i D_i e_i e_i'`` (``D_i =
--1 / h_i''`` for a name that trades strictly inside its bounds, else 0) plus the
-factor part is a ``p x p`` matrix with ``p = K + rows + 1``.
+with ``x = w_i - w0_i``, ``rho = lambda + mu`` (``mu``: the TE cap's multiplier, ``nu``
+the total-risk cap's), ``g = -alpha + B y + Gw' pi`` and the buy / sell prices ``cb,
+cs`` (linear costs, half the turnover penalty and the rows' buy / sell coefficients).
+Its minimiser has a closed form (a quadratic in ``sqrt|x|``, then clipped to the
+bounds), and the factor part ``min_f rho f'Ff + nu (f + B'b)'F(f + B'b) + c'f`` is ``f =
+-(F^-1 c + 2 nu B'b) / (2 (rho + nu))``. The dual function is therefore evaluated in
+``O(N K)`` with no factorisation, and it is concave and once differentiable (each name's
+problem is strongly convex because ``d_i > 0`` and ``rho > 0``); its gradient is the
+vector of constraint residuals and its generalised Hessian ``sum_i D_i e_i e_i'`` (``D_i
+= -1 / h_i''`` for a name that trades strictly inside its bounds, else 0) plus the
+factor part is a ``p x p`` matrix with ``p = K + rows + (TE cap) + (total-risk cap)``.
+Several TE caps (or total-risk caps) are one: only the smallest can bind
+(:mod:`optimizers.direct_dual`).
 
 The dual is maximised by a projected (semismooth) Newton method: multipliers of
 inequality rows and of the TE cap stay non-negative, those at zero with a gradient
@@ -39,9 +43,11 @@ problems (an infeasible primal makes the dual unbounded: :data:`MAX_ITER` steps 
 spent first). The max-alpha mode (``lambda = 0``) starts from ``mu = 1`` and is
 certified when its TE cap binds; when it does not, ``rho = mu -> 0`` leaves the
 factor multipliers undetermined, Newton stalls, and the point where it stalls is used
-only if it passes the certificate (else Clarabel solves). Not handled here (Clarabel
-solves): total-risk and factor-risk caps, more than one TE cap, zero specific
-variance and a factor covariance that is not positive semidefinite.
+only if it passes the certificate (else Clarabel solves). Zero specific variances are
+regularised for the Newton steps and certified on the problem without it
+(:class:`~optimizers.dual_data.DualData`). Not handled here (Clarabel solves):
+factor-risk caps, a zero specific variance on a name without impact (its Lagrangian
+is linear) and a factor covariance that is not positive semidefinite.
 """
 
 from __future__ import annotations
@@ -49,7 +55,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
+from scipy.linalg import LinAlgError, cho_factor, cho_solve
+from scipy.linalg.blas import dsyrk
+
+from optimizers.dual_data import DualData, DualStatic
 
 __all__ = ["DualData", "DualResult", "DualStatic", "solve_dual"]
 
@@ -61,123 +70,9 @@ MAX_ITER = 60  # measured: 4-37 steps on random feasible problems (mean 9), 42 w
 # 504-factor Ledoit-Wolf form; an infeasible one (unbounded dual) uses them all, ~0.1 s
 # at N = 5,000, before Clarabel decides
 ARMIJO = 1e-4
-EIG_TOL = 1e-12  # factor-covariance eigenvalues below this share of the largest are zero
 LM_MIN = 1e-6  # smallest Levenberg-Marquardt damping, relative to the residual
 LM_MAX = 1e12  # damping beyond which steps are too small to matter
 STALL = 5  # steps without any gain in the dual value after which the certificate decides
-
-
-_FIELDS = ("static", "alpha", "b", "w0", "lb", "ub", "lam", "cb", "cs", "k", "h", "te", "keep")
-
-
-class DualStatic:
-    """The parts fixed per universe: risk model and shared-row matrices (built once).
-
-    ``G`` holds the shared rows ``G [w; buy; sell; f] <= h`` as one sparse matrix with
-    ``3 N + K`` columns.
-
-    A singular factor covariance (a fundamental model whose country factors sum to
-    zero, say) is handled exactly: with ``F = U_r L U_r'`` (eigenvalues at most
-    :data:`EIG_TOL` of the largest count as zero), risk sees only ``f_r = U_r' f``, so
-    the problem is written in ``f_r`` (``B`` becomes ``B U_r``, ``F`` becomes ``L``)
-    and the null-space part of a factor row, ``Gf U_0 U_0' B' (w - b)``, moves onto
-    the row's weights (``W0``) and limit (``W0 b``, :meth:`row_shift`).
-    """
-
-    def __init__(self, B: np.ndarray, F: np.ndarray, d: np.ndarray, G: sp.csr_matrix):
-        n = B.shape[0]
-        vals, U = np.linalg.eigh(F)
-        pos = vals > EIG_TOL * max(float(vals.max(initial=0.0)), 1e-300)
-        Ur, U0 = U[:, pos], U[:, ~pos]
-        self.B = np.ascontiguousarray(B @ Ur)
-        self.F = np.diag(vals[pos])
-        self.Finv = np.diag(1.0 / vals[pos])
-        self.d = d
-        G = sp.csr_matrix(G)
-        Gf = G[:, 3 * n :].toarray()
-        self.Gf = Gf @ Ur
-        self.W0 = (Gf @ U0) @ (U0.T @ B.T) if U0.shape[1] and Gf.any() else None
-        self.Gw, self.Gb, self.Gs = G[:, :n], G[:, n : 2 * n], G[:, 2 * n : 3 * n]
-        if self.W0 is not None:
-            self.Gw = sp.csr_matrix(self.Gw + self.W0)
-        # per-name row coefficients when buying (Gw + Gb) and selling (Gw - Gs)
-        self.Ebuy = np.ascontiguousarray((self.Gw + self.Gb).T.toarray())
-        self.Esell = np.ascontiguousarray((self.Gw - self.Gs).T.toarray())
-        self.GwT, self.GbT, self.GsT = (m.T.tocsr() for m in (self.Gw, self.Gb, self.Gs))
-
-    def row_shift(self, b: np.ndarray) -> np.ndarray | float:
-        """What the shared rows' limits gain from the null-space rewrite (``W0 b``)."""
-        return 0.0 if self.W0 is None else self.W0 @ b
-
-    @staticmethod
-    def eligible(F: np.ndarray, d: np.ndarray) -> bool:
-        """Non-negative specific variances and a positive semidefinite factor covariance
-        (zero specific variances are regularised per solve, see :class:`DualData`)."""
-        if not (d >= 0).all():
-            return False
-        vals = np.linalg.eigvalsh(F) if F.size else np.zeros(1)
-        return bool(vals.min() >= -EIG_TOL * max(float(vals.max()), 1e-300))
-
-
-@dataclass
-class DualData:
-    """One solve's data: the static part, this solve's vectors, and the rows kept.
-
-    Minimise ``-alpha'w + lam (f'Ff + sum d (w-b)^2) + sum cb x+ + cs x- + k |x|^1.5``
-    subject to ``f = B'(w - b)``, ``lb <= w <= ub``, the kept rows of
-    ``Gw w + Gb x+ + Gs x- + Gf f <= h`` and ``f'Ff + sum d (w-b)^2 <= te^2`` when
-    ``te`` is set. ``keep`` selects the static rows used (rows with an infinite limit
-    are dropped); ``h`` holds the kept rows' limits.
-
-    ``reg`` (optional, per name, >= 0) is added to ``d`` for the Newton iterations: a
-    name with zero specific variance and no impact has a linear Lagrangian, whose
-    minimiser jumps between its bounds, so the dual has no curvature there. The answer
-    is still certified against the problem **without** ``reg`` (:meth:`original`): its
-    primal objective and constraints use the true ``d`` (the TE cap only loosens), and
-    the dual bound is the exact Lagrangian minimum of the unregularised problem at the
-    final multipliers (a linear name's minimiser is a bound), so the certified gap is
-    the true one.
-    """
-
-    static: DualStatic
-    alpha: np.ndarray
-    b: np.ndarray
-    w0: np.ndarray
-    lb: np.ndarray
-    ub: np.ndarray
-    lam: float
-    cb: np.ndarray
-    cs: np.ndarray
-    k: np.ndarray
-    h: np.ndarray
-    te: float | None
-    keep: np.ndarray | None = None
-    reg: np.ndarray | None = None
-
-    def __post_init__(self):
-        S = self.static
-        self.B, self.F, self.Finv, self.d = S.B, S.F, S.Finv, S.d
-        if self.reg is not None:
-            self.d = S.d + self.reg
-        if self.keep is None or self.keep.all():
-            self.Gw, self.Gb, self.Gs, self.Gf = S.Gw, S.Gb, S.Gs, S.Gf
-            self.Ebuy, self.Esell = S.Ebuy, S.Esell
-            self.GwT, self.GbT, self.GsT = S.GwT, S.GbT, S.GsT
-        else:
-            k = self.keep
-            self.Gw, self.Gb, self.Gs, self.Gf = S.Gw[k], S.Gb[k], S.Gs[k], S.Gf[k]
-            self.Ebuy, self.Esell = S.Ebuy[:, k], S.Esell[:, k]
-            self.GwT, self.GbT, self.GsT = (m.T.tocsr() for m in (self.Gw, self.Gb, self.Gs))
-        self.Bb = self.B.T @ self.b
-        self.K, self.R = self.B.shape[1], self.Gw.shape[0]
-        self.p = self.K + self.R + (self.te is not None)
-        self.lo = np.r_[np.full(self.K, -np.inf), np.zeros(self.p - self.K)]
-
-    def original(self) -> DualData:
-        """This problem without the regularisation ``reg`` (itself when there is none)."""
-        if self.reg is None:
-            return self
-        return DualData(**{**{k: getattr(self, k) for k in _FIELDS}, "reg": None})
 
 
 @dataclass
@@ -187,6 +82,7 @@ class DualResult:
     sell: np.ndarray
     pi: np.ndarray  # row multipliers (>= 0)
     mu: float  # TE multiplier on the variance
+    nu: float  # total-risk multiplier on the total variance
     y_lb: np.ndarray  # per-name bound multipliers
     y_ub: np.ndarray
     primal: float  # objective (minimised form, without the constant lam b'Db)
@@ -227,17 +123,20 @@ class _Point:
     def __init__(self, P: DualData, v: np.ndarray):
         K, R = P.K, P.R
         y, pi = v[:K], v[K : K + R]
-        mu = float(v[K + R]) if P.te is not None else 0.0
+        mu = float(v[P.imu]) if P.te is not None else 0.0
+        nu = float(v[P.inu]) if P.vol is not None else 0.0
         rho = P.lam + mu
-        self.v, self.rho, self.mu = v, rho, mu
+        self.v, self.rho, self.mu, self.nu = v, rho + nu, mu, nu
         g = -P.alpha + P.B @ y + P.GwT @ pi
         cb = P.cb + P.GbT @ pi
         cs = P.cs + P.GsT @ pi
-        self.ok = bool((cb + cs >= -1e-14).all()) and rho > 0
+        self.ok = bool((cb + cs >= -1e-14).all()) and rho + nu > 0
         if not self.ok:
             return
-        a = 2.0 * rho * P.d
-        base = a * (P.w0 - P.b) + g
+        # per name: rho d (w - b)^2 + nu d w^2 (active and total variance) + g w + costs
+        self.qa, self.qn = 2.0 * rho * P.d, 2.0 * nu * P.d
+        a = self.qa + self.qn
+        base = self.qa * (P.w0 - P.b) + self.qn * P.w0 + g
         xc, free = name_trades(base + cb, base - cs, a, P.k, P.lb - P.w0, P.ub - P.w0)
         ax = np.abs(xc)
         w = P.w0 + xc
@@ -249,38 +148,70 @@ class _Point:
         self.w, self.xp, self.xm = w, xp, xm
         self.g, self.cb, self.cs, self.a = g, cb, cs, a
         c_f = -y + P.Gf.T @ pi
-        f = -(P.Finv @ c_f) / (2.0 * rho)
+        # factor part: min_f rho f'Ff + nu (f + B'b)'F(f + B'b) + c_f'f
+        f = -(P.finv * c_f + 2.0 * nu * P.Bb) / (2.0 * self.rho)
         self.f = f
         dw = w - P.b
         self.spec = float(np.sum(P.d * dw * dw))
         self.fvar = float(f @ P.F @ f)
-        per = 0.5 * a * dw * dw + g * w + cb * xp + cs * xm + P.k * ax * np.sqrt(ax)
-        self.value = float(per.sum() + 0.5 * c_f @ f - y @ P.Bb - pi @ P.h)
+        ft = f + P.Bb  # total factor exposure
+        self.tspec = float(np.sum(P.d * w * w))
+        self.tfvar = float(ft @ P.F @ ft)
+        quad = 0.5 * self.qa * dw * dw + 0.5 * self.qn * w * w
+        per = quad + g * w + cb * xp + cs * xm + P.k * ax * np.sqrt(ax)
+        fac = rho * self.fvar + nu * self.tfvar + c_f @ f
+        self.value = float(per.sum() + fac - y @ P.Bb - pi @ P.h)
         grad = np.empty(P.p)
         grad[:K] = P.B.T @ dw - f
         rows = P.Gw @ w + P.Gb @ xp + P.Gs @ xm + P.Gf @ f
         grad[K : K + R] = rows - P.h
         if P.te is not None:
             self.value -= mu * P.te**2
-            grad[K + R] = self.fvar + self.spec - P.te**2
+            grad[P.imu] = self.fvar + self.spec - P.te**2
+        if P.vol is not None:
+            self.value -= nu * P.vol**2
+            grad[P.inu] = self.tfvar + self.tspec - P.vol**2
         self.grad = grad
 
     def hessian(self, P: DualData) -> np.ndarray:
+        """The generalised Hessian ``H`` (negative semidefinite) at this point.
+
+        ``-H = M' |D| M + C' F^-1 C / (2 rho)`` (+ the TE terms) with ``M`` the free
+        names' rows ``[B_i, E_i, 2 d_i a_i]``: the first part by a symmetric rank-k
+        update (``dsyrk``, half a general product's flops), the second from ``F``'s
+        diagonal (the eigenbasis of :class:`DualStatic`) in ``O(K R)``, never as a
+        ``K x K`` product.
+        """
         K, R = P.K, P.R
         i = self.free
         E = np.where(self.buying[:, None], P.Ebuy[i], P.Esell[i])
         cols = [P.B[i], E]
         if P.te is not None:
             cols.append((2.0 * P.d[i] * (self.w[i] - P.b[i]))[:, None])
-        M = np.hstack(cols)
-        H = (M * self.D[:, None]).T @ M
-        C = np.hstack([-np.eye(K), P.Gf.T])  # c_f = C (y, pi)
-        H[: K + R, : K + R] -= C.T @ P.Finv @ C / (2.0 * self.rho)
-        if P.te is not None:
-            col = -(C.T @ self.f) / self.rho
-            H[: K + R, K + R] += col
-            H[K + R, : K + R] += col
-            H[K + R, K + R] -= 2.0 * self.fvar / self.rho
+        if P.vol is not None:
+            cols.append((2.0 * P.d[i] * self.w[i])[:, None])
+        M = np.hstack(cols) * np.sqrt(-self.D)[:, None]
+        if len(i):
+            Q = dsyrk(1.0, M.T, trans=0)  # upper triangle of M'M
+            H = -(np.triu(Q) + np.triu(Q, 1).T)
+        else:
+            H = np.zeros((P.p, P.p))
+        fi = P.finv / (2.0 * self.rho)
+        X = P.Gf * fi[None, :]  # Gf F^-1 / (2 rho)
+        H[np.arange(K), np.arange(K)] -= fi
+        H[:K, K : K + R] += X.T
+        H[K : K + R, :K] += X
+        H[K : K + R, K : K + R] -= X @ P.Gf.T
+        # the risk multipliers move f by F^-1 (2 F u) / (2 rho) with u = f (TE) or
+        # f + B'b (total risk): -(C' u) / rho against (y, pi), -2 u'Fu' / rho together
+        us = [(P.imu, self.f), (P.inu, self.f + P.Bb)]
+        us = [(j, u) for j, u in us if j is not None]
+        for j, u in us:
+            col = np.r_[u, -(P.Gf @ u)] / self.rho  # -(C' u) / rho
+            H[: K + R, j] += col
+            H[j, : K + R] += col
+            for j2, u2 in us:
+                H[j, j2] -= 2.0 * float(u @ P.F @ u2) / self.rho
         return H
 
 
@@ -311,6 +242,11 @@ def _check(P: DualData, pt: _Point) -> tuple[bool, float, float, float, float]:
     if P.te is not None:
         worst = max(worst, float(np.sqrt(var)) - P.te)
         excess += pt.mu * max(var - P.te**2, 0.0)
+    if P.vol is not None:
+        ft = f + P.Bb
+        tvar = float(ft @ P.F @ ft) + float(np.sum(P.d * pt.w * pt.w))
+        worst = max(worst, float(np.sqrt(tvar)) - P.vol)
+        excess += pt.nu * max(tvar - P.vol**2, 0.0)
     gap = primal - dual
     utility = -(primal + P.lam * float(np.sum(P.d * P.b * P.b)))
     tol = GAP_TOL * max(1.0, abs(utility))
@@ -326,8 +262,8 @@ def solve_dual(
     dual value)`` per step.
     """
     start = np.zeros(P.p)
-    if P.lam <= 0:  # max-alpha mode: only the TE multiplier makes the names' problems convex
-        start[-1] = 1.0
+    if P.lam <= 0:  # max-alpha mode: only a risk multiplier makes the names' problems convex
+        start[P.imu if P.imu is not None else P.inu] = 1.0
     v = start if v0 is None or len(v0) != P.p else np.maximum(v0, P.lo)
     pt = _Point(P, v)
     if not pt.ok:
@@ -368,10 +304,11 @@ def solve_dual(
         # no-trade band -- otherwise get huge steps), and shrinks after a clean step
         for _ in range(40):
             reg = floor + lm * min(1.0, size)
-            try:
-                step = np.linalg.solve(Hf + reg * np.eye(len(fr)), g[fr])
-            except np.linalg.LinAlgError:
-                return None
+            try:  # Hf + reg I is positive definite: Cholesky (a failure means more damping)
+                step = cho_solve(cho_factor(Hf + reg * np.eye(len(fr)), check_finite=False), g[fr])
+            except LinAlgError:
+                lm *= 10.0
+                continue
             d = np.zeros(P.p)
             d[fr] = step
             vn = np.maximum(pt.v + d, P.lo)
@@ -395,7 +332,7 @@ def _certified(P: DualData, pt: _Point, it: int) -> DualResult | None:
 def _result(P: DualData, pt: _Point, it: int, check: tuple) -> DualResult:
     K, R = P.K, P.R
     # per-name bound multipliers: the one-sided derivative of the name's Lagrangian
-    base = pt.a * (pt.w - P.b) + pt.g
+    base = pt.qa * (pt.w - P.b) + pt.qn * pt.w + pt.g
     x = pt.w - P.w0
     ax = np.abs(x)
     imp = 1.5 * P.k * np.sqrt(ax)
@@ -411,6 +348,7 @@ def _result(P: DualData, pt: _Point, it: int, check: tuple) -> DualResult:
         sell=pt.xm,
         pi=pt.v[K : K + R].copy(),
         mu=pt.mu,
+        nu=pt.nu,
         y_lb=y_lb,
         y_ub=y_ub,
         primal=check[1],

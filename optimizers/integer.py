@@ -77,10 +77,13 @@ def _freeze(cons, w, w0, lb, elb, eub) -> None:
         eub[still] = np.minimum(eub[still], w0[still])
 
 
-def _round(cons, w, w0, lb, elb, eub, push: bool, keep_held: bool = False) -> bool:
+def _round(cons, w, w0, lb, elb, eub, push: bool, keep_held: bool = False,
+           step: float = 1.0) -> bool:  # fmt: skip
     """One round of bound tightening; ``keep_held`` ranks names for ``max_names`` by
     ``min(w, w0)`` (names held now and kept by the solution first: the least turnover)
-    instead of by ``w``."""
+    instead of by ``w``; ``step < 1`` closes only that share of the names above ``K``
+    this round (the re-solve moves their weight to the names kept, then the next round
+    closes more)."""
     changed = False
     for c in cons:
         if isinstance(c, MinTrade):
@@ -105,7 +108,9 @@ def _round(cons, w, w0, lb, elb, eub, push: bool, keep_held: bool = False) -> bo
             held = w > HELD_TOL
             if held.sum() > c.max:
                 forced = lb > HELD_TOL
-                room = max(int(c.max) - int(forced.sum()), 0)
+                excess = int(held.sum()) - int(c.max)
+                k = int(held.sum()) - max(int(np.ceil(excess * step)), 1)
+                room = max(k - int(forced.sum()), 0)
                 rank = np.minimum(w, w0) + 1e-3 * w if keep_held else w
                 order = np.argsort(-np.where(held & ~forced, rank, -np.inf), kind="stable")
                 keep = forced.copy()
@@ -138,11 +143,13 @@ def integer_heuristic(
             return w, rounds - 1
         _freeze(cons, w, w0, lb, trial_lb, trial_ub)
         new = solve(trial_lb, trial_ub)
-        for keep_held in (False, True):  # closes instead of pushes; then least turnover
+        # closes instead of pushes; then least turnover; then half the names above K
+        for keep_held, step in ((False, 1.0), (True, 1.0), (False, 0.5), (True, 0.5)):
             if new is not None:
                 break
             trial_lb, trial_ub = elb.copy(), eub.copy()
-            _round(cons, w, w0, lb, trial_lb, trial_ub, push=False, keep_held=keep_held)
+            _round(cons, w, w0, lb, trial_lb, trial_ub, push=False, keep_held=keep_held,
+                   step=step)  # fmt: skip
             _freeze(cons, w, w0, lb, trial_lb, trial_ub)
             new = solve(trial_lb, trial_ub)
         if new is None:

@@ -30,6 +30,7 @@ from optimizers.solvers import OPTIONS, installed_solvers, solve_with_fallback, 
 __all__ = ["PortfolioOptimizer"]
 
 TE_CAP_NAME = "TE cap (objective)"
+_THREADS = None  # the process's threadpoolctl controller (its loaded BLAS libraries)
 
 
 class PortfolioOptimizer:
@@ -115,7 +116,6 @@ class PortfolioOptimizer:
         dual_newton: bool = True,
         full_investment: bool = False,
     ):
-        self._threads = None
         self.mi_max_assets = mi_max_assets
         self.mi_time_limit = mi_time_limit
         self.dual_newton = dual_newton
@@ -129,11 +129,12 @@ class PortfolioOptimizer:
         save (measured: a re-solve at N = 20,000 took 0.43-0.58 s with two threads on a
         loaded 2-core machine, 0.07 s with one), and one thread gives the same bytes
         whatever the machine's thread count."""
-        from threadpoolctl import ThreadpoolController
+        global _THREADS
+        if _THREADS is None:  # finding the loaded BLAS libraries takes 10-60 ms: once
+            from threadpoolctl import ThreadpoolController
 
-        if self._threads is None:
-            self._threads = ThreadpoolController()
-        return self._threads.limit(limits=1, user_api="blas")
+            _THREADS = ThreadpoolController()
+        return _THREADS.limit(limits=1, user_api="blas")
 
     def _build(self, assets, risk, constraints, objective, nav_base, solver, direct) -> None:
         dual_newton = self.dual_newton

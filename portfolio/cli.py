@@ -96,9 +96,13 @@ def _rebalance_and_write(
         probe_writable(Path("runs"))
     t0 = time.perf_counter()
     rebalancer = Rebalancer(config, base_dir)
-    try:  # same bytes whatever the BLAS thread count; every solve within the time budget
-        with threadpool_limits(limits=1), time_budget(config.solver.time_limit_s):
-            result = rebalancer.run(data)
+    try:  # same bytes whatever the BLAS thread count; the solves within their time budget
+        with threadpool_limits(limits=1):
+            prepared = rebalancer.prepare(data)
+            with time_budget(config.solver.time_limit_s):
+                solved = rebalancer.solve(prepared)
+            result = rebalancer.finish(prepared, solved)
+            result.timings["total_s"] = time.perf_counter() - t0
     except InfeasibleError as exc:
         import pandas as pd
 
@@ -236,9 +240,8 @@ def cmd_demo_data(args) -> int:
 
 def _load(config_path: str):
     from portfolio.config import load_config
-    from portfolio.inputs import load_market_data
-
     from portfolio.input_rules import check_fresh
+    from portfolio.inputs import load_market_data
 
     path = Path(config_path)
     config = load_config(path)

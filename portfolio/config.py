@@ -119,7 +119,8 @@ class TradeRules(_Strict):
 
     ``min_trade_base``: smallest order worth sending (base currency). ``repair``: after
     rounding, move single lots until every hard limit holds (:mod:`portfolio.repair`),
-    for at most ``repair_time_limit_s`` seconds.
+    for at most ``repair_max_moves`` moves (deterministic); ``repair_time_limit_s`` is a
+    safety net only (hitting it makes the answer depend on the machine's speed).
     FX (:mod:`portfolio.fx`): ``fx_spread_bps`` is the FX cost in bp of each FX trade,
     ``fx_min_ticket_base`` the smallest FX trade (a settlement need is rounded up to it),
     ``fx_buffer_base`` the cash kept in each traded currency, ``fx_repatriate`` sells
@@ -128,7 +129,8 @@ class TradeRules(_Strict):
 
     min_trade_base: float = Field(5_000.0, ge=0.0)
     repair: bool = True
-    repair_time_limit_s: float = Field(30.0, gt=0.0)  # the repair stops after this long
+    repair_max_moves: int = Field(1_000, ge=0)  # the repair's move budget
+    repair_time_limit_s: float = Field(600.0, gt=0.0)  # safety net only
     fx_spread_bps: float = Field(2.0, ge=0.0, le=500.0)
     fx_min_ticket_base: float = Field(50_000.0, ge=0.0)
     fx_buffer_base: float = Field(0.0, ge=0.0)
@@ -177,7 +179,7 @@ class SolverConfig(_Strict):
     ``mi_max_assets`` / ``mi_time_limit_s``: with ``max_names``, ``min_holding`` or
     ``min_trade``, SCIP is tried up to that many assets and for that long, beside the
     heuristic that holds ``max_names`` by construction (the better answer is kept).
-    ``time_limit_s``: wall time shared by every solver call of one run (the optimizer, the
+    ``time_limit_s``: wall time shared by every solver call of one run's solve (the optimizer, the
     soft and priority paths, the infeasibility diagnosis); past it the run stops with exit
     code 4 (:func:`optimizers.solvers.time_budget`).
     """
@@ -284,9 +286,16 @@ def parse_config(data: Any, source: str = "config") -> RebalanceConfig:
 
 
 def _non_finite_fields(data: Any, loc: str = "") -> list[tuple[str, float]]:
-    """``(field path, value)`` of every ``.inf`` / ``.nan`` anywhere in the parsed YAML."""
+    """``(field path, value)`` of every ``.inf`` / ``.nan`` anywhere in the parsed YAML, and
+    of every text that a number field would read as one (``1e400``, ``inf``, ``nan``)."""
     if isinstance(data, float) and not math.isfinite(data):
         return [(loc or "(top level)", data)]
+    if isinstance(data, str) and data.strip().lower() not in ("", "none", "null"):
+        try:  # "1e400" is text to YAML but inf to a float field
+            number = float(data)
+        except ValueError:
+            return []
+        return [] if math.isfinite(number) else [(loc or "(top level)", data)]
     if isinstance(data, dict):
         return [
             bad

@@ -220,7 +220,11 @@ def validate_fundamentals(raw: pd.DataFrame, problems: list[str]) -> pd.DataFram
     if "asset_id" not in fund.columns:
         problems.append("missing column 'asset_id'")
         return fund
-    fund["asset_id"] = fund["asset_id"].astype("string")
+    fund["asset_id"] = fund["asset_id"].astype("string").str.strip()
+    empty = (fund["asset_id"].isna() | (fund["asset_id"] == "")).to_numpy(dtype=bool)
+    if empty.any():
+        n = int(empty.sum())
+        problems.append(f"asset_id is empty in {n} row{'s' if n != 1 else ''}")
     ids = pd.Index(fund["asset_id"].astype(object))
     if "date" in fund.columns:
         n = len(problems)

@@ -147,7 +147,12 @@ def read_table(path: Path, label: str) -> pd.DataFrame:
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(path)
         if suffix in (".csv", ".txt"):
-            return pd.read_csv(path, dtype={"asset_id": str, "currency": str}, keep_default_na=True)
+            return pd.read_csv(
+                path,
+                dtype={"asset_id": str, "currency": str},
+                keep_default_na=True,
+                encoding="utf-8-sig",  # a byte-order mark is not part of the first column name
+            )
     except Exception as exc:  # the reader's own message names the defect
         raise InputError(path.name, f"cannot be read: {exc}") from exc
     raise InputError(path.name, f"unsupported file type '{suffix}' (use .csv or .parquet)")

@@ -22,8 +22,7 @@ from portfolio.alpha import AlphaResult
 from portfolio.book import Book
 from portfolio.inputs import MarketData
 
-__all__ = ["PreparedRun", "cash_floor", "holding_share_limits", "trading_assets",
-           "widen_to_target"]
+__all__ = ["PreparedRun", "cash_floor", "holding_share_limits", "trading_assets", "widen_to_target"]
 
 
 @dataclass(eq=False)
@@ -79,8 +78,8 @@ def widen_to_target(
     optimizer put it, and no further out than the configured bound or the target.
     """
     lo, hi = limits
-    target = weights.reindex(lo.index).fillna(0.0) * book.nav_base / book.price_base.reindex(
-        lo.index
+    target = (
+        weights.reindex(lo.index).fillna(0.0) * book.nav_base / book.price_base.reindex(lo.index)
     )
     return lo.where(~(lo > target), target), hi.where(~(hi < target), target)
 

@@ -47,8 +47,8 @@ from portfolio.inputs import MarketData
 from portfolio.markets import linear_cost_rates, load_market_table, lot_sizes
 from portfolio.prepared import PreparedRun, trading_assets
 from portfolio.risk import estimate_risk, risk_decomposition
-from portfolio.selection import constraint_columns, select_universe
 from portfolio.rounding import hard_breaches, round_and_check, trades_summary
+from portfolio.selection import constraint_columns, select_universe
 from portfolio.trades import TradeList
 
 __all__ = ["PreparedRun", "Rebalancer", "RebalanceResult"]

@@ -37,10 +37,9 @@ Each step evaluates all ``4 N`` moves as arrays (no Python loop over assets); it
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import time
 
 import numpy as np
 
@@ -87,8 +86,11 @@ class RepairProblem:
     cash : CashModel, cash after trades, costs and FX for any trade.
     min_trade_base : float, smallest order (base currency).
     frozen : ndarray of bool, names that never trade.
-    max_steps, time_limit_s : the repair stops after that many moves or seconds (what is
-        still breached is reported, ``stopped`` says why).
+    max_steps : the repair stops after that many moves (what is still breached is
+        reported, ``stopped`` says why): a move budget, not a clock, so the same inputs
+        give the same trades on any machine.
+    time_limit_s : a safety net only (default 600 s): when it is hit the answer depends on
+        the machine's speed, and ``stopped`` says so.
     """
 
     data: ProblemData
@@ -101,9 +103,9 @@ class RepairProblem:
     cash: CashModel
     min_trade_base: float = 0.0
     frozen: np.ndarray | None = None
-    max_steps: int = 200_000
+    max_steps: int = 1_000
     tol: float = 1e-9
-    time_limit_s: float = 30.0
+    time_limit_s: float = 600.0
 
     def __post_init__(self) -> None:
         d = self.data
@@ -271,9 +273,10 @@ def repair_lots(
     paid for by a one-lot cut elsewhere when turnover binds).
 
     Returns the repaired trade and a report: ``status`` (``"ok"`` or ``"breached"``),
-    ``stopped`` (why the loop ended), ``moves`` (asset, from and to shares, move), ``utility_before`` / ``utility_after`` /
-    ``utility_lost`` (annualised return units, the objective's), ``breaches_before`` and
-    ``breaches_after``, and ``not_repaired`` (hard limits that are only re-checked).
+    ``stopped`` (why the loop ended), ``moves`` (asset, from and to shares, move),
+    ``utility_before`` / ``utility_after`` / ``utility_lost`` (annualised return units, the
+    objective's), ``breaches_before`` and ``breaches_after``, and ``not_repaired`` (hard
+    limits that are only re-checked).
     """
     t = np.asarray(trade, dtype=float).copy()
     lo = np.where(np.isfinite(lo), lo, -np.inf)
@@ -285,13 +288,13 @@ def repair_lots(
     moves: list[dict] = []
     ids = p.data.ids
     t_end = time.perf_counter() + p.time_limit_s
-    stopped = "max_steps"
+    stopped = f"move budget ({p.max_steps} moves)"
     for _ in range(p.max_steps):
         if not any((x > p.tol).any() for x in v.values()):
             stopped = "every limit holds"
             break
         if time.perf_counter() > t_end:
-            stopped = f"time limit ({p.time_limit_s:g} s)"
+            stopped = f"time limit ({p.time_limit_s:g} s; the answer depends on the machine)"
             break
         steps = _best_step(p, t, lo, hi, v, scale)
         if not steps:
@@ -417,7 +420,8 @@ def _score(p: RepairProblem, t, lo, hi, v, scale):
 
 
 def lot_repair(inp, data: ProblemData, constraints, alpha, risk_aversion: float, fx_rules,
-               min_trade_base: float = 0.0, time_limit_s: float = 30.0):  # fmt: skip
+               min_trade_base: float = 0.0, max_moves: int = 1_000,
+               time_limit_s: float = 600.0):  # fmt: skip
     """The ``repair`` callable :func:`portfolio.trades.build_trades` takes, for these inputs.
 
     ``inp`` is the :class:`~portfolio.trades.TradeInputs`; ``alpha`` a Series by asset.
@@ -434,6 +438,7 @@ def lot_repair(inp, data: ProblemData, constraints, alpha, risk_aversion: float,
         cash=inp.cash_model(fx_rules),
         min_trade_base=min_trade_base,
         frozen=inp.frozen.reindex(ids).fillna(False).to_numpy(dtype=bool),
+        max_steps=max_moves,
         time_limit_s=time_limit_s,
     )
     return lambda trade, lo, hi: repair_lots(problem, trade, lo, hi)

@@ -28,7 +28,6 @@ buys ``B = sum_i max(x_i, 0)``, sells ``S = sum_i max(-x_i, 0)`` and one-way tur
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from constraints import CashBand, check_constraints
@@ -36,8 +35,13 @@ from portfolio.prepared import cash_floor, holding_share_limits, widen_to_target
 from portfolio.trades import TradeInputs, TradeList, build_trades
 
 __all__ = [
-    "round_and_check", "hard_breaches", "trade_inputs", "trades_summary", "send_files",
-    "fx_trades_csv", "cash_csv",
+    "round_and_check",
+    "hard_breaches",
+    "trade_inputs",
+    "trades_summary",
+    "send_files",
+    "fx_trades_csv",
+    "cash_csv",
 ]
 
 
@@ -93,9 +97,16 @@ def round_and_check(
     repair = None
     if config.trades.repair:
         repair = lot_repair(
-            inp, p.check_data, [c for c in constraints if c.label not in moved], p.alpha.alpha, _risk_aversion(config, overrides),
-            rules, min_trade_base=min_trade, time_limit_s=config.trades.repair_time_limit_s,
-        )  # fmt: skip
+            inp,
+            p.check_data,
+            [c for c in constraints if c.label not in moved],
+            p.alpha.alpha,
+            _risk_aversion(config, overrides),
+            rules,
+            min_trade_base=min_trade,
+            max_moves=config.trades.repair_max_moves,
+            time_limit_s=config.trades.repair_time_limit_s,
+        )
     limits = holding_share_limits(constraints, p.check_data, p.book)
     if moved:  # limits moved by priority: rounding keeps the relaxed target
         limits = widen_to_target(limits, weights, p.book)
@@ -164,17 +175,32 @@ def trades_summary(tl: TradeList) -> dict:
     }
 
 
-def fx_trades_csv(tl: TradeList) -> str:
-    """``fx_trades.csv``: one row per FX trade (:data:`portfolio.fx.FX_COLUMNS`)."""
+def fx_trades_csv(tl: TradeList, base_currency: str) -> str:
+    """``fx_trades.csv``: one row per FX trade (:data:`portfolio.fx.FX_COLUMNS`), money
+    written to each currency's minor unit (local amounts in the traded currency)."""
+    from portfolio.report.money import format_money, minor_units
+
     t = tl.fx.trades.copy()
-    for c in ("amount_local", "amount_base", "cost_base"):
-        t[c] = np.round(t[c].astype(float), 2)
+    t["amount_local"] = format_money(t["amount_local"], minor_units(t["currency"]))
+    base = minor_units([base_currency])[0]
+    for c in ("amount_base", "cost_base"):
+        t[c] = format_money(t[c], base)
     return t.to_csv(index=False, lineterminator="\n")
 
 
-def cash_csv(tl: TradeList) -> str:
-    """``cash_by_currency.csv``: cash before, trade flow, FX, after, per currency."""
-    return tl.fx.cash.round(6).to_csv(lineterminator="\n")
+def cash_csv(tl: TradeList, base_currency: str) -> str:
+    """``cash_by_currency.csv``: per currency the rate, cash before, trade flow, FX and cash
+    after (local, to the currency's minor unit) and before / after in base currency."""
+    from portfolio.report.money import format_money, minor_units
+
+    c = tl.fx.cash.copy()
+    local = minor_units(c.index)
+    for col in ("before_local", "trade_flow_local", "fx_local", "after_local"):
+        c[col] = format_money(c[col], local)
+    base = minor_units([base_currency])[0]
+    for col in ("before_base", "after_base"):
+        c[col] = format_money(c[col], base)
+    return c.to_csv(lineterminator="\n")
 
 
 def do_not_send_text(result) -> str:
@@ -197,8 +223,11 @@ def send_files(result) -> dict[str, str]:
     is still broken (exit code 5)."""
     from portfolio.etf.run import etf_run_files
 
-    files = {"fx_trades.csv": fx_trades_csv(result.trades), "cash_by_currency.csv": cash_csv(
-        result.trades)}  # fmt: skip
+    base = result.config.fund.base_currency
+    files = {
+        "fx_trades.csv": fx_trades_csv(result.trades, base),
+        "cash_by_currency.csv": cash_csv(result.trades, base),
+    }
     files.update(etf_run_files(result))
     if result.hard_breaches:
         files["DO_NOT_SEND.txt"] = do_not_send_text(result)

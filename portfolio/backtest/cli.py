@@ -1,7 +1,7 @@
 """``active-etf backtest``: the walk-forward backtest from the command line.
 
 ``active-etf backtest CONFIG [CONFIG ...] [--seeds S ...] [--start DATE] [--end DATE]
-[--frequency monthly] [--out DIR] [--workers N] [--scheduler ADDR] [-q]``
+[--frequency monthly] [--out DIR] [--replace] [--workers N] [--scheduler ADDR] [-q]``
 
 Each config (or, with ``--seeds``, each generated market seed for each config) is one unit;
 several units run through the shared executor on a Dask ``LocalCluster`` (``--workers N``)
@@ -34,6 +34,11 @@ def add_parser(subparsers) -> None:
     p.add_argument("--frequency", default="monthly", choices=["monthly"],
                    help="rebalance frequency (month-ends)")  # fmt: skip
     p.add_argument("--out", help="run folder (default runs/backtest-<fund>)")
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="allow --out to name a previous backtest run folder and replace it",
+    )
     p.add_argument("--seeds", type=int, nargs="+",
                    help="run each config on generated demo markets with these seeds "
                         "instead of its files")  # fmt: skip
@@ -103,6 +108,7 @@ def cmd_backtest(args) -> int:
     from portfolio.config import load_config
     from portfolio.errors import ConfigError
     from portfolio.executor import ExecutorSpec, map_units
+    from portfolio.outputs import check_out
     from portfolio.report import manifest
 
     for opt in ("start", "end"):
@@ -112,6 +118,11 @@ def cmd_backtest(args) -> int:
     quiet = getattr(args, "verbosity", 0) < 0  # -q: no progress, no headline
     units = _units(args)
     configs = {u.config_path: load_config(u.config_path) for u in units}  # exit 2 before work
+    first = configs[units[0].config_path]
+    out = Path(args.out) if args.out else Path("runs") / f"backtest-{_slug(first.fund.name)}"
+    folders = [out if len(units) == 1 else out / u.name for u in units]
+    for folder in folders:  # a folder that may not be written fails now, not after the run
+        check_out(folder, args.replace)
     spec = ExecutorSpec(args.workers, args.scheduler)
     t0 = time.perf_counter()
     if len(units) == 1 and not spec.distributed:
@@ -125,16 +136,14 @@ def cmd_backtest(args) -> int:
                 print(f"  done: {units[i].name}", file=sys.stderr, flush=True)
 
         runs = map_units(run_unit, units, spec, done)
-    first = configs[units[0].config_path]
-    out = Path(args.out) if args.out else Path("runs") / f"backtest-{_slug(first.fund.name)}"
-    for unit, run in zip(units, runs, strict=True):
-        folder = out if len(units) == 1 else out / unit.name
+    for unit, run, folder in zip(units, runs, folders, strict=True):
         extra = {"backtest_unit": {k: v for k, v in vars(unit).items()}}
         m = manifest(configs[unit.config_path], {}, {"events": len(run.events)},
                      run.timings, extra)  # fmt: skip
         headline = _headline(unit.name, summarise(run)[1], folder)
         text = "\n".join(x for x in headline.splitlines() if "run folder:" not in x)
-        write_backtest(run, folder, m, report=not args.no_report, summary_text=text)
+        write_backtest(run, folder, m, report=not args.no_report, summary_text=text,
+                       replace=args.replace)  # fmt: skip
         if not quiet:
             print(headline)
     if not quiet:

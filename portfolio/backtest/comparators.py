@@ -115,6 +115,8 @@ class DateContext:
     risk_model : the engine's risk model at that date.
     alpha : the engine's :class:`~portfolio.alpha.AlphaResult` at that date.
     frozen : names that cannot trade (halted, no traded value).
+    markets : the market table (:func:`~portfolio.markets.load_market_table` with the
+        config's overrides), read once per backtest.
     """
 
     config: object
@@ -124,6 +126,7 @@ class DateContext:
     risk_model: object
     alpha: object
     frozen: pd.Series
+    markets: pd.DataFrame | None = None
 
 
 def comparator_trades(ctx: DateContext, state, target: pd.Series) -> TradeList:
@@ -136,7 +139,7 @@ def comparator_trades(ctx: DateContext, state, target: pd.Series) -> TradeList:
 
     cfg = ctx.config
     sec = ctx.securities
-    markets = load_market_table(cfg.markets)
+    markets = ctx.markets if ctx.markets is not None else load_market_table(cfg.markets)
     lots, _ = lot_sizes(sec, markets)
     rates = linear_cost_rates(sec, markets)
     shares = state.shares.reindex(sec.index).fillna(0).astype(np.int64)

@@ -20,6 +20,7 @@ holdings, cash                the book (:mod:`portfolio.backtest.book`), not the
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,16 +100,24 @@ class BacktestInputs:
             fund = fund[fund["date"] <= t]
         rets = self.returns.loc[:t]
         rets = rets.loc[:, pd.Index(rets.columns, dtype=object).isin(universe)]
-        held = pd.Index(holdings.index, dtype=object).isin(universe)
-        return MarketData(
+        market = MarketData(
             securities=sec,
             fundamentals=fund,
             returns=rets,
-            holdings=holdings.loc[held],
+            holdings=holdings.iloc[:0],
             cash=cash,
             fx=self.fx_at(t),
             sources=self.sources,
         )
+        return self.with_book(market, holdings, cash)
+
+    @staticmethod
+    def with_book(data: MarketData, holdings: pd.DataFrame, cash: pd.DataFrame) -> MarketData:
+        """``data`` (cut at a date by :meth:`market_at`) with another book's holdings
+        (those listed at that date) and cash."""
+        universe = pd.Index(data.securities.index, dtype=object)
+        held = pd.Index(holdings.index, dtype=object).isin(universe)
+        return dataclasses.replace(data, holdings=holdings.loc[held], cash=cash)
 
 
 def _in_force(table: DatedTable, t, config):

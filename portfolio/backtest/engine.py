@@ -153,15 +153,17 @@ def _starting_capital(inputs: BacktestInputs) -> float:
 
 
 def _fund_view(data, config, t):
-    """``data`` cut to the fund's universe with its benchmark method applied (as a rebalance does)."""
+    """``data`` cut to the fund's universe with its benchmark method applied (as a rebalance
+    does)."""
     cols = constraint_columns(config.constraints)
     return select_universe(data, config.universe, config.benchmark, pd.Timestamp(t), cols).data
 
 
 def _initial_state(inputs: BacktestInputs, t, capital: float) -> BookState:
     """The benchmark in whole board lots at ``t`` with the cash band's mid-point in cash."""
-    data = _fund_view(inputs.market_at(t, inputs.holdings.iloc[:0], inputs.cash.iloc[:0]),
-                      inputs.config, t)
+    data = _fund_view(
+        inputs.market_at(t, inputs.holdings.iloc[:0], inputs.cash.iloc[:0]), inputs.config, t
+    )
     sec = data.securities
     fx = data.fx
     price = (sec["price_local"] * sec["currency"].map(fx)).astype(float)
@@ -183,7 +185,7 @@ def _initial_state(inputs: BacktestInputs, t, capital: float) -> BookState:
     )
 
 
-def _context(rec: StageRecorder, data, config) -> DateContext:
+def _context(rec: StageRecorder, data, config, markets=None) -> DateContext:
     data = _fund_view(data, config, config.fund.as_of)
     sec = data.securities
     halted = sec["halted"].astype(bool) if "halted" in sec else pd.Series(False, index=sec.index)
@@ -195,6 +197,7 @@ def _context(rec: StageRecorder, data, config) -> DateContext:
         risk_model=rec.risk_[0],
         alpha=rec.alpha_,
         frozen=halted | ~(sec["adv_base"] > 0),
+        markets=markets,
     )
 
 
@@ -247,6 +250,7 @@ def _walk(inputs: BacktestInputs, spec: BacktestSpec, progress) -> BacktestRun:
     base = inputs.base_currency
     names = STRATEGIES if spec.comparators else STRATEGIES[:1]
     _check_snapshots(inputs, dates)
+    markets = load_market_table(inputs.config.markets)
     capital = _starting_capital(inputs)
     first = _initial_state(inputs, dates[0], capital)
     states = {s: first for s in names}
@@ -301,7 +305,7 @@ def _walk(inputs: BacktestInputs, spec: BacktestSpec, progress) -> BacktestRun:
         timings["rebalance_s"] += time.perf_counter() - t0
         if rec.alpha_ is None:  # the stages did not run: nothing to record
             raise InputError(f"backtest at {t.date()}", "the alpha stage did not run")
-        ctx = _context(rec, data, config)
+        ctx = _context(rec, data, config, markets)
         row = {"date": t, "next_date": None if last else dates[k + 1], "engine_nav": state.nav_base}
         row.update(_engine_row(result, ctx, state))
         if result is not None:
@@ -410,7 +414,7 @@ def _run_comparators(states, ctx, inputs, data, rec, row, events, t, base) -> No
 
     state = states["light"]
     light = StageRecorder(light_config(ctx.config), inputs.base_dir, rec.risk_, rec.alpha_)
-    ldata = inputs.market_at(t, state.holdings_frame(), state.cash_frame())
+    ldata = inputs.with_book(data, state.holdings_frame(), state.cash_frame())
     result = _solve(light, ldata, t, events, "light")
     row["light_nav"] = state.nav_base
     if result is None:

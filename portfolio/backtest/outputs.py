@@ -12,7 +12,8 @@ are decimals, dates ``YYYY-MM-DD``.
 ``periods.csv`` / ``periods.parquet`` -- one row per rebalance date ``date`` (the period runs
     to ``next_date``): ``status`` (``ok``; ``relaxed`` when limits with a priority were
     relaxed to solve, the event says which and by how much; ``unchanged`` when the month was
-    infeasible or the solver failed: book kept), ``engine_nav`` (before trading), ``engine_nav_end``,
+    infeasible or the solver failed: book kept), ``engine_nav`` (before trading),
+    ``engine_nav_end``,
     ``engine_return``, ``benchmark_return``, ``active_return`` (net), ``active_return_gross``,
     ``cumulative_active``, ``ex_ante_te`` (annualised, after rounding), ``ex_ante_alpha``
     (annualised ``alpha' (w - b)``), ``rolling_realised_te_12m``, ``standardised_active``,
@@ -125,6 +126,9 @@ def write_backtest(
     manifest: dict,
     report: bool = True,
     summary_text: str | None = None,
+    replace: bool = False,
 ) -> Path:
-    """Write the run folder ``out`` atomically (see the module docstring)."""
-    return write_run_folder(Path(out), backtest_files(run, manifest, report, summary_text))
+    """Write the run folder ``out`` atomically (see the module docstring); with ``replace``
+    a previous run folder there is replaced."""
+    files = backtest_files(run, manifest, report, summary_text)
+    return write_run_folder(Path(out), files, replace=replace)

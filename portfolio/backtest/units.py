@@ -94,28 +94,5 @@ def unit_inputs(unit: BacktestUnit) -> BacktestInputs:
 
 def run_unit(unit: BacktestUnit, progress: Callable[[dict], None] | None = None) -> BacktestRun:
     """Run one unit from its inputs to a :class:`~portfolio.backtest.engine.BacktestRun`."""
-    mute_highs_banner()
     return run_backtest(unit_inputs(unit), unit.spec, progress)
 
-
-def mute_highs_banner() -> None:
-    """HiGHS (the LP solver of the priority relaxation and the diagnosis) prints a licence
-    banner on the process's C-level stdout the first time a solver object is made, in the
-    middle of the progress lines and even with ``-q``; make that first object here with
-    file descriptor 1 pointed at ``os.devnull``. Later objects print nothing."""
-    import os
-    import sys
-
-    try:
-        import highspy
-    except ImportError:  # no HiGHS: nothing to mute
-        return
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)

@@ -94,7 +94,7 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "basket",
         help="print the creation or redemption basket for N units after the rebalance",
-        description=__doc__.split("\n\n")[1],
+        description=__doc__.split("\n\n")[2],
     )
     p.add_argument("config", help="the YAML run configuration")
     p.add_argument("--units", type=int, required=True, help="number of creation units (>= 1)")
@@ -141,4 +141,3 @@ def cmd_basket(args) -> int:
         args.log.warn(f"the rebalance breaks hard limits after rounding ({names}): exit 5")
         return 5
     return 0
-

@@ -50,10 +50,12 @@ def esc(x) -> str:
 
 
 def fmt_pct(x, digits: int = 2) -> str:
-    """A fraction as percent (``0.0257 -> '2.57%'``); missing values as an en dash."""
+    """A fraction as percent (``0.0257 -> '2.57%'``, ``-1e-9 -> '0.00%'``, never ``-0.00%``);
+    missing values as an en dash."""
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "\u2013"
-    return f"{100 * float(x):.{digits}f}%"
+    text = f"{100 * float(x):.{digits}f}"
+    return (text[1:] if text.startswith("-") and not text.strip("-0.") else text) + "%"
 
 
 def fmt_money(x, digits: int = 0) -> str:

@@ -20,6 +20,8 @@ Key numbers carry ``data-key`` = their path in ``summary.json``.
 
 from __future__ import annotations
 
+import math
+
 from constraints import AttributeBounds, GroupBounds
 from portfolio.report import svg
 from portfolio.report.html import (
@@ -53,45 +55,68 @@ CHINA_DEFINITIONS = {
 _LABELS = {"before": "before", "optimal": "optimal", "after_rounding": "after rounding"}
 
 
+_PCT_UNITS = ("weight", "TE", "volatility", "cash weight")
+
+
 def _in_unit(v: float, unit: str) -> str:
-    """A violation in its constraint's unit: weights as percent, ADV fractions as % of ADV."""
-    if unit in ("weight", "TE", "volatility", "cash weight"):
-        return fmt_pct(v, 3 if abs(v) < 1e-3 else 2)
+    """A violation in its constraint's unit: weights as percent (enough decimals to show a
+    tiny one), ADV fractions as % of ADV, anything else as a number and the unit."""
+    head = next((u for u in _PCT_UNITS if unit == u or unit.startswith(u + " ")), None)
+    if head is not None:
+        p = abs(100 * v)
+        digits = 2 if p >= 0.01 or p == 0 else min(8, 1 - math.floor(math.log10(p)))
+        rest = unit[len(head) :].strip()
+        return fmt_pct(v, digits) + (f" ({rest})" if rest else "")
     if unit == "fraction of ADV":
         return f"{fmt_pct(v)} of ADV"
     return f"{v:.4g} {unit}".strip()
 
 
 def _breach_item(k: int, b: dict) -> Raw:
-    """``name: over its limit by X on n row(s): row (x), ...`` with the key number tagged."""
+    """``name: outside its limit by X on n row(s): row (x), ...`` with the key number tagged."""
     unit = b.get("unit", "")
     v = b.get("violation")
     rows = sorted(b.get("rows", {}).items(), key=lambda r: -r[1])
-    shown = ", ".join(f"{r} ({_in_unit(x, unit)})" for r, x in rows[:8])
+    shown = ", ".join(f"{r} ({_in_unit(x, unit)})" for r, x in rows[:8] if r != b.get("name"))
     more = f" and {len(rows) - 8} more" if len(rows) > 8 else ""
     n = b.get("n_rows", len(rows) or 1)
+    why = " (soft)" if b.get("soft") else (" (held at its relaxed limit)" if "relaxed" in b else "")
     return Raw(
-        f"{esc(b.get('name'))}: over its limit by "
+        f"{esc(b.get('name'))}{esc(why)}: outside its limit by "
         f"{key(f'constraint_breaches_after_rounding.{k}.violation', v, _in_unit(v, unit))}"
         f" on {n} row{'s' if n != 1 else ''}" + (esc(f": {shown}{more}") if shown else "")
     )
 
 
+def _is_hard(b: dict, s: dict) -> bool:
+    """A breach that makes the run exit 5: the summary's ``hard_limits`` verdict, else a
+    hard constraint not relaxed by priority."""
+    if "hard_limits" in s:
+        return b.get("name") in s["hard_limits"].get("breached", [])
+    return not b.get("soft") and "relaxed" not in b
+
+
 def _alerts(s: dict) -> list[Raw]:
-    """Red for breaches and a non-optimal solve; amber for what was changed or left out."""
+    """Red for hard breaches and a non-optimal solve; amber for soft or relaxed limits over
+    after rounding, and for what was changed or left out."""
     out = []
     breaches = s["constraint_breaches_after_rounding"]
     opt = s["optimizer"]
-    bad: list = [_breach_item(k, b) for k, b in enumerate(breaches)]
+    hard = [_breach_item(k, b) for k, b in enumerate(breaches) if _is_hard(b, s)]
+    other = [_breach_item(k, b) for k, b in enumerate(breaches) if not _is_hard(b, s)]
+    bad: list = list(hard)
     if opt.get("status") not in ("optimal",):
         bad.append(f"optimizer status: {opt.get('status')}")
     bad += [f"{v.get('name', v)}: {v}" for v in opt.get("violations", [])]
     if bad:
         title = (
-            f"{len(breaches)} constraint breach(es) after board-lot rounding: "
-            "check before sending the trade list"
+            f"{len(hard)} hard limit(s) broken after board-lot rounding and repair: "
+            "the trade list is marked DO NOT SEND (DO_NOT_SEND.txt, exit code 5)"
         )
-        out.append(alert(title if breaches else "Solver warnings", bad, "bad"))
+        out.append(alert(title if hard else "Solver warnings", bad, "bad"))
+    if other:
+        title = f"{len(other)} soft or relaxed limit(s) outside their limit after rounding"
+        out.append(alert(title, other, "warn"))
     warn = [f"relaxed: {r}" for r in opt.get("relaxed", [])]
     warn += list(s.get("alpha_warnings", [])) + list(s.get("notes", []))
     tr = s["trades"]

@@ -120,6 +120,12 @@ def _cash_lines(s: dict) -> list[str]:
         f" after costs {c['after_costs_base']:,.0f} ({_pct(c['after_costs_weight'])});"
         f" {s['fx_trades']['count']} FX trades, FX cost {c['fx_cost_base']:,.0f}",
     ]
+    gap = s["optimizer"].get("integer_gap")
+    if gap:
+        out.append(
+            f"  cardinality: {s['optimizer'].get('integer_method')}; gap to the continuous"
+            f" relaxation {_pct(gap['gap'], 3)}"
+        )
     rep = s.get("repair") or {}
     if rep.get("n_moves"):
         out.append(

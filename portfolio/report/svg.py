@@ -1,8 +1,9 @@
 """Small inline SVG charts for the HTML reports: bars (with limits drawn), lines, shaded regions.
 
-Why not matplotlib: importing it and rendering the eight charts of a rebalance report took
-about 2 s on the reference machine (import 0.8-1.2 s, 0.15 s a chart), four times the
-0.5 s a report may add to a run. These charts are plain SVG text built with numpy:
+Why not matplotlib: importing it and rendering the nine charts of a rebalance report takes
+seconds (``benchmarks/report_speed.py`` measures it beside the report: 5 to 9 s on a loaded
+2-core machine where the whole report added 0.03 to 0.06 s), many times the 0.5 s a report
+may add to a run. These charts are plain SVG text built with numpy:
 milliseconds, byte-for-byte deterministic, no fonts embedded (the reader's sans-serif is
 used), no script, and every mark is tagged for tests and readers:
 

@@ -16,7 +16,8 @@ Sheets
     ``adv_fraction`` shown as percent (the stored value stays the fraction).
 ``Summary``
     Fund, date, NAV, trade counts, gross notional, cost, turnover, cash, tracking error,
-    solver status and the number of constraint breaches after rounding.
+    solver status, the number of constraint breaches after rounding and whether a hard
+    limit is broken (then the trade list must not be sent).
 ``By market``
     Buys, sells, notional and cost by market and currency, with the ADV-fraction median and
     maximum.
@@ -128,6 +129,13 @@ def trades_xlsx(
             "constraint breaches after rounding",
             len(s["constraint_breaches_after_rounding"]),
             integer,
+        ),
+        (
+            "hard limits after rounding",
+            "BROKEN: DO NOT SEND (exit code 5)"
+            if s.get("hard_limits", {}).get("status") == "breached"
+            else "ok",
+            None,
         ),
     ]
     sheet = book.add_worksheet("Summary")

@@ -283,17 +283,34 @@ class FundamentalFactorModel(BaseEstimator):
 
     @staticmethod
     def _regress(values: np.ndarray, X: np.ndarray, weight: np.ndarray):
-        """Batched WLS: ``g_t = pinv(X' W_t X) X' W_t r_t``, ``W_t = diag(weight * observed_t)``."""
+        """Batched WLS: ``g_t = pinv(X' W_t X) X' W_t r_t``, ``W_t = diag(weight * observed_t)``.
+
+        ``X' W_t X`` is built from its upper triangle (one matrix product for all days).
+        A day whose matrix is positive definite is solved directly; if any is not, the days
+        with ``lambda_min <= 1e-10 lambda_max`` get the pseudo-inverse (minimum-norm
+        solution) and are counted as rank deficient.
+        """
         obs = np.isfinite(values)
         M = obs * weight[None, :]
         r = np.where(obs, values, 0.0)
         P = X.shape[1]
-        XX = (X[:, :, None] * X[:, None, :]).reshape(X.shape[0], P * P)
-        A = (M @ XX).reshape(-1, P, P)
+        iu, ju = np.triu_indices(P)
+        A = np.empty((len(values), P, P))
+        A[:, iu, ju] = M @ (X[:, iu] * X[:, ju])
+        A[:, ju, iu] = A[:, iu, ju]
         b = (M * r) @ X
-        ev = np.linalg.eigvalsh(A)
-        rank_def = np.sum(ev[:, 0] <= 1e-10 * ev[:, -1])
-        g = np.einsum("tpq,tq->tp", np.linalg.pinv(A, hermitian=True), b)
+        try:
+            np.linalg.cholesky(A)  # raises unless every day's matrix is positive definite
+            bad = np.zeros(len(A), dtype=bool)
+        except np.linalg.LinAlgError:
+            ev = np.linalg.eigvalsh(A)
+            bad = ev[:, 0] <= 1e-10 * ev[:, -1]
+        g = np.empty_like(b)
+        if (~bad).any():
+            g[~bad] = np.linalg.solve(A[~bad], b[~bad][..., None])[..., 0]
+        if bad.any():
+            g[bad] = np.einsum("tpq,tq->tp", np.linalg.pinv(A[bad], hermitian=True), b[bad])
+        rank_def = int(bad.sum())
         return g, rank_def
 
     def _specific(self, resid: np.ndarray, cap: np.ndarray):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from portfolio.risk.ewma import EWMACovariance
 from portfolio.risk.fundamental import FundamentalFactorModel
@@ -55,8 +55,8 @@ class RiskSpec(BaseModel):
     securities proxied raises an ``InputError``.
 
     Default ``estimator="fundamental"``, chosen on the embedded demo market's hold-out
-    (``python benchmarks/risk_estimators.py --holdout 126``; figures in the risk issue
-    note): its long-only minimum-variance portfolio had the lowest realised volatility,
+    (``python benchmarks/risk_estimators.py --holdout 126`` prints the figures): its
+    long-only minimum-variance portfolio had the lowest realised volatility,
     and its bias statistics (random and minimum-variance portfolios) were as close to 1 as
     the best dense estimator's. It also gives
     country / sector / style risk groups for the decomposition, a true residual volatility
@@ -100,6 +100,17 @@ class RiskSpec(BaseModel):
     missing_policy: Literal["proxy", "raise"] = "proxy"
     max_proxied_share: float = Field(default=0.5, ge=0.0, le=1.0)
     vendor: VendorSpec | None = None
+
+    @model_validator(mode="after")
+    def _styles_once(self):
+        if "market_cap_base" in self.style_columns and "size" in self.styles:
+            raise ValueError(
+                "style_columns: 'market_cap_base' would duplicate the point-in-time style "
+                "'size' in styles; give it in one of the two"
+            )
+        if len(set(self.styles)) != len(self.styles):
+            raise ValueError(f"styles: a style is listed twice in {list(self.styles)}")
+        return self
 
 
 def make_estimator(spec: RiskSpec):

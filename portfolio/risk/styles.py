@@ -123,16 +123,21 @@ def return_descriptors(
     obs = np.isfinite(values) & np.isfinite(market)[:, None]
     r = np.where(obs, values, 0.0)
     m = np.where(obs, np.nan_to_num(market)[:, None], 0.0)
+    ok = np.isfinite(values)
+    logs = np.log1p(np.where(ok, values, 0.0))
+    parts = (obs, r, m, r * r, m * m, r * m, logs, ok)
+    csum = np.zeros((values.shape[0] + 1, len(parts), values.shape[1]))
+    for j, x in enumerate(parts):
+        csum[1:, j] = x
+    for i in range(1, len(csum)):  # running sums row by row (contiguous rows: fast)
+        np.add(csum[i - 1], csum[i], out=csum[i])
 
-    def window_sum(x, lo, hi):  # sum of rows [lo, hi) for each (lo, hi) pair
-        c = np.concatenate([np.zeros((1, x.shape[1])), np.cumsum(x, axis=0)])
-        return c[hi] - c[lo]
+    def window_sum(j, lo, hi):  # sum of rows [lo, hi) of part j, for each (lo, hi) pair
+        return csum[hi, j] - csum[lo, j]
 
     hi = ends + 1
     lo = np.maximum(0, hi - s.beta_days)
-    n = window_sum(obs.astype(float), lo, hi)
-    sr, sm = window_sum(r, lo, hi), window_sum(m, lo, hi)
-    srr, smm, srm = window_sum(r * r, lo, hi), window_sum(m * m, lo, hi), window_sum(r * m, lo, hi)
+    n, sr, sm, srr, smm, srm = (window_sum(j, lo, hi) for j in range(6))
     with np.errstate(invalid="ignore", divide="ignore"):
         var = smm - sm * sm / n
         cov = srm - sr * sm / n
@@ -142,12 +147,10 @@ def return_descriptors(
     enough = (n >= s.min_obs) & (var > 0)
     beta = np.where(enough, beta, np.nan)
     vol = np.where(enough & (res_var > 0), vol, np.nan)
-    ok = np.isfinite(values)
-    logs = np.log1p(np.where(ok, values, 0.0))
     mhi = np.maximum(0, hi - s.momentum_skip)
     mlo = np.minimum(np.maximum(0, hi - s.momentum_days), mhi)
-    mom = window_sum(logs, mlo, mhi)
-    count = window_sum(ok.astype(float), mlo, mhi)
+    mom = window_sum(6, mlo, mhi)
+    count = window_sum(7, mlo, mhi)
     mom = np.where(count >= s.momentum_min_obs, mom, np.nan)
     return {"beta": beta, "volatility": vol, "momentum": mom}
 

@@ -31,7 +31,7 @@ def run(m, spec=None, **kw):
 
 
 def slow_composite(snap: pd.DataFrame, mom: pd.Series) -> pd.Series:
-    """The planted composite written out name by name (the brief's definition)."""
+    """The planted composite written out name by name (as portfolio.datasets.scores defines it)."""
     cols = {}
     p = snap["price_local"]
     cols["ey"] = snap["eps_fwd"] / p

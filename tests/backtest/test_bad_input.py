@@ -146,3 +146,21 @@ def test_progress_lines_and_quiet(small_files, tmp_path, capfd):
     out, err = capfd.readouterr()
     assert out == "" and err == ""
     assert (tmp_path / "b" / "backtest.json").is_file()
+    # a previous run folder is replaced only with --replace
+    assert main(["backtest", cfg, "--out", str(tmp_path / "b"), "-q", *small]) == 2
+    assert "--replace" in capfd.readouterr().err
+    assert main(["backtest", cfg, "--out", str(tmp_path / "b"), "-q", "--replace", *small]) == 0
+
+
+def test_out_folder_is_checked_before_any_work(files, tmp_path, capsys):
+    """A folder that is not ours is refused before the data is even read (the history
+    here is also broken, and the error is about --out)."""
+    h = _history(files)
+    h.iloc[::-1].to_parquet(files / "securities_history.parquet")
+    out = tmp_path / "taken"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    code, err = _run(capsys, files / "config.yaml", out)
+    assert code == 2 and "--out" in err and "taken" in err, err
+    assert "securities_history" not in err
+    assert (out / "notes.txt").read_text() == "mine" and len(list(out.iterdir())) == 1

@@ -50,8 +50,9 @@ def test_existing_scheduler_equals_serial(serial, small_files, tmp_path):
     with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
                       dashboard_address=None, processes=True) as cluster:  # fmt: skip
         out = tmp_path / "sched"
+        addr = cluster.scheduler_address
         code = main(["backtest", str(small_files / "config.yaml"), "--seeds", "3", "4",
-                     "--scheduler", cluster.scheduler_address, "--out", str(out), *SMALL])  # fmt: skip
+                     "--scheduler", addr, "--out", str(out), *SMALL])  # fmt: skip
     assert code == 0
     got = _files(out)
     assert got == serial

@@ -24,7 +24,15 @@ def _inputs(config, market, cut=None):
         frames["returns"] = frames["returns"].loc[:cut]
         for k in ("fundamentals", "securities_history", "fx_history"):
             frames[k] = frames[k][pd.to_datetime(frames[k]["date"]) <= cut]
-    cfg = config.model_copy(update={"fund": config.fund.model_copy(update={"nav": 3.0e8})})
+    # The lot-rounding repair (trades.repair) stops on a wall-clock limit
+    # (trades.repair_time_limit_s): when it gets there its answer depends on the machine's
+    # speed, not only on the data, so it is off here; everything else is the demo config.
+    cfg = config.model_copy(
+        update={
+            "fund": config.fund.model_copy(update={"nav": 3.0e8}),
+            "trades": config.trades.model_copy(update={"repair": False}),
+        }
+    )
     return inputs_from_frames(cfg, frames, {k: k for k in FRAMES}, ".")
 
 

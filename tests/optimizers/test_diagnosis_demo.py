@@ -1,4 +1,4 @@
-"""The diagnosis on the demo fund with a 1 % China cap and 1 % turnover (issue 5, point 4).
+"""The diagnosis on the demo fund with a 1 % China cap and 1 % turnover.
 
 The demo market is generated smaller (600 names, the same structure as the 1,200 of the
 demo: about 5 % China country-of-risk held, liquidity at 20 % of ADV over 3 days, Japan

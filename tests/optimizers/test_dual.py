@@ -203,8 +203,10 @@ def test_outside_its_form_clarabel_answers():
     p = synthetic_problem(60, n_style=4, seed=5)
     base = fund_specs(0.05)
     cases = [
-        (base + [{"kind": "total_risk", "max": 0.5}], ObjectiveSpec(risk_aversion=2.0)),
-        (base, ObjectiveSpec(mode="max_alpha_te_cap", te_cap=0.04)),  # two TE caps
+        (
+            base + [{"kind": "factor_risk_share", "max_share": 0.9}],
+            ObjectiveSpec(risk_aversion=2.0),
+        ),
         # no risk aversion and no TE cap: no curvature at all
         ([s for s in base if s["kind"] != "tracking_error"], ObjectiveSpec(risk_aversion=0.0)),
     ]
@@ -213,6 +215,15 @@ def test_outside_its_form_clarabel_answers():
             p.assets, p.risk, build_constraints(specs), obj, nav_base=p.nav_base
         )
         assert opt.solve(p.alpha, p.benchmark, p.w0).solver == "CLARABEL"
+    # a total-risk cap and two TE caps are in its form now (test_certify.py checks them
+    # against a dense formulation and prices them like Clarabel)
+    specs = base + [{"kind": "total_risk", "max": 0.5}]
+    opt = PortfolioOptimizer(p.assets, p.risk, build_constraints(specs), ObjectiveSpec())
+    assert opt.solve(p.alpha, p.benchmark, p.w0).solver == "DUAL_NEWTON"
+    obj = ObjectiveSpec(mode="max_alpha_te_cap", te_cap=0.04)
+    opt = PortfolioOptimizer(p.assets, p.risk, build_constraints(base), obj, nav_base=p.nav_base)
+    r = opt.solve(p.alpha, p.benchmark, p.w0)
+    assert r.solver == "DUAL_NEWTON" and r.ex_ante_te == pytest.approx(0.04, rel=1e-7)
 
 
 def test_infeasible_problem_is_not_certified_and_clarabel_decides():

@@ -141,56 +141,246 @@ def _sec_row(demo_dir, row=3):
     return pd.read_csv(demo_dir / "securities.csv", dtype=str).loc[row, "asset_id"]
 
 
+def _inf_ebit(f):
+    return f.assign(ebit=f["ebit"].where(f.index != f.index[-1], np.inf))
+
+
+def _inf_return(r):
+    last_day_first_asset = (r.index == r.index[-1])[:, None] & (np.arange(r.shape[1]) == 0)
+    return r.where(~last_day_first_asset, np.inf)
+
+
+def _bad_fund_date(f):
+    return f.assign(date=f["date"].astype(str).where(f.index != f.index[0], "2025-02-29"))
+
+
+def _empty_fund_id(f):
+    return f.assign(asset_id=f["asset_id"].where(f.index != 5, None))
+
+
+def _constraint_nan(c):
+    c["constraints"][5]["max"] = float("nan")
+
+
+def _stale(as_of, **data):
+    def fn(c):
+        c["fund"]["as_of"] = as_of
+        c["data"].update(stale_securities_ok=True, **data)
+
+    return fn
+
+
 # (id, edit, culprit texts that must all appear in the error)
 CASES = [
     # non-finite and overflowing numbers, in files and in the config
-    ("inf price", _csv("securities.csv", _cell("price_local", 3, "inf")), ["securities.csv", "price_local", "not finite", "{sec3}"]),
-    ("-inf beta", _csv("securities.csv", _cell("beta", 3, "-inf")), ["securities.csv", "beta", "{sec3}"]),
-    ("1e308 adv", _csv("securities.csv", _cell("adv_base", 3, "1e308")), ["securities.csv", "adv_base", "{sec3}"]),
-    ("1e400 price", _csv("securities.csv", _cell("price_local", 3, "1e400")), ["price_local", "not finite", "{sec3}"]),
-    ("inf fx", _csv("fx.csv", _cell("base_per_unit", 2, "inf")), ["fx.csv", "base_per_unit", "CNY"]),
-    ("inf cash", _csv("cash.csv", _cell("amount_local", 0, "inf")), ["cash.csv", "amount_local", "USD"]),
-    ("shares overflow int64", _csv("holdings.csv", _cell("shares", 0, "1e300")), ["holdings.csv", "shares", "003285.SZ"]),
-    ("NAV overflows", _csv("cash.csv", _cell("amount_local", 0, "1.7e308")), ["cash", "not finite or above"]),
-    ("inf shares", _csv("holdings.csv", _cell("shares", 0, "inf")), ["holdings.csv", "shares", "003285.SZ"]),
-    ("inf in fundamentals", _parquet("fundamentals.parquet", lambda f: f.assign(ebit=f["ebit"].where(f.index != f.index[-1], np.inf))), ["fundamentals.parquet", "'ebit'", "not finite"]),
-    ("inf in returns", _parquet("returns.parquet", lambda r: r.where(~((r.index == r.index[-1])[:, None] & (np.arange(r.shape[1]) == 0)), np.inf)), ["returns.parquet", "infinite"]),
-    ("config .inf", _config(_set(["objective", "risk_aversion"], float("inf"))), ["objective.risk_aversion", "not a finite number"]),
-    ("config .nan in a constraint", _config(lambda c: c["constraints"][5].__setitem__("max", float("nan"))), ["constraints[5].max", "not a finite number"]),
-    ("config .inf nav", _config(_set(["fund", "nav"], float("inf"))), ["fund.nav", "not a finite number"]),
+    (
+        "inf price",
+        _csv("securities.csv", _cell("price_local", 3, "inf")),
+        ["securities.csv", "price_local", "not finite", "{sec3}"],
+    ),
+    (
+        "-inf beta",
+        _csv("securities.csv", _cell("beta", 3, "-inf")),
+        ["securities.csv", "beta", "{sec3}"],
+    ),
+    (
+        "1e308 adv",
+        _csv("securities.csv", _cell("adv_base", 3, "1e308")),
+        ["securities.csv", "adv_base", "{sec3}"],
+    ),
+    (
+        "1e400 price",
+        _csv("securities.csv", _cell("price_local", 3, "1e400")),
+        ["price_local", "not finite", "{sec3}"],
+    ),
+    (
+        "inf fx",
+        _csv("fx.csv", _cell("base_per_unit", 2, "inf")),
+        ["fx.csv", "base_per_unit", "CNY"],
+    ),
+    (
+        "inf cash",
+        _csv("cash.csv", _cell("amount_local", 0, "inf")),
+        ["cash.csv", "amount_local", "USD"],
+    ),
+    (
+        "shares overflow int64",
+        _csv("holdings.csv", _cell("shares", 0, "1e300")),
+        ["holdings.csv", "shares", "003285.SZ"],
+    ),
+    (
+        "NAV overflows",
+        _csv("cash.csv", _cell("amount_local", 0, "1.7e308")),
+        ["cash", "not finite or above"],
+    ),
+    (
+        "inf shares",
+        _csv("holdings.csv", _cell("shares", 0, "inf")),
+        ["holdings.csv", "shares", "003285.SZ"],
+    ),
+    (
+        "inf in fundamentals",
+        _parquet("fundamentals.parquet", _inf_ebit),
+        ["fundamentals.parquet", "'ebit'", "not finite"],
+    ),
+    (
+        "inf in returns",
+        _parquet("returns.parquet", _inf_return),
+        ["returns.parquet", "infinite"],
+    ),
+    (
+        "config .inf",
+        _config(_set(["objective", "risk_aversion"], float("inf"))),
+        ["objective.risk_aversion", "not a finite number"],
+    ),
+    (
+        "config .nan in a constraint",
+        _config(_constraint_nan),
+        ["constraints[5].max", "not a finite number"],
+    ),
+    (
+        "config .inf nav",
+        _config(_set(["fund", "nav"], float("inf"))),
+        ["fund.nav", "not a finite number"],
+    ),
     # impossible dates
-    ("as_of Feb 30", _text("config.yaml", "as_of: 2026-10-30", "as_of: 2026-02-30"), ["fund.as_of", "2026-02-30"]),
-    ("as_of month 13", _text("config.yaml", "as_of: 2026-10-30", "as_of: 2026-13-01"), ["fund.as_of", "2026-13-01"]),
-    ("securities date", _csv("securities.csv", _cell("date", 3, "2026-10-32")), ["securities.csv", "'date'", "2026-10-32"]),
-    ("fundamentals date", _parquet("fundamentals.parquet", lambda f: f.assign(date=f["date"].astype(str).where(f.index != f.index[0], "2025-02-29"))), ["fundamentals.parquet", "'date'", "2025-02-29"]),
+    (
+        "as_of Feb 30",
+        _text("config.yaml", "as_of: 2026-10-30", "as_of: 2026-02-30"),
+        ["fund.as_of", "2026-02-30"],
+    ),
+    (
+        "as_of month 13",
+        _text("config.yaml", "as_of: 2026-10-30", "as_of: 2026-13-01"),
+        ["fund.as_of", "2026-13-01"],
+    ),
+    (
+        "securities date",
+        _csv("securities.csv", _cell("date", 3, "2026-10-32")),
+        ["securities.csv", "'date'", "2026-10-32"],
+    ),
+    (
+        "fundamentals date",
+        _parquet("fundamentals.parquet", _bad_fund_date),
+        ["fundamentals.parquet", "'date'", "2025-02-29"],
+    ),
     # text in numeric or boolean columns
-    ("text price", _csv("securities.csv", _cell("price_local", 3, "12,5")), ["securities.csv", "price_local", "not numeric", "{sec3}"]),
-    ("text shares", _csv("holdings.csv", _cell("shares", 0, "ten")), ["holdings.csv", "shares", "003285.SZ"]),
-    ("text fx rate", _csv("fx.csv", _cell("base_per_unit", 2, "n/a")), ["fx.csv", "base_per_unit", "CNY"]),
-    ("text in fundamentals", _parquet("fundamentals.parquet", _fund_text), ["fundamentals.parquet", "'eps_fwd'", "not numeric", "n/a"]),
-    ("text boolean", _csv("securities.csv", _cell("halted", 3, "maybe")), ["securities.csv", "halted", "not true/false", "{sec3}", "maybe"]),
+    (
+        "text price",
+        _csv("securities.csv", _cell("price_local", 3, "12,5")),
+        ["securities.csv", "price_local", "not numeric", "{sec3}"],
+    ),
+    (
+        "text shares",
+        _csv("holdings.csv", _cell("shares", 0, "ten")),
+        ["holdings.csv", "shares", "003285.SZ"],
+    ),
+    (
+        "text fx rate",
+        _csv("fx.csv", _cell("base_per_unit", 2, "n/a")),
+        ["fx.csv", "base_per_unit", "CNY"],
+    ),
+    (
+        "empty asset_id in fundamentals",
+        _parquet("fundamentals.parquet", _empty_fund_id),
+        ["fundamentals.parquet", "asset_id is empty in 1 row"],
+    ),
+    (
+        "text in fundamentals",
+        _parquet("fundamentals.parquet", _fund_text),
+        ["fundamentals.parquet", "'eps_fwd'", "not numeric", "n/a"],
+    ),
+    (
+        "text boolean",
+        _csv("securities.csv", _cell("halted", 3, "maybe")),
+        ["securities.csv", "halted", "not true/false", "{sec3}", "maybe"],
+    ),
     # header-only and empty files
-    ("header-only fx", _header_only("fx.csv"), ["fx.csv", "no rows"]),
-    ("empty fx", _write("fx.csv", ""), ["fx.csv", "empty"]),
-    ("header-only securities", _header_only("securities.csv"), ["securities.csv", "no rows"]),
-    ("header-only holdings", _header_only("holdings.csv"), ["holdings.csv", "no rows", "allow_empty_holdings"]),
-    ("empty cash", _write("cash.csv", ""), ["cash.csv", "empty"]),
+    (
+        "header-only fx",
+        _header_only("fx.csv"),
+        ["fx.csv", "no rows"],
+    ),
+    (
+        "empty fx",
+        _write("fx.csv", ""),
+        ["fx.csv", "empty"],
+    ),
+    (
+        "header-only securities",
+        _header_only("securities.csv"),
+        ["securities.csv", "no rows"],
+    ),
+    (
+        "header-only holdings",
+        _header_only("holdings.csv"),
+        ["holdings.csv", "no rows", "allow_empty_holdings"],
+    ),
+    (
+        "empty cash",
+        _write("cash.csv", ""),
+        ["cash.csv", "empty"],
+    ),
     # implausible FX rates
-    ("inverted JPY", _csv("fx.csv", _invert_jpy), ["fx.csv", "JPY", "implausible", "inverted"]),
-    ("fx typo x100", _csv("fx.csv", _cell("base_per_unit", 2, "13.8")), ["fx.csv", "CNY", "implausible"]),
+    (
+        "inverted JPY",
+        _csv("fx.csv", _invert_jpy),
+        ["fx.csv", "JPY", "implausible", "inverted"],
+    ),
+    (
+        "fx typo x100",
+        _csv("fx.csv", _cell("base_per_unit", 2, "13.8")),
+        ["fx.csv", "CNY", "implausible"],
+    ),
     # empty or near-empty config
-    ("empty config", _write("config.yaml", ""), ["config.yaml", "empty"]),
-    ("comment-only config", _write("config.yaml", "# nothing yet\n"), ["config.yaml", "empty"]),
-    ("fund-only config", _write("config.yaml", "fund:\n  name: X\n"), ["config.yaml", "constraints"]),
-    ("no constraints", _config(lambda c: c.pop("constraints")), ["config.yaml", "constraints"]),
+    (
+        "empty config",
+        _write("config.yaml", ""),
+        ["config.yaml", "empty"],
+    ),
+    (
+        "comment-only config",
+        _write("config.yaml", "# nothing yet\n"),
+        ["config.yaml", "empty"],
+    ),
+    (
+        "fund-only config",
+        _write("config.yaml", "fund:\n  name: X\n"),
+        ["config.yaml", "constraints"],
+    ),
+    (
+        "no constraints",
+        _config(lambda c: c.pop("constraints")),
+        ["config.yaml", "constraints"],
+    ),
     # unknown market codes
-    ("unknown market", _config(_set(["markets"], {"XX": {"lot_size": 100}})), ["markets.XX", "unknown market code"]),
-    ("market by name", _config(_set(["markets"], {"Japan": {"lot_size": 100}})), ["markets.Japan", "not a market code"]),
-    ("market bad value", _config(_set(["markets"], {"JP": {"lot_size": -5}})), ["markets.JP.lot_size"]),
+    (
+        "unknown market",
+        _config(_set(["markets"], {"XX": {"lot_size": 100}})),
+        ["markets.XX", "unknown market code"],
+    ),
+    (
+        "market by name",
+        _config(_set(["markets"], {"Japan": {"lot_size": 100}})),
+        ["markets.Japan", "not a market code"],
+    ),
+    (
+        "market bad value",
+        _config(_set(["markets"], {"JP": {"lot_size": -5}})),
+        ["markets.JP.lot_size"],
+    ),
     # data ending long before as_of
-    ("stale returns", _config(lambda c: (c["fund"].__setitem__("as_of", "2027-03-31"), c["data"].__setitem__("stale_securities_ok", True))), ["returns.parquet", "2026-10-30", "business days", "data.max_stale_days"]),
-    ("stale limit from config", _config(lambda c: (c["fund"].__setitem__("as_of", "2026-11-04"), c["data"].update(stale_securities_ok=True, max_stale_days=2))), ["returns.parquet", "3 business days", "at most 2"]),
-]  # fmt: skip
+    (
+        "stale returns",
+        _config(_stale("2027-03-31")),
+        ["returns.parquet", "2026-10-30", "business days", "data.max_stale_days"],
+    ),
+    (
+        "stale limit from config",
+        _config(_stale("2026-11-04", max_stale_days=2)),
+        ["returns.parquet", "3 business days", "at most 2"],
+    ),
+]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
@@ -252,3 +442,13 @@ def test_staleness_counts_business_days():
     assert staleness(end, None, pd.Timestamp("2026-11-01"), 0, 100, labels) == []
     old = staleness(None, pd.Timestamp("2026-06-30"), pd.Timestamp("2026-10-30"), 5, 100, labels)
     assert len(old) == 1 and "122 days" in old[0]
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_column(tmp_path):
+    from portfolio.inputs import read_table
+
+    path = tmp_path / "holdings.csv"
+    path.write_bytes("asset_id,shares\n7203.T,100\n".encode("utf-8-sig"))
+    frame = read_table(path, "holdings")
+    assert list(frame.columns) == ["asset_id", "shares"]
+    assert frame["asset_id"].tolist() == ["7203.T"]

@@ -54,8 +54,9 @@ def test_lazy_packages_export_their_names():
     """The lazily importing package ``__init__``s resolve every name in ``__all__``."""
     import portfolio.backtest
     import portfolio.datasets
+    import portfolio.etf
 
-    for pkg in (portfolio.backtest, portfolio.datasets):
+    for pkg in (portfolio.backtest, portfolio.datasets, portfolio.etf):
         for name in pkg.__all__:
             assert getattr(pkg, name) is not None, (pkg.__name__, name)
         with pytest.raises(AttributeError):

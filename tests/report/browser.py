@@ -100,7 +100,7 @@ class _Pipe:
         method: str,
         params: dict | None = None,
         session: str | None = None,
-        timeout: float = 60.0,
+        timeout: float = 180.0,
     ) -> dict:
         self._next += 1
         msg = {"id": self._next, "method": method, "params": params or {}}
@@ -116,7 +116,7 @@ class _Pipe:
                 return m.get("result", {})
             self.events.append(m)
 
-    def wait_event(self, method: str, timeout: float = 60.0) -> dict:
+    def wait_event(self, method: str, timeout: float = 180.0) -> dict:
         for i, e in enumerate(self.events):
             if e.get("method") == method:
                 return self.events.pop(i)

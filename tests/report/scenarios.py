@@ -4,7 +4,7 @@
   too small to sell down to it: ``active-etf rebalance`` exits 3.
 - :func:`breach_run`: one held name above the 2 % active-weight limit, whose only ways
   back are a sale larger than its liquidity limit (one board lot) or no sale: after
-  rounding a hard limit is broken whatever the trade list does.
+  rounding a hard limit is broken whatever the trade list does (exit 5).
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ def breach_run(folder: Path) -> tuple[int, Path, str]:
     of NAV (2.7 %: at least 0.7 % must be sold for the 2 % active limit) and its ADV to
     0.8 % of NAV / 0.6 (the liquidity limit, 20 % of ADV for 3 days, allows 0.8 %). The
     board lot forces a sale of 0 or 0.9 %: either the active limit or liquidity breaks.
+    The turnover cap is lifted to 50 % so that only this name is at stake.
     """
     d = folder / "data"
     config = demo_files(d)
@@ -67,15 +68,17 @@ def breach_run(folder: Path) -> tuple[int, Path, str]:
         .iloc[0]
     )
     lot = max(1, int(round(0.009 * nav / price[asset])))
-    old = int(hold.loc[hold["asset_id"] == asset, "shares"].iloc[0])
     hold.loc[hold["asset_id"] == asset, "shares"] = 3 * lot
     sec.loc[sec["asset_id"] == asset, "lot_size"] = lot
     sec.loc[sec["asset_id"] == asset, "adv_base"] = 0.008 * nav / 0.6
-    # keep NAV: the extra shares are paid from base-currency cash
-    base = cash["currency"] == "USD"
-    cash.loc[base, "amount_local"] -= (3 * lot - old) * price[asset]
+    # The extra shares raise NAV by under 2 %: 3 lots are still above 2.6 % of it, one lot
+    # (0.88 %) still more than the liquidity limit (0.78 %). Cash is left as it is.
     sec.to_csv(d / "securities.csv", index=False)
     hold.to_csv(d / "holdings.csv", index=False)
-    cash.to_csv(d / "cash.csv", index=False)
+    cfg = yaml.safe_load(config.read_text())
+    for c in cfg["constraints"]:
+        if c["kind"] == "turnover":  # not binding: the repair has room to trade
+            c["max"] = 0.5
+    config.write_text(yaml.safe_dump(cfg))
     out = folder / "run"
     return main(["rebalance", str(config), "--out", str(out), "-q"]), out, asset

@@ -26,13 +26,19 @@ def breach(tmp_path_factory):
 
 def test_the_run_breaks_a_limit_and_still_writes_its_trade_list(breach):
     code, folder, asset, summary = breach
-    assert code in (0, 5)  # 5 once a breach has its own exit code (issue 12)
+    assert code == 5  # a hard limit broken after rounding: trade list written and marked
     breaches = summary["constraint_breaches_after_rounding"]
     assert breaches, "the scenario no longer breaks a limit after rounding"
     rows = {r for b in breaches for r in b.get("rows", {})}
-    assert asset in rows or "one-way turnover" in rows
+    assert asset in rows  # the name with no whole number of lots that meets both limits
     names = {p.name for p in folder.iterdir()}
-    assert {"trades.csv", "trades.xlsx", "report.html", "summary.txt"} <= names
+    assert {"trades.csv", "trades.xlsx", "report.html", "summary.txt", "DO_NOT_SEND.txt"} <= names
+    import openpyxl
+
+    items = dict(
+        openpyxl.load_workbook(folder / "trades.xlsx")["Summary"].iter_rows(values_only=True)
+    )
+    assert items["hard limits after rounding"] == "BROKEN: DO NOT SEND (exit code 5)"
     text = (folder / "summary.txt").read_text()
     assert f"WARNING: {len(breaches)} constraint breaches after board-lot rounding" in text
 
@@ -48,11 +54,14 @@ def test_the_breach_leads_the_report_in_red(breach, tmp_path_factory):
     required = [f"constraint_breaches_after_rounding.{k}.violation" for k in range(len(breaches))]
     assert_key_numbers(out, summary, required + ["trades.count", "nav_base"])
     # the red box comes first: right after the title and subtitle, before every section
+    hard = summary["hard_limits"]["breached"]
+    assert hard  # the liquidity limit or the position limit: both are hard
     lines = [x for x in out.text.split("\n") if x.strip()]
-    assert lines[2].startswith(f"{len(breaches)} constraint breach(es) after board-lot rounding")
+    assert lines[2].startswith(f"{len(hard)} hard limit(s) broken after board-lot rounding")
+    assert "DO_NOT_SEND.txt, exit code 5" in lines[2]
     first_section = out.text.index("Portfolio: before, optimal")
     for b in breaches:
-        at = out.text.index(f"{b['name']}: over its limit by")
+        at = out.text.index(f"{b['name']}: outside its limit by")
         assert at < first_section, b["name"]
         for row in b.get("rows", {}):
             assert row in out.text[at:first_section]

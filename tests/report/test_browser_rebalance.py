@@ -111,12 +111,13 @@ def test_a_breach_name_is_text_never_markup(demo_result, tmp_path):
     bad["constraint_breaches_after_rounding"] = [
         {"name": "China exposure <script>", "violation": 0.0012, "unit": "weight", "n_rows": 1}
     ]
+    bad["hard_limits"] = {"status": "breached", "breached": ["China exposure <script>"]}
     page = tmp_path / "report.html"
     page.write_text(rebalance_report_html(result, bad))
-    out = render_or_skip(page, tmp_path / "breach.png")
+    out = render_or_skip(page, tmp_path / "breach-markup.png")
     assert out.errors() == []  # the <script> in the name is text, never run
     first = out.text.split("\n", 3)
-    assert "1 constraint breach(es) after board-lot rounding" in "\n".join(first)
-    assert "China exposure <script>: over its limit by 0.12% on 1 row" in out.text
+    assert "1 hard limit(s) broken after board-lot rounding" in "\n".join(first)
+    assert "China exposure <script>: outside its limit by 0.12% on 1 row" in out.text
     assert 'class="alert bad"' in out.dom
     assert "All constraints hold" not in out.text

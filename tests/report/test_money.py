@@ -15,7 +15,7 @@ def test_minor_units_table():
 
 
 def test_float_noise_is_gone():
-    # The value from issue 11: 1503675.7380000001 must print as 1503675.74.
+    # A value seen in a real run: 1503675.7380000001 must print as 1503675.74.
     assert format_money([1503675.7380000001], 2).tolist() == ["1503675.74"]
     assert repr(float(round_money(1503675.7380000001, 2))) == "1503675.74"
     assert format_money([162101800.0, np.nan], 0).tolist() == ["162101800", ""]

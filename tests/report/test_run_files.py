@@ -4,6 +4,7 @@ References are independent: the xlsx is read back with openpyxl, the by-market s
 recomputed from trades.csv with a plain pandas groupby, ADV fractions from the securities.
 """
 
+import copy
 import re
 
 import numpy as np
@@ -95,6 +96,8 @@ def test_trades_xlsx_summary_and_by_market(demo_result, demo_folder):
     items = dict(book["Summary"].iter_rows(values_only=True))
     assert items["trades"] == summary["trades"]["count"]
     assert items["buys"] + items["sells"] == summary["trades"]["count"]
+    assert summary["hard_limits"]["status"] == "ok"
+    assert items["hard limits after rounding"] == "ok"
     assert items["estimated cost"] == pytest.approx(summary["trades"]["est_cost_base"], abs=0.005)
     rows = list(book["By market"].iter_rows(values_only=True))
     got = pd.DataFrame(rows[1:], columns=rows[0]).set_index("currency")
@@ -133,3 +136,22 @@ def test_no_report_flag(tmp_path):
     names = {p.name for p in out.iterdir()}
     assert "report.html" not in names
     assert {"summary.txt", "trades.xlsx", "trades.csv"} <= names
+
+
+def test_summary_reports_solver_residuals_above_1e9(demo_result):
+    """Issue 13.4: a limit the optimizer's weights exceed by more than 1e-9 (a fallback
+    solver's tolerance) is named in the summary; a certified run has none."""
+    _, summary = demo_result
+    assert summary["optimizer"]["solver"] == "DUAL_NEWTON"
+    assert summary["optimizer"]["residuals"] == []
+    assert "solver residual" not in terminal_summary(summary)
+    s = copy.deepcopy(summary)
+    s["optimizer"]["residuals"] = [
+        {"name": "cash in [0.00%, 3.00%]", "kind": "cash_band", "violation": 3.6e-9,
+         "unit": "weight"},
+    ]  # fmt: skip
+    line = [x for x in terminal_summary(s).splitlines() if "solver residual" in x]
+    assert line == [
+        "  solver residual: cash in [0.00%, 3.00%] exceeded by 3.6e-09 weight before "
+        "rounding (above 1e-9; the fallback solver's tolerance)"
+    ]

@@ -67,3 +67,14 @@ def test_html_escapes_every_text():
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert 'data-key="a.b" data-value="0.5"' in html
     assert "http" not in html  # self-contained: no external reference
+
+
+@given(st.floats(min_value=-2.0, max_value=2.0, allow_nan=False), st.integers(0, 4))
+def test_fmt_pct_rounds_like_format_and_never_shows_minus_zero(x, digits):
+    from portfolio.report.html import fmt_pct
+
+    text = fmt_pct(x, digits)
+    assert text.endswith("%")
+    shown = float(text[:-1])
+    assert abs(shown - 100 * x) <= 0.5 * 10.0**-digits + 1e-9
+    assert not (text.startswith("-") and shown == 0.0), text

@@ -197,3 +197,15 @@ def test_unavailable_styles_are_reported_not_faked():
     assert list(got.z.columns) == ["size", "liquidity"]
     with pytest.raises(ValueError, match="unknown styles"):
         style_exposures(returns, sec, None, None, ("quality",))
+
+
+def test_risk_spec_rejects_duplicate_styles():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="duplicate the point-in-time style 'size'"):
+        RiskSpec(style_columns=("market_cap_base",))
+    with pytest.raises(ValidationError, match="listed twice"):
+        RiskSpec(styles=("beta", "beta"))
+    with pytest.raises(ValidationError, match="styles"):
+        RiskSpec(styles=("quality",))
+    assert RiskSpec().styles == STYLE_NAMES and RiskSpec().style_columns == ()

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from portfolio.fx import FxRules
 from portfolio.trades import build_trades
-from tests.trades.conftest import FX, lot_problem
+from tests.trades.conftest import lot_problem
 
 SPECS = [{"kind": "position_bounds", "min": 0.0, "max": 0.08},
          {"kind": "cash_band", "min": 0.01, "max": 0.9}]  # fmt: skip
@@ -110,7 +110,8 @@ def test_costs_cash_and_fx_reconcile_to_the_cent(problem, spread, ticket, buffer
     for ccy, amt in ref["fx"].items():
         assert abs(got[ccy] - amt) * float(inp.fx_rates[ccy]) < CENT, ccy
     np.testing.assert_allclose(
-        tl.fx.trades["amount_base"], tl.fx.trades["amount_local"] * tl.fx.trades["rate"],
+        tl.fx.trades["amount_base"],
+        tl.fx.trades["amount_local"] * tl.fx.trades["rate"],
         rtol=1e-12,
     )
 

@@ -69,7 +69,8 @@ def test_basket_command_prints_n_units(run, demo_files, capsys):
     value, kind, cash = (float(g.replace(",", "")) for g in m.groups())
     assert value == pytest.approx(3 * 50_000 * nps, abs=0.01)
     assert kind + cash == pytest.approx(value, abs=0.011)
-    lines = [ln.split() for ln in out.splitlines() if re.match(r"\s+\S+\s+[\d,]+\s+[\d,.]+\s+[\d.]+%", ln)]
+    row = re.compile(r"\s+\S+\s+[\d,]+\s+[\d,.]+\s+[\d.]+%")
+    lines = [ln.split() for ln in out.splitlines() if row.match(ln)]
     assert lines
     for aid, shares, *_ in lines:  # three units of the one-unit basket in the run folder
         assert int(shares.replace(",", "")) == 3 * int(one.loc[aid, "shares"])
@@ -87,10 +88,10 @@ def test_basket_without_a_creation_unit_is_a_config_error(demo_files, tmp_path):
 def test_hard_limit_broken_exits_5_and_marks_the_trade_list(demo_files, tmp_path):
     """max_names 125 on the demo (150 names held, 121 of them cannot be sold out within the
     liquidity limit, turnover at most 20 %): the heuristic finds no feasible set of 125
-    names and the repair cannot close 31 names in its time limit."""
+    names and the repair cannot close 31 names within its move budget."""
     cfg = yaml.safe_load((demo_files / "config.yaml").read_text())
     cfg["constraints"] += [{"kind": "max_names", "max": 125}]
-    cfg["trades"]["repair_time_limit_s"] = 2.0
+    cfg["trades"]["repair_max_moves"] = 40
     cfg["data"]["directory"] = str(demo_files)
     path = tmp_path / "k125.yaml"
     path.write_text(yaml.safe_dump(cfg))
@@ -122,3 +123,24 @@ def test_max_names_below_names_that_cannot_be_sold_is_infeasible(demo_files, tmp
     d = json.loads((out / "diagnosis.json").read_text())
     assert d["limit"] == 120 and len(d["forced_names"]) > 120
     assert not (out / "trades.csv").exists()
+
+
+def test_china_cap_holds_to_the_dollar_after_rounding(demo_files, tmp_path):
+    """A 5 % China cap (country of risk): the repair brings the rounded portfolio back
+    under the cap to within 1e-9 of NAV (USD 0.50), where rounding alone left it over."""
+    cfg = yaml.safe_load((demo_files / "config.yaml").read_text())
+    for c in cfg["constraints"]:
+        if c.get("name") == "China exposure":
+            c["bounds"]["China"] = [0.0, 0.05]
+    cfg["data"]["directory"] = str(demo_files)
+    path = tmp_path / "cn5.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    out = tmp_path / "run"
+    assert main(["rebalance", str(path), "--out", str(out), "--no-report", "-q"]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert s["repair"]["breaches_before"], "rounding alone breaks the cap here"
+    assert s["repair"]["breaches_after"] == []
+    h = pd.read_csv(out / "target_holdings.csv", dtype={"asset_id": str}).set_index("asset_id")
+    sec = pd.read_csv(demo_files / "securities.csv", dtype={"asset_id": str})
+    cn = sec.loc[sec["country_of_risk"] == "CN", "asset_id"]
+    assert h["weight_after"].reindex(cn).fillna(0).sum() <= 0.05 + 1e-9

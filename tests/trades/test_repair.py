@@ -22,13 +22,18 @@ from tests.trades.conftest import FX, lot_problem
 SPECS = [
     {"kind": "position_bounds", "min": 0.0, "max": 0.08},
     {"kind": "group_bounds", "column": "sector", "default": [0.0, 0.16]},
-    {"kind": "group_bounds", "name": "China", "column": "country_of_risk",
-     "groups": {"China": ["CN"]}, "bounds": {"China": [0.0, 0.05]}},
+    {
+        "kind": "group_bounds",
+        "name": "China",
+        "column": "country_of_risk",
+        "groups": {"China": ["CN"]},
+        "bounds": {"China": [0.0, 0.05]},
+    },
     {"kind": "attribute_bounds", "column": "china_revenue_share", "max": 0.06},
     {"kind": "turnover", "max": 0.7},
     {"kind": "cash_band", "min": 0.01, "max": 0.9},
 ]
-# a binding cash ceiling: a sale must be paired with a buy; the greedy may stall (time limit)
+# a binding cash ceiling: a sale must be paired with a buy; the greedy may stall (move budget)
 TIGHT = [*SPECS[:-1], {"kind": "cash_band", "min": 0.01, "max": 0.5}]
 
 
@@ -59,9 +64,9 @@ def cash_after_costs_slow(inp, trade: pd.Series) -> float:
     return cash
 
 
-def _run(seed: int, nav: float, repair: bool, specs=SPECS, limit: float = 30.0):
+def _run(seed: int, nav: float, repair: bool, specs=SPECS, moves: int = 1_000):
     inp, target, cons, data, alpha, bounds = lot_problem(40, seed, nav, specs)
-    rep = lot_repair(inp, data, cons, alpha, 2.0, FX, time_limit_s=limit) if repair else None
+    rep = lot_repair(inp, data, cons, alpha, 2.0, FX, max_moves=moves) if repair else None
     floor = max(c.min for c in cons if isinstance(c, CashBand))
     tl = build_trades(inp, target, min_cash_weight=floor, holding_limits=bounds, fx_rules=FX,
                       repair=rep)  # fmt: skip
@@ -115,7 +120,7 @@ def test_repair_never_increases_a_breach_with_a_binding_cash_ceiling(seed, nav):
     except InfeasibleError:
         assume(False)
     before = _breaches(inp, cons, data, plain)
-    _, _, _, fixed = _run(seed, nav, True, TIGHT, limit=2.0)
+    _, _, _, fixed = _run(seed, nav, True, TIGHT, moves=100)
     after = _breaches(inp, cons, data, fixed)
     for name, v in after.items():
         assert v <= before.get(name, 0.0) + 1e-9, (name, v, before)

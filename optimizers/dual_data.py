@@ -1,0 +1,150 @@
+"""The dual method's problem data (:mod:`optimizers.dual`): fixed per universe and per solve.
+
+:class:`DualStatic` holds the risk model (rotated to the factor covariance's
+eigenbasis) and the shared rows' matrices, built once per universe;
+:class:`DualData` holds one solve's vectors (alpha, bounds, costs, limits, caps).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["DualData", "DualStatic", "EIG_TOL"]
+
+EIG_TOL = 1e-12  # factor-covariance eigenvalues below this share of the largest are zero
+
+
+_FIELDS = (
+    "static",
+    "alpha",
+    "b",
+    "w0",
+    "lb",
+    "ub",
+    "lam",
+    "cb",
+    "cs",
+    "k",
+    "h",
+    "te",
+    "keep",
+    "vol",
+)
+
+
+class DualStatic:
+    """The parts fixed per universe: risk model and shared-row matrices (built once).
+
+    ``G`` holds the shared rows ``G [w; buy; sell; f] <= h`` as one sparse matrix with
+    ``3 N + K`` columns.
+
+    A singular factor covariance (a fundamental model whose country factors sum to
+    zero, say) is handled exactly: with ``F = U_r L U_r'`` (eigenvalues at most
+    :data:`EIG_TOL` of the largest count as zero), risk sees only ``f_r = U_r' f``, so
+    the problem is written in ``f_r`` (``B`` becomes ``B U_r``, ``F`` becomes ``L``)
+    and the null-space part of a factor row, ``Gf U_0 U_0' B' (w - b)``, moves onto
+    the row's weights (``W0``) and limit (``W0 b``, :meth:`row_shift`).
+    """
+
+    def __init__(self, B: np.ndarray, F: np.ndarray, d: np.ndarray, G: sp.csr_matrix):
+        n = B.shape[0]
+        vals, U = np.linalg.eigh(F)
+        pos = vals > EIG_TOL * max(float(vals.max(initial=0.0)), 1e-300)
+        Ur, U0 = U[:, pos], U[:, ~pos]
+        self.B = np.ascontiguousarray(B @ Ur)
+        self.F = np.diag(vals[pos])
+        self.Finv = np.diag(1.0 / vals[pos])
+        self.finv = 1.0 / vals[pos]
+        self.d = d
+        G = sp.csr_matrix(G)
+        Gf = G[:, 3 * n :].toarray()
+        self.Gf = Gf @ Ur
+        self.W0 = (Gf @ U0) @ (U0.T @ B.T) if U0.shape[1] and Gf.any() else None
+        self.Gw, self.Gb, self.Gs = G[:, :n], G[:, n : 2 * n], G[:, 2 * n : 3 * n]
+        if self.W0 is not None:
+            self.Gw = sp.csr_matrix(self.Gw + self.W0)
+        # per-name row coefficients when buying (Gw + Gb) and selling (Gw - Gs)
+        self.Ebuy = np.ascontiguousarray((self.Gw + self.Gb).T.toarray())
+        self.Esell = np.ascontiguousarray((self.Gw - self.Gs).T.toarray())
+        self.GwT, self.GbT, self.GsT = (m.T.tocsr() for m in (self.Gw, self.Gb, self.Gs))
+
+    def row_shift(self, b: np.ndarray) -> np.ndarray | float:
+        """What the shared rows' limits gain from the null-space rewrite (``W0 b``)."""
+        return 0.0 if self.W0 is None else self.W0 @ b
+
+    @staticmethod
+    def eligible(F: np.ndarray, d: np.ndarray) -> bool:
+        """Non-negative specific variances and a positive semidefinite factor covariance
+        (zero specific variances are regularised per solve, see :class:`DualData`)."""
+        if not (d >= 0).all():
+            return False
+        vals = np.linalg.eigvalsh(F) if F.size else np.zeros(1)
+        return bool(vals.min() >= -EIG_TOL * max(float(vals.max()), 1e-300))
+
+
+@dataclass
+class DualData:
+    """One solve's data: the static part, this solve's vectors, and the rows kept.
+
+    Minimise ``-alpha'w + lam (f'Ff + sum d (w-b)^2) + sum cb x+ + cs x- + k |x|^1.5``
+    subject to ``f = B'(w - b)``, ``lb <= w <= ub``, the kept rows of
+    ``Gw w + Gb x+ + Gs x- + Gf f <= h`` and ``f'Ff + sum d (w-b)^2 <= te^2`` when
+    ``te`` is set, and ``(f + B'b)'F(f + B'b) + sum d w^2 <= vol^2`` (total risk) when
+    ``vol`` is set. ``keep`` selects the static rows used (rows with an infinite limit
+    are dropped); ``h`` holds the kept rows' limits.
+
+    ``reg`` (optional, per name, >= 0) is added to ``d`` for the Newton iterations: a
+    name with zero specific variance and no impact has a linear Lagrangian, whose
+    minimiser jumps between its bounds, so the dual has no curvature there. The answer
+    is still certified against the problem **without** ``reg`` (:meth:`original`): its
+    primal objective and constraints use the true ``d`` (the TE cap only loosens), and
+    the dual bound is the exact Lagrangian minimum of the unregularised problem at the
+    final multipliers (a linear name's minimiser is a bound), so the certified gap is
+    the true one.
+    """
+
+    static: DualStatic
+    alpha: np.ndarray
+    b: np.ndarray
+    w0: np.ndarray
+    lb: np.ndarray
+    ub: np.ndarray
+    lam: float
+    cb: np.ndarray
+    cs: np.ndarray
+    k: np.ndarray
+    h: np.ndarray
+    te: float | None
+    keep: np.ndarray | None = None
+    reg: np.ndarray | None = None
+    vol: float | None = None
+
+    def __post_init__(self):
+        S = self.static
+        self.B, self.F, self.Finv, self.finv, self.d = S.B, S.F, S.Finv, S.finv, S.d
+        if self.reg is not None:
+            self.d = S.d + self.reg
+        if self.keep is None or self.keep.all():
+            self.Gw, self.Gb, self.Gs, self.Gf = S.Gw, S.Gb, S.Gs, S.Gf
+            self.Ebuy, self.Esell = S.Ebuy, S.Esell
+            self.GwT, self.GbT, self.GsT = S.GwT, S.GbT, S.GsT
+        else:
+            k = self.keep
+            self.Gw, self.Gb, self.Gs, self.Gf = S.Gw[k], S.Gb[k], S.Gs[k], S.Gf[k]
+            self.Ebuy, self.Esell = S.Ebuy[:, k], S.Esell[:, k]
+            self.GwT, self.GbT, self.GsT = (m.T.tocsr() for m in (self.Gw, self.Gb, self.Gs))
+        self.Bb = self.B.T @ self.b
+        self.K, self.R = self.B.shape[1], self.Gw.shape[0]
+        self.imu = self.K + self.R if self.te is not None else None
+        self.inu = self.K + self.R + (self.te is not None) if self.vol is not None else None
+        self.p = self.K + self.R + (self.te is not None) + (self.vol is not None)
+        self.lo = np.r_[np.full(self.K, -np.inf), np.zeros(self.p - self.K)]
+
+    def original(self) -> DualData:
+        """This problem without the regularisation ``reg`` (itself when there is none)."""
+        if self.reg is None:
+            return self
+        return DualData(**{**{k: getattr(self, k) for k in _FIELDS}, "reg": None})

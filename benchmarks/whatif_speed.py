@@ -27,8 +27,8 @@ CHINA = "constraints.China exposure.bounds.China.max"
 
 def _grid(n_ra: int = 4) -> dict:
     return {
-        "constraints.turnover.max": [0.10, 0.15, 0.20, 0.25, 0.30],
-        CHINA: [0.04, 0.06, 0.08, 0.10, 0.12],
+        "constraints.turnover.max": [0.18, 0.21, 0.24, 0.27, 0.30],
+        CHINA: [0.06, 0.08, 0.10, 0.12, 0.14],
         "objective.risk_aversion": [float(x) for x in np.geomspace(3, 30, n_ra)],
     }
 
@@ -74,9 +74,11 @@ def main() -> None:
         data = load_market_data(config.data.paths(d), config.fund.base_currency)
         out["load_s"] = round(time.perf_counter() - t, 3)
         out["n_securities"] = len(data.securities)
+        print(json.dumps({"load_s": out["load_s"]}), flush=True)
 
         study = Study(config, data, d).grid(_grid())
         out["grid_100"] = _run(study)
+        print(json.dumps({"grid_100": out["grid_100"]}), flush=True)
 
         study = Study(config, data, d)
         study.frontier("China cap", CHINA, 0.30, 0.0, points=50, max_points=50)

@@ -23,7 +23,7 @@ from portfolio.datasets import generate_demo_market, write_demo_data
 from portfolio.inputs import load_market_data
 from portfolio.studies import Study, StudyResult
 
-TURNOVER_CAPS = (0.10, 0.20, 0.30)
+TURNOVER_CAPS = (0.20, 0.25, 0.30)
 CHINA_CAPS = (0.05, 0.10)
 CHINA = "constraints.China exposure.bounds.China.max"
 

@@ -82,6 +82,7 @@ def _point(reb, prepared, base, spec, value, raw, refs, ci) -> dict:
         limit_binding=bool(own > BINDING_BP),
         binding_prices=prices,
         solver=r.solver,
+        relaxed=[x["name"] for x in r.relaxed],  # limits given way by priority
     )
     return point
 

@@ -19,7 +19,8 @@ Columns (weights, TE, risk and turnover are fractions; utility and prices in bp)
 - ``transfer_coefficient``: ``corr(S^-1/2 alpha, S^1/2 a)`` of the optimal portfolio;
 - ``binding``: binding constraints with their price, bp of utility per 1 % relaxation;
 - ``solver``, ``certificate``: who answered; the dual method's duality gap or ``none``;
-- ``breaches``: constraints broken after lot rounding;
+- ``breaches``: constraints broken after lot rounding; ``relaxed``: limits that gave way
+  by their ``priority`` because the scenario could not hold them all;
 - ``diagnosis``, ``smallest_relaxation``, ``relaxation_override``: for an infeasible
   row, the diagnosis sentence, the smallest single relaxation and the solve overrides
   that apply it (JSON).
@@ -52,7 +53,7 @@ COLUMNS = [
     "sector_active_max", "sector_active_max_group", "sector_active_min", "sector_active_min_group",
     "country_active_max", "country_active_max_group", "country_active_min",
     "country_active_min_group", "transfer_coefficient", "binding", "solver", "certificate",
-    "breaches", "diagnosis", "smallest_relaxation", "relaxation_override",
+    "breaches", "relaxed", "diagnosis", "smallest_relaxation", "relaxation_override",
 ]  # fmt: skip
 RELAX_MARGIN = 1e-6  # own units added to a suggested relaxation (strictly feasible re-run)
 
@@ -130,6 +131,7 @@ def result_row(name: str, changes: str, result) -> dict:
                 else "none"
             ),
             "breaches": "; ".join(str(x.get("name")) for x in result.breaches),
+            "relaxed": "; ".join(str(x.get("text") or x.get("name")) for x in opt.relaxed),
             "diagnosis": "",
             "smallest_relaxation": "",
             "relaxation_override": "",
@@ -144,7 +146,7 @@ def failed_row(name: str, changes: str, status: str, message: str, relaxation=No
     as an override (``{"constraint_overrides": {...}}`` JSON)."""
     row = dict.fromkeys(COLUMNS)
     row.update(scenario=name, changes=changes, status=status, diagnosis=message)
-    row["binding"], row["breaches"] = "", ""
+    row["binding"], row["breaches"], row["relaxed"] = "", "", ""
     if relaxation is not None:
         text, override = relaxation
         row["smallest_relaxation"] = text

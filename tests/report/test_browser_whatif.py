@@ -28,7 +28,9 @@ CHINA = "constraints.China exposure.bounds.China.max"
 SCENARIOS = {
     "scenarios": [
         {"name": "China cap 7 %", "changes": {CHINA: 0.07}},
-        {"name": "China cap 3 %", "changes": {CHINA: 0.03}},  # infeasible: CN >= 4.9 %
+        {"name": "cash grab", "changes": {"constraints.cash_band.min": 0.15,  # infeasible
+                                          "constraints.cash_band.max": 0.3,
+                                          "constraints.turnover.max": 0.03}},
     ],
     "grid": {"constraints.turnover.max": [0.22, 0.30], "objective.risk_aversion": [5, 20]},
     "frontier": [
@@ -65,10 +67,10 @@ def test_run_folder(whatif_folder):
             "report.html", "summary.txt", "manifest.json", "scenarios.yaml"} <= names  # fmt: skip
     doc = json.loads((whatif_folder / "comparison.json").read_text())
     rows = doc["scenarios"]
-    assert [r["scenario"] for r in rows][:3] == ["base", "China cap 7 %", "China cap 3 %"]
+    assert [r["scenario"] for r in rows][:3] == ["base", "China cap 7 %", "cash grab"]
     assert len(rows) == 7 and rows[2]["status"] == "infeasible"
     text = (whatif_folder / "summary.txt").read_text()
-    assert "China cap 3 %" in text and "infeasible" in text
+    assert "cash grab" in text and "infeasible" in text
 
 
 def test_whatif_report_in_the_browser(rendered, whatif_folder):

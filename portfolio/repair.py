@@ -289,14 +289,16 @@ def repair_lots(
     ids = p.data.ids
     t_end = time.perf_counter() + p.time_limit_s
     stopped = f"move budget ({p.max_steps} moves)"
-    for _ in range(p.max_steps):
+    for step in range(p.max_steps):
         if not any((x > p.tol).any() for x in v.values()):
             stopped = "every limit holds"
             break
         if time.perf_counter() > t_end:
             stopped = f"time limit ({p.time_limit_s:g} s; the answer depends on the machine)"
             break
-        steps = _best_step(p, t, lo, hi, v, scale)
+        # Past half the budget, efficiency gives way to progress: the largest reduction
+        # wins (many tiny efficient moves must not exhaust the budget before a breach clears).
+        steps = _best_step(p, t, lo, hi, v, scale, hurry=step >= p.max_steps // 2)
         if not steps:
             stopped = "no allowed move reduces a breach"
             break
@@ -320,10 +322,14 @@ def repair_lots(
     }
 
 
-def _best_step(p: RepairProblem, t, lo, hi, v, scale, pairs: int = 12) -> list:
-    """One allowed move, or a pair of moves, with the best breach reduction per utility lost."""
+def _best_step(p: RepairProblem, t, lo, hi, v, scale, pairs: int = 12, hurry=False) -> list:
+    """One allowed move, or a pair of moves, with the best breach reduction per utility lost
+    (``hurry``: the largest breach reduction)."""
     cand, valid, ok, red, gain = _score(p, t, lo, hi, v, scale)
     good = ok & (red > 1e-12)
+    if good.any() and hurry:
+        m, i = np.unravel_index(int(np.argmax(np.where(good, red, -np.inf))), red.shape)
+        return [(int(m), int(i), float(cand[m, i]))]
     if good.any():
         ratio = _ratio(red, gain, good)
         top = ratio.max()

@@ -384,7 +384,8 @@ def _score(p: RepairProblem, t, lo, hi, v, scale):
     d_buy = np.maximum(x_new, 0) - np.maximum(x_old, 0)
     d_sell = np.maximum(-x_new, 0) - np.maximum(-x_old, 0)
     idx = np.arange(len(t))
-    cash_new = np.vstack([p.cash.after_costs_if(t, idx, c) for c in cand])
+    # every candidate in one vectorised call (one cash state, not one per move kind)
+    cash_new = p.cash.after_costs_if(t, np.tile(idx, len(cand)), cand.ravel()).reshape(cand.shape)
     cash_old = p.cash.state(t)["cash_after_costs"]
     d_cost = (cash_old - cash_new) - (cand - t) * p.price_base
     red = np.zeros_like(dw)

@@ -40,8 +40,9 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=1, help="time the whole run this many times")
     p.add_argument("--no-comparators", action="store_true")
     p.add_argument("--profile", help="write a cProfile of the loop to this file")
-    p.add_argument("--no-repair", action="store_true",
-                   help="trades.repair off (the lot-rounding repair, timed separately)")  # fmt: skip
+    p.add_argument(
+        "--no-repair", action="store_true", help="trades.repair off (the repair timed apart)"
+    )
     args = p.parse_args()
 
     from portfolio.backtest import BacktestSpec, load_backtest_inputs, run_backtest

@@ -95,4 +95,3 @@ def unit_inputs(unit: BacktestUnit) -> BacktestInputs:
 def run_unit(unit: BacktestUnit, progress: Callable[[dict], None] | None = None) -> BacktestRun:
     """Run one unit from its inputs to a :class:`~portfolio.backtest.engine.BacktestRun`."""
     return run_backtest(unit_inputs(unit), unit.spec, progress)
-

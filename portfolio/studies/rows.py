@@ -68,9 +68,11 @@ def _f(x) -> float | None:
 def _extremes(sec: pd.DataFrame, column: str, w: pd.Series, b: pd.Series) -> dict:
     if column not in sec:
         return {}
-    active = (w.reindex(sec.index).fillna(0.0) - b.reindex(sec.index).fillna(0.0)).groupby(
-        sec[column].astype(str)
-    ).sum()
+    active = (
+        (w.reindex(sec.index).fillna(0.0) - b.reindex(sec.index).fillna(0.0))
+        .groupby(sec[column].astype(str))
+        .sum()
+    )
     hi, lo = active.idxmax(), active.idxmin()
     return {
         f"{column}_active_max": float(active[hi]),

@@ -68,7 +68,9 @@ def test_empty_and_oversized_grids(base):
     with pytest.raises(ConfigError, match="110 scenarios"):
         Study(base, None, max_scenarios=100).grid(grid)
     with pytest.raises(ConfigError, match="grid: is empty"):
-        parse_study_file({"grid": {}}) and Study(base, None).add_file(parse_study_file({"grid": {}}))
+        parse_study_file({"grid": {}}) and Study(base, None).add_file(
+            parse_study_file({"grid": {}})
+        )
 
 
 def _cli(tmp_path, small_files, doc, *extra):

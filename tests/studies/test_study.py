@@ -142,8 +142,8 @@ def test_risk_aversion_frontier(frontiers):
     assert np.all(np.diff(te) <= 1e-7)
     # slope of utility in lambda is -TE^2 (envelope theorem), checked by finite differences
     mid = 0.5 * (te[:-1] ** 2 + te[1:] ** 2) * 1e4
-    assert np.all(_slopes(lam, u) <= -np.minimum(te[:-1], te[1:]) ** 2 * 1e4 + 1e-3)
-    assert np.all(_slopes(lam, u) >= -np.maximum(te[:-1], te[1:]) ** 2 * 1e4 - 1e-3), mid
+    assert np.all(_slopes(lam, u) <= -(np.minimum(te[:-1], te[1:]) ** 2) * 1e4 + 1e-3)
+    assert np.all(_slopes(lam, u) >= -(np.maximum(te[:-1], te[1:]) ** 2) * 1e4 - 1e-3), mid
 
 
 def test_refinement_places_points_where_the_curve_bends(frontiers):

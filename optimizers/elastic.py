@@ -37,7 +37,9 @@ from constraints import Constraint, ProblemData
 from optimizers.elastic_lp import ElasticLP, LinearUnit, stack_w_buy_sell, time_limit
 from optimizers.errors import SolverError
 
-__all__ = ["ElasticProblem", "Solution", "Unit", "FEAS_TOL", "ROW_TOL", "TRADE_PRICE"]
+__all__ = [
+    "ElasticProblem", "Solution", "Unit", "FEAS_TOL", "ROW_TOL", "TRADE_PRICE", "linear_feasible",
+]
 
 FEAS_TOL = 1e-7  # a subset is feasible when its minimal total relaxation is at most this
 ROW_TOL = 1e-9  # a row "uses" a relaxation when it exceeds its limit by more than this
@@ -279,3 +281,14 @@ class ElasticProblem:
             else:
                 rows[j] = np.asarray(self.cons[u.ci].values(self.data, self.w)[u.ti], dtype=float)
         return Solution(status, float(t.sum()), t, rows)
+
+
+def linear_feasible(data, cons) -> bool:
+    """Whether the hard continuous constraints can all hold, by the elastic LP (risk caps
+    decided conically only when the LP optimum breaks them). Integer kinds are left out
+    (a relaxation: infeasible here means infeasible), soft ones are penalties."""
+    cand = [i for i, c in enumerate(cons) if not c.integer and c.soft is None]
+    if not cand:
+        return True
+    ep = ElasticProblem(data, cons, cand)
+    return ep.feasible(ep.constraint_ids)

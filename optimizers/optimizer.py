@@ -19,12 +19,13 @@ from constraints import (
 from constraints.errors import ConstraintSpecError
 from optimizers.diagnosis import Diagnosis, diagnose, relax_by_priority
 from optimizers.direct import DirectProblem, direct_supported
+from optimizers.elastic import linear_feasible
 from optimizers.errors import InfeasibleError, SolverError
-from optimizers.explain import binding_constraints, transfer_coefficient
 from optimizers.integer import integer_heuristic
 from optimizers.objective import ObjectiveSpec, resolve_costs
 from optimizers.problem import BuiltProblem, build_problem
-from optimizers.result import RESIDUAL_TOL, OptimizationResult
+from optimizers.result import OptimizationResult
+from optimizers.result_build import build_result
 from optimizers.solvers import OPTIONS, installed_solvers, solve_with_fallback, solver_chain
 
 __all__ = ["PortfolioOptimizer"]
@@ -324,7 +325,7 @@ class PortfolioOptimizer:
                 "gap": (relaxation - value) / max(abs(relaxation), 1e-12),
             }
         t3 = time.perf_counter()
-        res = self._result(built, data, a, cons, w, status, solver, relaxed, method)
+        res = build_result(built, data, a, cons, w, status, solver, relaxed, method, self.risk)
         res.integer_gap = gap
         res.timings = {
             "set_params_s": t1 - t0,
@@ -353,7 +354,7 @@ class PortfolioOptimizer:
                 raise SolverError("Clarabel failed on the direct path", [("CLARABEL", "error")])
             if params is None:
                 raise SolverError("Clarabel failed on the direct path", [("CLARABEL", "error")])
-            if relax is None and not _linear_feasible(params[0], params[2]):
+            if relax is None and not linear_feasible(params[0], params[2]):
                 # Clarabel often fails numerically on an infeasible problem; the elastic LP
                 # (HiGHS, a fraction of a second) proves it instead of the slow conic chain.
                 return "infeasible", "HIGHS (elastic LP)", built
@@ -446,63 +447,3 @@ class PortfolioOptimizer:
         hw, rounds = integer_heuristic(resolve, cons, w, data.w0, lb)
         value, by = next((v, s) for x, v, s in reversed(values) if x is hw)
         return hw, rounds, value, by
-
-    def _result(
-        self, built, data, a, cons, w, status, solver, relaxed, method
-    ) -> OptimizationResult:
-        b = data.benchmark
-        ids = data.ids
-        terms = {
-            k: float("nan") if v.value is None else float(np.sum(v.value))
-            for k, v in built.terms.items()
-        }
-        active = w - b
-        exact = method is None or method.startswith("mixed")
-        binding = binding_constraints(built, cons, data) if method is None else []
-        violations = check_constraints(cons, pd.Series(w, index=ids), data, tol=1e-6)
-        certified = solver == "DUAL_NEWTON" and exact
-        residuals = []
-        if not certified:  # a certified answer was checked on these limits (certify.py)
-            hard = [c for c in cons if c.soft is None and not c.integer]
-            residuals = [
-                {k: v[k] for k in ("name", "kind", "violation", "unit")}
-                for v in check_constraints(hard, pd.Series(w, index=ids), data, RESIDUAL_TOL)
-            ]
-        return OptimizationResult(
-            weights=pd.Series(w, index=ids, name="weight"),
-            cash=float(1.0 - w.sum()),
-            status=status if exact else _heuristic_status(status, violations),
-            solver=solver,
-            objective=float(built.problem.value),
-            terms=terms,
-            ex_ante_te=float(self.risk.volatility(active)),
-            turnover=float(0.5 * np.abs(w - data.w0).sum()),
-            binding=binding,
-            transfer_coefficient=transfer_coefficient(a, active, self.risk),
-            relaxed=relaxed,
-            violations=violations,
-            integer_method=method,
-            certificate=dict(built.certificate) if certified else None,
-            residuals=residuals,
-        )
-
-
-def _heuristic_status(status: str, violations: list[dict]) -> str:
-    """``optimal (integer heuristic)``, naming the hard limits it did not meet if any."""
-    broken = [v["name"] for v in violations if not v.get("soft")]
-    if not broken:
-        return f"{status} (integer heuristic)"
-    return f"{status} (integer heuristic; not met: {', '.join(broken)})"
-
-
-def _linear_feasible(data, cons) -> bool:
-    """Whether the hard continuous constraints can all hold, by the elastic LP (risk caps
-    decided conically only when the LP optimum breaks them). Integer kinds are left out
-    (a relaxation: infeasible here means infeasible), soft ones are penalties."""
-    from optimizers.elastic import ElasticProblem
-
-    cand = [i for i, c in enumerate(cons) if not c.integer and c.soft is None]
-    if not cand:
-        return True
-    ep = ElasticProblem(data, cons, cand)
-    return ep.feasible(ep.constraint_ids)

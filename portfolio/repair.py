@@ -54,17 +54,9 @@ from constraints import (
     TrackingError,
 )
 from portfolio.cash import CashModel
+from portfolio.repair_moves import MOVES, best_step
 
 __all__ = ["RepairProblem", "repair_lots", "MOVES"]
-
-MOVES = (
-    "buy one lot", "sell one lot", "cancel trade", "sell position",
-    "buy lots", "sell lots", "buy lots (risk)", "sell lots (risk)", "buy 10 lots",
-    "sell 10 lots",
-)  # fmt: skip
-
-
-NEAR_BEST = 0.05  # moves within 5 % of the best ratio count as equally efficient
 
 
 def _dense(m, n: int, rows: int) -> np.ndarray:
@@ -222,46 +214,6 @@ def _small(values: np.ndarray, mins: list[float], n: int) -> np.ndarray:
     return np.where(on, np.maximum(m - values, 0.0), 0.0)
 
 
-def _lots_needed(p: RepairProblem, w: np.ndarray, v: dict) -> tuple[np.ndarray, np.ndarray]:
-    """Lots per asset that would clear, by that asset alone, (a) the worst breached linear
-    row or its own minimum-holding shortfall and (b) the tracking-error excess (first
-    order, ``dTE = (S a)_i dw / TE``); at least 1 each."""
-    lot_w = p.lot * p.price_base / p.nav
-    k = np.ones_like(w)
-    if len(p.lo) and (v["linear"] > p.tol).any():
-        r = int(np.argmax(v["linear"] * p.sens))
-        excess = v["linear"][r] * p.sens[r]
-        coef = np.abs(p.W[r]) + np.maximum(np.abs(p.U[r]), np.abs(p.V[r]))
-        k = np.where(coef > 0, np.ceil(excess / np.maximum(coef * lot_w, 1e-300)), 1.0)
-    for short in np.atleast_2d(v["holding"]):
-        k = np.maximum(k, np.ceil(short / lot_w))
-    k_te = np.ones_like(w)
-    if len(v["te"]) and (v["te"] > p.tol).any():
-        a = w - p.data.benchmark
-        Sa = p.B @ (p.F @ (p.B.T @ a)) + p.d * a
-        te = float(np.sqrt(max(a @ Sa, 1e-300)))
-        slope = np.abs(Sa) / te * lot_w
-        k_te = np.where(slope > 0, np.ceil(v["te"].max() / np.maximum(slope, 1e-300)), 1.0)
-    return np.clip(k, 1.0, 1e6), np.clip(k_te, 1.0, 1e6)
-
-
-def _candidates(p: RepairProblem, t, lo, hi, w, v) -> tuple[np.ndarray, np.ndarray]:
-    """The candidate trades per asset (``len(MOVES)`` x N) and whether each is allowed."""
-    before = p.shares_before
-    k, k_te = (x * p.lot for x in _lots_needed(p, w, v))
-    ten = 10 * p.lot
-    cand = np.vstack([
-        t + p.lot, t - p.lot, np.zeros_like(t), -before, t + k, t - k, t + k_te, t - k_te,
-        t + ten, t - ten,
-    ])  # fmt: skip
-    ok = (cand >= lo - 1e-9) & (cand <= hi + 1e-9) & (before + cand >= 0) & (cand != t)
-    value = np.abs(cand * p.price_base)
-    ok &= (cand == 0) | (value >= p.min_trade_base)
-    if p.frozen is not None:
-        ok &= ~p.frozen
-    return cand, ok
-
-
 def repair_lots(
     p: RepairProblem, trade: np.ndarray, lo: np.ndarray, hi: np.ndarray
 ) -> tuple[np.ndarray, dict]:
@@ -298,7 +250,7 @@ def repair_lots(
             break
         # Past half the budget, efficiency gives way to progress: the largest reduction
         # wins (many tiny efficient moves must not exhaust the budget before a breach clears).
-        steps = _best_step(p, t, lo, hi, v, scale, hurry=step >= p.max_steps // 2)
+        steps = best_step(p, t, lo, hi, v, scale, hurry=step >= p.max_steps // 2)
         if not steps:
             stopped = "no allowed move reduces a breach"
             break
@@ -320,110 +272,6 @@ def repair_lots(
         "breaches_after": after,
         "not_repaired": list(p.not_repaired),
     }
-
-
-def _best_step(p: RepairProblem, t, lo, hi, v, scale, pairs: int = 12, hurry=False) -> list:
-    """One allowed move, or a pair of moves, with the best breach reduction per utility lost
-    (``hurry``: the largest breach reduction)."""
-    cand, valid, ok, red, gain = _score(p, t, lo, hi, v, scale)
-    good = ok & (red > 1e-12)
-    if good.any() and hurry:
-        m, i = np.unravel_index(int(np.argmax(np.where(good, red, -np.inf))), red.shape)
-        return [(int(m), int(i), float(cand[m, i]))]
-    if good.any():
-        ratio = _ratio(red, gain, good)
-        top = ratio.max()
-        near = good & (ratio >= top - NEAR_BEST * abs(top))  # about as efficient: most progress
-        m, i = np.unravel_index(int(np.argmax(np.where(near, red, -np.inf))), red.shape)
-        return [(int(m), int(i), float(cand[m, i]))]
-    first = valid & ~ok & (red > 1e-12)
-    order = np.argsort(-_ratio(red, gain, first), axis=None, kind="stable")[:pairs]
-    best, best_ratio = [], -np.inf
-    for flat in order:
-        m, i = np.unravel_index(int(flat), red.shape)
-        if not first[m, i]:
-            break
-        t1 = t.copy()
-        t1[i] = cand[m, i]
-        c2, _, ok2, red2, gain2 = _score(p, t1, lo, hi, v, scale)
-        v1 = p.violations(t1)  # per-asset rows of ``i`` are not seen by moves on others
-        red2 = red2 + sum(
-            float(((v[k][:, i] - v1[k][:, i]) / scale[k][:, i]).sum()) for k in ("holding", "trade")
-        )
-        good2 = ok2 & (red2 > 1e-12)
-        good2[:, i] = False
-        if not good2.any():
-            continue
-        total_gain = gain2 + gain[m, i]
-        ratio = _ratio(red2, total_gain, good2)
-        m2, j = np.unravel_index(int(np.argmax(ratio)), red2.shape)
-        if ratio[m2, j] > best_ratio:
-            best_ratio = ratio[m2, j]
-            best = [(int(m), int(i), float(cand[m, i])), (int(m2), int(j), float(c2[m2, j]))]
-    return best
-
-
-def _ratio(red: np.ndarray, gain: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """``red / loss`` (a gain scores above any loss), ``-inf`` outside ``mask``."""
-    loss = -gain
-    score = np.where(loss > 1e-15, red / np.maximum(loss, 1e-15), 1e15 * red + gain)
-    return np.where(mask, score, -np.inf)
-
-
-def _score(p: RepairProblem, t, lo, hi, v, scale):
-    """Every candidate move from ``t``: allowed by the bounds (``valid``), breaching
-    nothing more than ``v`` (``ok``), breach reduction vs ``v`` and utility gain."""
-    w = p.weights(t)
-    a = w - p.data.benchmark
-    Sa = p.B @ (p.F @ (p.B.T @ a)) + p.d * a
-    cand, valid = _candidates(p, t, lo, hi, w, v)
-    ok = valid.copy()
-    dw = (cand - t) * p.price_base / p.nav  # moves x N
-    x_old = w - p.data.w0
-    x_new = x_old + dw
-    d_buy = np.maximum(x_new, 0) - np.maximum(x_old, 0)
-    d_sell = np.maximum(-x_new, 0) - np.maximum(-x_old, 0)
-    idx = np.arange(len(t))
-    # every candidate in one vectorised call (one cash state, not one per move kind)
-    cash_new = p.cash.after_costs_if(t, np.tile(idx, len(cand)), cand.ravel()).reshape(cand.shape)
-    cash_old = p.cash.state(t)["cash_after_costs"]
-    d_cost = (cash_old - cash_new) - (cand - t) * p.price_base
-    red = np.zeros_like(dw)
-    tol = p.tol
-    if len(p.lo):
-        g = p.W @ w + p.U @ np.maximum(x_old, 0) + p.V @ np.maximum(-x_old, 0) + p.const
-        g_new = (g[:, None, None] + p.W[:, None, :] * dw + p.U[:, None, :] * d_buy
-                 + p.V[:, None, :] * d_sell)  # fmt: skip
-        g_new[p.cash_rows] = cash_new / p.nav
-        vl = p._rows(g_new)  # rows x moves x N
-        old = v["linear"][:, None, None]
-        ok &= (vl <= old + tol).all(axis=0)
-        red += ((old - vl) / scale["linear"][:, None, None]).sum(axis=0)
-    if p.te_caps:
-        f = p.B.T @ a
-        var = float(f @ p.F @ f + np.sum(p.d * a * a))
-        te_new = np.sqrt(np.maximum(var + 2 * Sa * dw + p.S_ii * dw**2, 0.0))
-        for k, (_, cap) in enumerate(p.te_caps):
-            vt = np.maximum(te_new - cap, 0.0)
-            ok &= vt <= v["te"][k] + tol
-            red += (v["te"][k] - vt) / scale["te"][k]
-    w_new = w + dw
-    held_old, held_new = w > HELD_TOL, w_new > HELD_TOL
-    count = float(held_old.sum())
-    for k, c in enumerate(p.max_names):
-        vn = np.maximum(count - held_old + held_new - c.max, 0.0)
-        ok &= vn <= v["names"][k] + tol
-        red += (v["names"][k] - vn) / scale["names"][k]
-    for key, cons, val in (
-        ("holding", p.min_holding, w_new),
-        ("trade", p.min_trade, np.abs(x_new)),
-    ):
-        for k, c in enumerate(cons):
-            vn = np.where(val > HELD_TOL, np.maximum(c.min - val, 0.0), 0.0)
-            ok &= vn <= v[key][k] + tol
-            red += (v[key][k] - vn) / scale[key][k]
-    gain = p.alpha * dw - p.risk_aversion * (2 * Sa * dw + p.S_ii * dw**2) - d_cost / p.nav
-    return cand, valid, ok, red, gain
 
 
 def lot_repair(inp, data: ProblemData, constraints, alpha, risk_aversion: float, fx_rules,

@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-import importlib
+from portfolio.lazy import lazy_exports
 
 _LAZY = {
     "DEFAULT_SEED": "portfolio.datasets.demo",
@@ -44,14 +44,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    """Import a public name's module on first use (PEP 562), so the package itself is light."""
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

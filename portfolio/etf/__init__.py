@@ -4,7 +4,7 @@ The names below are imported on first use (PEP 562), so that ``portfolio.etf.run
 registers the ``basket`` command, keeps ``active-etf --help`` free of numpy and pandas.
 """
 
-from importlib import import_module
+from portfolio.lazy import lazy_exports
 
 _WHERE = {
     "BASKET_COLUMNS": "portfolio.etf.basket",
@@ -20,7 +20,4 @@ _WHERE = {
 __all__ = list(_WHERE)
 
 
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(import_module(_WHERE[name]), name)
-    raise AttributeError(f"module 'portfolio.etf' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, globals())

@@ -43,7 +43,7 @@ import pandas as pd
 from portfolio.cash import CashModel
 from portfolio.fx import FxRules, FxSettlement, currency_flows, settle_fx
 
-__all__ = ["TradeInputs", "TradeList", "build_trades", "TRADE_COLUMNS"]
+__all__ = ["TradeInputs", "TradeArrays", "TradeList", "build_trades", "TRADE_COLUMNS"]
 
 TRADE_COLUMNS = [
     "asset_id",
@@ -127,6 +127,45 @@ class TradeInputs:
 
 
 @dataclass(frozen=True, eq=False)
+class TradeArrays:
+    """:class:`TradeInputs` as arrays in the securities' index order, built once per inputs
+    and reused by every rounding of them (a what-if study rounds each scenario's weights
+    on the same inputs).
+
+    ``before`` and ``lot`` are int64 shares, ``price`` base currency per share, ``nav`` the
+    pre-trade NAV, ``model`` the :class:`~portfolio.cash.CashModel` per FX rules.
+    """
+
+    inputs: TradeInputs
+    ids: pd.Index
+    price: np.ndarray
+    lot: np.ndarray
+    before: np.ndarray
+    frozen: np.ndarray
+    nav: float
+    models: dict = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, inp: TradeInputs) -> TradeArrays:
+        ids = inp.securities.index
+        return cls(
+            inputs=inp,
+            ids=ids,
+            price=inp.price_base.reindex(ids).to_numpy(dtype=float),
+            lot=inp.lot_size.reindex(ids).astype(np.int64).to_numpy(),
+            before=inp.shares_before.reindex(ids).fillna(0).astype(np.int64).to_numpy(),
+            frozen=inp.frozen.reindex(ids).fillna(False).astype(bool).to_numpy(),
+            nav=inp.nav_base,
+        )
+
+    def model(self, rules: FxRules) -> CashModel:
+        """The cash model of these inputs under ``rules`` (built once per rules)."""
+        if rules not in self.models:
+            self.models[rules] = self.inputs.cash_model(rules)
+        return self.models[rules]
+
+
+@dataclass(frozen=True, eq=False)
 class TradeList:
     """The rounded rebalance: trades, resulting holdings, cash, FX and what rounding changed.
 
@@ -180,94 +219,128 @@ def build_trades(
     holding_limits: tuple[pd.Series, pd.Series] | None = None,
     fx_rules: FxRules | None = None,
     repair: Callable | None = None,
+    arrays: TradeArrays | None = None,
 ) -> TradeList:
     """Round ``target_weights`` into a board-lot trade list (see the module docstring).
 
     ``holding_limits`` is ``(lower, upper)`` shares held after trading, per asset (NaN or
     infinite for no limit); bounds within 1e-9 lot of a whole lot count as that lot.
     ``repair(trade, lo, hi) -> (trade, report)`` receives the rounded trade and the
-    trade bounds in shares (index order) and returns the repaired trade.
+    trade bounds in shares (index order) and returns the repaired trade. ``arrays`` are
+    the inputs as arrays (:meth:`TradeArrays.of`), when the caller rounds many weight
+    vectors on the same inputs.
     """
-    ids = inp.securities.index
-    missing = ids.difference(target_weights.index)
-    if len(missing):
-        raise ValueError(f"target weights missing for assets {sorted(missing)[:10]}")
-    w_target = target_weights.reindex(ids).astype(float)
-    nav = inp.nav_base
-    price = inp.price_base.reindex(ids)
-    lot = inp.lot_size.reindex(ids).astype(np.int64)
-    before = inp.shares_before.reindex(ids).fillna(0).astype(np.int64)
+    a = TradeArrays.of(inp) if arrays is None or arrays.inputs is not inp else arrays
+    ids = a.ids
+    w_target = _aligned(target_weights, ids)
+    nav, price, lot, before = a.nav, a.price, a.lot, a.before
 
     raw = (w_target * nav / price) - before
     trade = np.round(raw / lot) * lot
-    lo = pd.Series(-np.inf, index=ids)
-    hi = pd.Series(np.inf, index=ids)
+    lo = np.full(len(ids), -np.inf)
+    hi = np.full(len(ids), np.inf)
     if holding_limits is not None:
-        lo = (holding_limits[0].reindex(ids) - before).fillna(-np.inf)
-        hi = (holding_limits[1].reindex(ids) - before).fillna(np.inf)
+        lo = _filled(_values(holding_limits[0], ids) - before, -np.inf)
+        hi = _filled(_values(holding_limits[1], ids) - before, np.inf)
     tol = 1e-9  # in lots: a bound equal to the current holding must not round a lot away
     hi_lots = np.floor(hi / lot + tol) * lot
     lo_lots = np.minimum(np.ceil(lo / lot - tol) * lot, hi_lots)
-    trade = trade.where(trade <= hi_lots, hi_lots)
-    trade = trade.where(trade >= lo_lots, lo_lots)
+    trade = np.where(trade <= hi_lots, trade, hi_lots)
+    trade = np.where(trade >= lo_lots, trade, lo_lots)
     trade = trade.astype(np.int64)
     exit_all = (w_target <= 0) & (before > 0)
-    trade = trade.where(~exit_all, -before)
-    trade = trade.where(~inp.frozen.reindex(ids).fillna(False).astype(bool), 0)
-    trade = trade.clip(lower=-before)  # never short: a sale is at most the holding
+    trade = np.where(~exit_all, trade, -before)
+    trade = np.where(~a.frozen, trade, 0)
+    trade = np.maximum(trade, -before)  # never short: a sale is at most the holding
 
     notional = trade * price
-    filtered = []
-    small = (trade != 0) & (notional.abs() < min_trade_base)
-    for aid in ids[small.to_numpy()]:
-        filtered.append(
-            {
-                "asset_id": aid,
-                "shares": int(trade[aid]),
-                "notional_base": float(notional[aid]),
-                "reason": f"below minimum trade value {min_trade_base:,.0f}",
-            }
-        )
-    trade = trade.where(~small, 0)
+    small = (trade != 0) & (np.abs(notional) < min_trade_base)
+    filtered = [
+        {
+            "asset_id": ids[i],
+            "shares": int(trade[i]),
+            "notional_base": float(notional[i]),
+            "reason": f"below minimum trade value {min_trade_base:,.0f}",
+        }
+        for i in np.flatnonzero(small)
+    ]
+    trade = np.where(~small, trade, 0)
 
-    model = inp.cash_model(fx_rules or FxRules())
-    cash_cuts = []
-    overshoot = (trade * price - (w_target * nav - before * price)) / nav  # >0: bought too much
+    model = a.model(fx_rules or FxRules())
+    trade, cash_cuts = _cut_buys(trade, model, a, w_target, min_cash_weight, min_trade_base)
+
+    repair_report: dict = {}
+    if repair is not None:
+        fixed, repair_report = repair(trade, lo_lots, hi_lots)
+        trade = np.asarray(fixed).astype(np.int64)
+    return _trade_list(a, model, trade, w_target, filtered, cash_cuts, repair_report)
+
+
+def _values(s: pd.Series, ids: pd.Index) -> np.ndarray:
+    """``s`` in the order of ``ids`` as floats (NaN where absent)."""
+    if s.index is ids or s.index.equals(ids):
+        return s.to_numpy(dtype=float)
+    return s.reindex(ids).to_numpy(dtype=float)
+
+
+def _filled(x: np.ndarray, value: float) -> np.ndarray:
+    return np.where(np.isnan(x), value, x)
+
+
+def _aligned(target_weights: pd.Series, ids: pd.Index) -> np.ndarray:
+    if not (target_weights.index is ids or target_weights.index.equals(ids)):
+        missing = ids.difference(target_weights.index)
+        if len(missing):
+            raise ValueError(f"target weights missing for assets {sorted(missing)[:10]}")
+    return _values(target_weights, ids)
+
+
+def _cut_buys(trade, model, a: TradeArrays, w_target, min_cash_weight, min_trade_base):
+    """Rule 5: cut buys, largest rounding overshoot first, until cash after costs is at
+    least ``min_cash_weight * NAV``; returns the trade and the cuts."""
+    nav, price, lot, ids = a.nav, a.price, a.lot, a.ids
+    cash_cuts: list[dict] = []
+    overshoot = (trade * price - (w_target * nav - a.before * price)) / nav  # >0: bought too much
     min_cash = min_cash_weight * nav
     while True:
-        shortfall = min_cash - model.state(trade.to_numpy())["cash_after_costs"]
+        shortfall = min_cash - model.state(trade)["cash_after_costs"]
         buys = trade > 0
         if shortfall <= 1e-9 or not buys.any():
             break
-        aid = overshoot.where(buys, -np.inf).idxmax()
-        lot_value = lot[aid] * price[aid]
-        n_lots = min(int(np.ceil(shortfall / lot_value)), int(trade[aid] // lot[aid]))
-        new = int(trade[aid] - n_lots * lot[aid])
-        if 0 < new * price[aid] < min_trade_base:
+        masked = np.where(buys, overshoot, -np.inf)
+        i = int(np.argmax(np.where(np.isnan(masked), -np.inf, masked)))
+        lot_value = lot[i] * price[i]
+        n_lots = min(int(np.ceil(shortfall / lot_value)), int(trade[i] // lot[i]))
+        new = int(trade[i] - n_lots * lot[i])
+        if 0 < new * price[i] < min_trade_base:
             new = 0
         cash_cuts.append(
             {
-                "asset_id": aid,
-                "from_shares": int(trade[aid]),
+                "asset_id": ids[i],
+                "from_shares": int(trade[i]),
                 "to_shares": new,
                 "reason": "rounded buys and their costs exceeded the cash above the cash floor",
             }
         )
-        overshoot[aid] -= (trade[aid] - new) * price[aid] / nav
-        trade[aid] = new
+        overshoot[i] -= (trade[i] - new) * price[i] / nav
+        trade[i] = new
+    return trade, cash_cuts
 
-    repair_report: dict = {}
-    if repair is not None:
-        fixed, repair_report = repair(trade.to_numpy(), lo_lots.to_numpy(), hi_lots.to_numpy())
-        trade = pd.Series(fixed, index=ids).astype(np.int64)
 
+def _trade_list(a: TradeArrays, model: CashModel, trade: np.ndarray, w_target, filtered,
+                cash_cuts, repair_report) -> TradeList:  # fmt: skip
+    """The :class:`TradeList` of the final trade (shares, index order)."""
+    inp, ids, price, lot, before, nav = a.inputs, a.ids, a.price, a.lot, a.before, a.nav
+    sec = inp.securities
     notional = trade * price
-    costs = pd.Series(model.costs(trade.to_numpy(dtype=float)), index=ids)
+    costs = model.costs(trade.astype(float))
+    currency = sec["currency"]
+    rates = pd.Series(model.rate, index=model.currencies)
     fx = settle_fx(
         model_cash(model),
-        currency_flows(inp.securities["currency"], trade * inp.securities["price_local"],
-                       costs, pd.Series(model.rate, index=model.currencies)),
-        pd.Series(model.rate, index=model.currencies),
+        currency_flows(currency, pd.Series(trade * sec["price_local"].to_numpy(), index=ids),
+                       pd.Series(costs, index=ids), rates),
+        rates,
         model.base_currency,
         model.rules,
     )  # fmt: skip
@@ -279,39 +352,45 @@ def build_trades(
     w_before = before * price / nav
     w_after = value_after / nav
 
-    sec = inp.securities
-    ticker = sec["ticker"] if "ticker" in sec else pd.Series(ids, index=ids)
-    traded = trade != 0
+    ticker = sec["ticker"].to_numpy() if "ticker" in sec else ids.to_numpy()
+    price_local = sec["price_local"].to_numpy()
+    traded = np.flatnonzero(trade != 0)
+    abs_trade, abs_notional = np.abs(trade), np.abs(notional)
+    adv = sec["adv_base"].to_numpy(dtype=float)
+    adv_fraction = abs_notional / np.where(adv == 0, np.nan, adv)
+    sell = trade[traded] < 0
+    ids_traded = ids.to_numpy()[traded]
+    by_id = np.argsort(ids_traded, kind="stable")
+    order = by_id[np.argsort(~sell[by_id], kind="stable")]  # SELL first, then by asset_id
+    rows = traded[order]
     tr = pd.DataFrame(
         {
-            "asset_id": ids,
-            "ticker": ticker.to_numpy(),
-            "name": sec["name"].to_numpy(),
-            "side": np.where(trade > 0, "BUY", "SELL"),
-            "shares": trade.abs().to_numpy(),
-            "lot_size": lot.to_numpy(),
-            "price_local": sec["price_local"].to_numpy(),
-            "currency": sec["currency"].to_numpy(),
-            "notional_local": (trade.abs() * sec["price_local"]).to_numpy(),
-            "notional_base": notional.abs().to_numpy(),
-            "weight_before": w_before.to_numpy(),
-            "weight_after": w_after.to_numpy(),
-            "adv_fraction": (notional.abs() / sec["adv_base"].replace(0, np.nan)).to_numpy(),
-            "est_cost_base": costs.to_numpy(),
+            "asset_id": ids.take(rows),
+            "ticker": ticker[rows],
+            "name": sec["name"].to_numpy()[rows],
+            "side": np.where(trade[rows] > 0, "BUY", "SELL"),
+            "shares": abs_trade[rows],
+            "lot_size": lot[rows],
+            "price_local": price_local[rows],
+            "currency": currency.to_numpy()[rows],
+            "notional_local": abs_trade[rows] * price_local[rows],
+            "notional_base": abs_notional[rows],
+            "weight_before": w_before[rows],
+            "weight_after": w_after[rows],
+            "adv_fraction": adv_fraction[rows],
+            "est_cost_base": costs[rows],
         }
-    )[traded.to_numpy()]
-    tr = tr.sort_values(["side", "asset_id"], ascending=[False, True]).reset_index(drop=True)
-
+    )
     holdings = pd.DataFrame(
         {
-            "ticker": ticker,
+            "ticker": sec["ticker"] if "ticker" in sec else pd.Series(ids, index=ids),
             "name": sec["name"],
             "shares_before": before,
             "trade_shares": trade,
             "shares_after": after,
             "lot_size": lot,
             "price_local": sec["price_local"],
-            "currency": sec["currency"],
+            "currency": currency,
             "value_base": value_after,
             "weight_before": w_before,
             "weight_optimal": w_target,
@@ -322,7 +401,7 @@ def build_trades(
     return TradeList(
         trades=tr,
         holdings=holdings,
-        weights_after=w_after,
+        weights_after=pd.Series(w_after, index=ids),
         cash_before_base=float(inp.cash_base),
         cash_after_base=cash_after,
         cash_after_costs_base=cash_after_costs,

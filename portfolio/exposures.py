@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-__all__ = ["group_exposures", "china_exposures", "GROUP_COLUMNS"]
+__all__ = ["group_exposures", "china_exposures", "china_definitions", "GROUP_COLUMNS"]
 
 GROUP_COLUMNS = ("country", "country_of_risk", "sector")
 
@@ -35,8 +35,8 @@ def group_exposures(
     return out
 
 
-def china_exposures(securities: pd.DataFrame, weights: Mapping[str, pd.Series]) -> dict[str, dict]:
-    """China exposure of each weight vector under each available definition."""
+def china_definitions(securities: pd.DataFrame) -> dict[str, pd.Series]:
+    """China exposure per unit weight of each asset, under each definition the data allows."""
     defs: dict[str, pd.Series] = {}
     if "country_of_risk" in securities:
         defs["country_of_risk in {CN}"] = (securities["country_of_risk"] == "CN").astype(float)
@@ -46,10 +46,15 @@ def china_exposures(securities: pd.DataFrame, weights: Mapping[str, pd.Series]) 
         defs["revenue look-through (china_revenue_share)"] = (
             securities["china_revenue_share"].fillna(0.0).astype(float)
         )
+    return defs
+
+
+def china_exposures(securities: pd.DataFrame, weights: Mapping[str, pd.Series]) -> dict[str, dict]:
+    """China exposure of each weight vector under each available definition."""
     return {
         name: {
             k: round(float((w.reindex(securities.index).fillna(0.0) * x).sum()), 10)
             for k, w in weights.items()
         }
-        for name, x in defs.items()
+        for name, x in china_definitions(securities).items()
     }

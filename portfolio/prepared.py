@@ -44,6 +44,9 @@ class PreparedRun:
     optimizer: PortfolioOptimizer
     timings: dict[str, float]
     universe: dict = dataclasses.field(default_factory=dict)  # UniverseSelection.to_dict()
+    # what lot rounding derives once and reuses for every solve of this run
+    # (portfolio.rounding.RoundingContext, set by the first rounding)
+    rounding: object | None = dataclasses.field(default=None, repr=False)
 
     def constraints_with(self, overrides: Mapping[str, Mapping] | None) -> list:
         """The constraints with ``{label: {field: value}}`` applied (as the optimizer does)."""

@@ -69,10 +69,20 @@ class RebalanceResult:
     trades: TradeList
     breaches: list[dict]
     frozen: pd.Series
-    risk_after: dict  # risk_decomposition of the rounded portfolio
     timings: dict[str, float] = field(default_factory=dict)
     universe: dict = field(default_factory=dict)  # UniverseSelection.to_dict()
     optimizer: PortfolioOptimizer | None = None  # the built optimizer, to re-solve from Python
+    _risk_after: dict | None = field(default=None, repr=False)
+
+    @property
+    def risk_after(self) -> dict:
+        """``risk_decomposition`` of the rounded portfolio, computed when first read (a
+        what-if row does not need it)."""
+        if self._risk_after is None:
+            self._risk_after = risk_decomposition(
+                self.risk_model, self.trades.weights_after, self.book.benchmark
+            )
+        return self._risk_after
 
     @property
     def hard_breaches(self) -> list[dict]:
@@ -406,7 +416,6 @@ class Rebalancer:
             trades=trade_list,
             breaches=breaches,
             frozen=p.frozen,
-            risk_after=risk_decomposition(p.risk_model, trade_list.weights_after, book.benchmark),
             timings=timings,
             universe=p.universe,
             optimizer=p.optimizer,

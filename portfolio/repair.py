@@ -63,6 +63,36 @@ def _dense(m, n: int, rows: int) -> np.ndarray:
     return np.zeros((rows, n)) if m is None else np.asarray(m.toarray(), dtype=float)
 
 
+MAX_DENSE = 8  # dense row sets kept in a repair cache (one per distinct limit structure)
+
+
+def _stacked(terms: list, n: int, cache: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The dense ``W, U, V`` of the linear terms ``[(term, rows)]``, stacked; reused from
+    ``cache`` while every term holds the very same matrices (constraints memoise their
+    row structure, so equal limits on the same universe give the same matrix objects)."""
+    key = ("dense", n, tuple((id(t.w), id(t.buy), id(t.sell), r) for t, r in terms))
+    hit = cache.get(key)
+    if hit is not None and all(
+        a.w is b.w and a.buy is b.buy and a.sell is b.sell
+        for (a, _), (b, _) in zip(hit[0], terms, strict=True)
+    ):
+        return hit[1]
+    if not terms:
+        mats = (np.zeros((0, n)), np.zeros((0, n)), np.zeros((0, n)))
+    else:
+        mats = tuple(
+            np.vstack([_dense(getattr(t, part), n, r) for t, r in terms])
+            for part in ("w", "buy", "sell")
+        )
+    for m in mats:
+        m.flags.writeable = False
+    dense = [k for k in cache if isinstance(k, tuple) and k[0] == "dense"]
+    for k in dense[: max(len(dense) - MAX_DENSE + 1, 0)]:  # oldest first: memory stays bounded
+        del cache[k]
+    cache[key] = (list(terms), mats)
+    return mats
+
+
 @dataclass(eq=False)
 class RepairProblem:
     """What the repair needs, in index order of ``data.assets``.
@@ -83,6 +113,9 @@ class RepairProblem:
         give the same trades on any machine.
     time_limit_s : a safety net only (default 600 s): when it is hit the answer depends on
         the machine's speed, and ``stopped`` says so.
+    cache : dict, optional; what does not change between repairs on the same data
+        (``S_ii``, the dense limit rows), kept by the caller across scenarios
+        (:class:`portfolio.rounding.RoundingContext`).
     """
 
     data: ProblemData
@@ -98,18 +131,23 @@ class RepairProblem:
     max_steps: int = 1_000
     tol: float = 1e-9
     time_limit_s: float = 600.0
+    cache: dict | None = None
 
     def __post_init__(self) -> None:
         d = self.data
         n = d.n
         self.nav = float(d.nav_base)
+        cache = self.cache if self.cache is not None else {}
         risk = d.risk
         if not risk.asset_ids.equals(d.ids):
             risk = risk.subset(d.ids)
         self.B, self.F, self.d = risk.exposures, risk.factor_cov, risk.specific_var
-        self.S_ii = np.einsum("ik,kl,il->i", self.B, self.F, self.B) + self.d
+        hit = cache.get("S_ii")
+        if hit is None or hit[0] is not risk:
+            hit = cache["S_ii"] = (risk, np.einsum("ik,kl,il->i", self.B, self.F, self.B) + self.d)
+        self.S_ii = hit[1]
         hard = [c for c in self.constraints if c.soft is None]
-        W, U, V, const, lo, hi, sens, labels, cash_rows = [], [], [], [], [], [], [], [], []
+        terms, const, lo, hi, sens, labels, cash_rows = [], [], [], [], [], [], []
         self.te_caps: list[tuple[str, float]] = []
         self.not_repaired: list[str] = []
         for c in hard:
@@ -124,17 +162,13 @@ class RepairProblem:
                 continue
             for term, lim, lab in zip(lin, c.limits(d), c.row_labels(d), strict=True):
                 r = len(lim.lo)
-                W.append(_dense(term.w, n, r))
-                U.append(_dense(term.buy, n, r))
-                V.append(_dense(term.sell, n, r))
+                terms.append((term, r))
                 const.append(np.asarray(term.const, dtype=float))
                 lo.append(lim.lo), hi.append(lim.hi), sens.append(lim.sens)
                 labels += [f"{c.label}: {x}" if str(x) != c.label else c.label for x in lab]
                 cash_rows += [isinstance(c, CashBand)] * r
-        cat = (lambda xs: np.concatenate(xs)) if W else (lambda xs: np.zeros(0))
-        self.W = np.vstack(W) if W else np.zeros((0, n))
-        self.U = np.vstack(U) if U else np.zeros((0, n))
-        self.V = np.vstack(V) if V else np.zeros((0, n))
+        self.W, self.U, self.V = _stacked(terms, n, cache)
+        cat = (lambda xs: np.concatenate(xs)) if terms else (lambda xs: np.zeros(0))
         self.const, self.lo, self.hi, self.sens = cat(const), cat(lo), cat(hi), cat(sens)
         self.labels = labels
         self.cash_rows = np.asarray(cash_rows, dtype=bool)
@@ -276,24 +310,37 @@ def repair_lots(
 
 def lot_repair(inp, data: ProblemData, constraints, alpha, risk_aversion: float, fx_rules,
                min_trade_base: float = 0.0, max_moves: int = 1_000,
-               time_limit_s: float = 600.0):  # fmt: skip
+               time_limit_s: float = 600.0, cache: dict | None = None, cash=None):  # fmt: skip
     """The ``repair`` callable :func:`portfolio.trades.build_trades` takes, for these inputs.
 
     ``inp`` is the :class:`~portfolio.trades.TradeInputs`; ``alpha`` a Series by asset.
+    ``cache`` (a dict the caller keeps) reuses the arrays of ``inp`` and ``alpha``, ``S_ii``
+    and the dense limit rows between repairs on the same inputs; ``cash`` is the
+    :class:`~portfolio.cash.CashModel` of ``inp`` under ``fx_rules`` when already built.
     """
+    cache = {} if cache is None else cache
     ids = data.ids
+    hit = cache.get("inputs")
+    if hit is None or hit[0] is not inp or hit[1] is not ids:
+        hit = cache["inputs"] = (inp, ids, {
+            "price_base": inp.price_base.reindex(ids).to_numpy(dtype=float),
+            "lot": inp.lot_size.reindex(ids).to_numpy(dtype=float),
+            "shares_before": inp.shares_before.reindex(ids).fillna(0).to_numpy(dtype=float),
+            "frozen": inp.frozen.reindex(ids).fillna(False).to_numpy(dtype=bool),
+        })  # fmt: skip
+    a = cache.get("alpha")
+    if a is None or a[0] is not alpha or a[1] is not ids:
+        a = cache["alpha"] = (alpha, ids, alpha.reindex(ids).fillna(0.0).to_numpy(dtype=float))
     problem = RepairProblem(
         data=data,
         constraints=constraints,
-        price_base=inp.price_base.reindex(ids).to_numpy(dtype=float),
-        lot=inp.lot_size.reindex(ids).to_numpy(dtype=float),
-        shares_before=inp.shares_before.reindex(ids).fillna(0).to_numpy(dtype=float),
-        alpha=alpha.reindex(ids).fillna(0.0).to_numpy(dtype=float),
+        **hit[2],
+        alpha=a[2],
         risk_aversion=float(risk_aversion),
-        cash=inp.cash_model(fx_rules),
+        cash=inp.cash_model(fx_rules) if cash is None else cash,
         min_trade_base=min_trade_base,
-        frozen=inp.frozen.reindex(ids).fillna(False).to_numpy(dtype=bool),
         max_steps=max_moves,
         time_limit_s=time_limit_s,
+        cache=cache,
     )
     return lambda trade, lo, hi: repair_lots(problem, trade, lo, hi)

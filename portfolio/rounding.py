@@ -28,14 +28,19 @@ buys ``B = sum_i max(x_i, 0)``, sells ``S = sum_i max(-x_i, 0)`` and one-way tur
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
+
+import numpy as np
 import pandas as pd
 
 from constraints import CashBand, check_constraints
 from portfolio.prepared import cash_floor, holding_share_limits, widen_to_target
-from portfolio.trades import TradeInputs, TradeList, build_trades
+from portfolio.trades import TradeArrays, TradeInputs, TradeList, build_trades
 
 __all__ = [
     "round_and_check",
+    "RoundingContext",
     "hard_breaches",
     "trade_inputs",
     "trades_summary",
@@ -66,6 +71,95 @@ def trade_inputs(prepared, config) -> TradeInputs:
     )
 
 
+class _Opaque(Exception):
+    """A field value without a faithful key (an array, an object): no sharing."""
+
+
+def _key(value):
+    """A hashable key equal for equal plain values (floats by ``repr``: -0.0 is not 0.0)."""
+    if value is None or isinstance(value, bool | int | str):
+        return (type(value).__name__, value)
+    if isinstance(value, float | np.floating):
+        return ("float", repr(float(value)))
+    if isinstance(value, tuple | list):
+        return (type(value).__name__, tuple(_key(v) for v in value))
+    if isinstance(value, Mapping):
+        return ("map", tuple((_key(k), _key(v)) for k, v in value.items()))
+    raise _Opaque
+
+
+class RoundingContext:
+    """What lot rounding derives once from a prepared run, for every solve of it.
+
+    A what-if study solves one :class:`~portfolio.prepared.PreparedRun` many times; each
+    answer is rounded on the same book. Built by the first :func:`round_and_check` of a
+    run and kept on ``PreparedRun.rounding``:
+
+    * ``inputs`` / ``arrays``: the :class:`TradeInputs` and their arrays, with the cash
+      model per FX rules;
+    * ``repair_cache``: the repair's ``S_ii`` and dense limit rows
+      (:func:`portfolio.repair.lot_repair`);
+    * one shared instance per distinct constraint (:meth:`shared`): scenario overrides
+      build new constraint objects, and a shared instance keeps its memo of row structure
+      (group matrices, labels) for the repair and the re-check;
+    * the per-asset share limits per set of constraints.
+
+    Everything held depends only on the prepared run and ``config`` (never on a
+    scenario's weights), so rounding with or without the context gives the same trades.
+    """
+
+    MAX_SHARED = 256  # distinct constraint instances kept (a long sweep stays bounded)
+
+    def __init__(self, prepared, config):
+        self.config = config
+        self.inputs = trade_inputs(prepared, config)
+        self.arrays = TradeArrays.of(self.inputs)
+        self.repair_cache: dict = {}
+        self._shared: dict = {}
+        self._limits: dict = {}
+
+    @classmethod
+    def of(cls, prepared, config) -> RoundingContext:
+        """The context kept on ``prepared`` (a new one for another config)."""
+        ctx = getattr(prepared, "rounding", None)
+        if not isinstance(ctx, cls) or ctx.config is not config:
+            ctx = cls(prepared, config)
+            prepared.rounding = ctx
+        return ctx
+
+    def shared(self, constraints) -> list:
+        """Each constraint replaced by the first instance seen of the same class with the
+        same field values (values without a faithful key are left as they are)."""
+        out = []
+        for c in constraints:
+            try:
+                key = (type(c), tuple((f.name, _key(getattr(c, f.name)))
+                                      for f in dataclasses.fields(c)))  # fmt: skip
+            except _Opaque:
+                out.append(c)
+                continue
+            if key not in self._shared:
+                if len(self._shared) >= self.MAX_SHARED:
+                    self._shared.clear()
+                self._shared[key] = c
+            out.append(self._shared[key])
+        return out
+
+    def holding_limits(self, constraints, data, book) -> tuple[pd.Series, pd.Series]:
+        """:func:`~portfolio.prepared.holding_share_limits`, once per set of (shared)
+        constraint instances."""
+        key = tuple(id(c) for c in constraints)
+        hit = self._limits.get(key)
+        if hit is None or any(a is not b for a, b in zip(hit[0], constraints, strict=True)):
+            if len(self._limits) >= self.MAX_SHARED:
+                self._limits.clear()
+            hit = self._limits[key] = (
+                list(constraints),
+                holding_share_limits(constraints, data, book),
+            )
+        return hit[1]
+
+
 def _risk_aversion(config, overrides) -> float:
     """``lambda`` of the objective the repair protects (0 in TE-cap mode: the cap is a limit)."""
     if config.objective.mode != "utility":
@@ -91,9 +185,11 @@ def round_and_check(
     from portfolio.repair import lot_repair
 
     p = prepared
+    ctx = RoundingContext.of(p, config)
+    constraints = ctx.shared(constraints)
     rules = config.trades.fx_rules()
     min_trade = config.trades.min_trade_base if min_trade_base is None else min_trade_base
-    inp = trade_inputs(p, config)
+    inp = ctx.inputs
     repair = None
     if config.trades.repair:
         repair = lot_repair(
@@ -106,8 +202,10 @@ def round_and_check(
             min_trade_base=min_trade,
             max_moves=config.trades.repair_max_moves,
             time_limit_s=config.trades.repair_time_limit_s,
+            cache=ctx.repair_cache,
+            cash=ctx.arrays.model(rules),
         )
-    limits = holding_share_limits(constraints, p.check_data, p.book)
+    limits = ctx.holding_limits(constraints, p.check_data, p.book)
     if moved:  # limits moved by priority: rounding keeps the relaxed target
         limits = widen_to_target(limits, weights, p.book)
     tl = build_trades(
@@ -118,6 +216,7 @@ def round_and_check(
         holding_limits=limits,
         fx_rules=rules,
         repair=repair,
+        arrays=ctx.arrays,
     )
     others = [c for c in constraints if not isinstance(c, CashBand)]
     breaches = check_constraints(others, tl.weights_after, p.check_data)

@@ -193,17 +193,19 @@ class TradeList:
         """Trading costs plus the FX spread (base currency)."""
         return self.trade_cost_base + self.fx.cost_base
 
+    def _change(self) -> np.ndarray:
+        h = self.holdings
+        return h["weight_after"].to_numpy(dtype=float) - h["weight_before"].to_numpy(dtype=float)
+
     @property
     def buys(self) -> float:
         """Buys as a fraction of NAV: ``sum_i max(w_after_i - w_before_i, 0)``."""
-        x = self.holdings["weight_after"] - self.holdings["weight_before"]
-        return float(x.clip(lower=0).sum())
+        return float(np.nansum(np.maximum(self._change(), 0.0)))
 
     @property
     def sells(self) -> float:
         """Sells as a fraction of NAV: ``sum_i max(w_before_i - w_after_i, 0)``."""
-        x = self.holdings["weight_after"] - self.holdings["weight_before"]
-        return float((-x).clip(lower=0).sum())
+        return float(np.nansum(np.maximum(-self._change(), 0.0)))
 
     @property
     def turnover(self) -> float:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from portfolio.rebalance import Rebalancer
 from portfolio.studies.changes import FIT_SECTIONS, Scenario, canonical
-from portfolio.studies.rows import failed_row, pick_relaxation, result_row
+from portfolio.studies.rows import RowInputs, failed_row, pick_relaxation, result_row
 
 __all__ = ["StudyUnit", "CachedFitRebalancer", "run_unit", "run_scenarios", "scenario_files"]
 
@@ -86,8 +86,13 @@ def _merge(overrides: dict, extra: dict) -> dict:
     return out
 
 
-def solve_scenario(reb: Rebalancer, prepared, s: Scenario, keep_files: bool = False):
-    """One scenario on a prepared run: re-solve, lot rounding, re-check, the row."""
+def solve_scenario(
+    reb: Rebalancer, prepared, s: Scenario, keep_files: bool = False, rows: dict | None = None
+):
+    """One scenario on a prepared run: re-solve, lot rounding, re-check, the row.
+
+    ``rows`` keeps the run's :class:`~portfolio.studies.rows.RowInputs` between scenarios
+    (key ``"inputs"``)."""
     import time
 
     from optimizers import InfeasibleError, SolverError
@@ -112,7 +117,12 @@ def solve_scenario(reb: Rebalancer, prepared, s: Scenario, keep_files: bool = Fa
         return ScenarioOutcome(row, seconds=time.perf_counter() - t0)
     result = reb.finish(prepared, res, s.overrides, s.min_trade_base)
     files = scenario_files(result) if keep_files else {}
-    return ScenarioOutcome(result_row(s.name, text, result), files, time.perf_counter() - t0)
+    rows = {} if rows is None else rows
+    inputs = rows.get("inputs")
+    if inputs is None or not inputs.matches(result):
+        inputs = rows["inputs"] = RowInputs(result)
+    row = result_row(s.name, text, result, inputs)
+    return ScenarioOutcome(row, files, time.perf_counter() - t0)
 
 
 def run_scenarios(
@@ -151,8 +161,9 @@ def run_scenarios(
                         on_outcome(i, out[i])
                 continue
             prepared_cache[key] = (reb, prepared)
+        rows: dict = {}
         for i in idx:
-            out[i] = solve_scenario(reb, prepared, scenarios[i], keep_files)
+            out[i] = solve_scenario(reb, prepared, scenarios[i], keep_files, rows)
             if on_outcome is not None:
                 on_outcome(i, out[i])
     return out  # type: ignore[return-value]

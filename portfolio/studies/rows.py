@@ -31,11 +31,15 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pandas as pd
+
+from portfolio.exposures import china_definitions
 
 __all__ = [
     "COLUMNS",
     "result_row",
+    "RowInputs",
     "failed_row",
     "suggested_override",
     "CHINA_COLUMNS",
@@ -73,6 +77,10 @@ def _extremes(sec: pd.DataFrame, column: str, w: pd.Series, b: pd.Series) -> dic
         .groupby(sec[column].astype(str))
         .sum()
     )
+    return _extreme_fields(column, active)
+
+
+def _extreme_fields(column: str, active: pd.Series) -> dict:
     hi, lo = active.idxmax(), active.idxmin()
     return {
         f"{column}_active_max": float(active[hi]),
@@ -82,42 +90,108 @@ def _extremes(sec: pd.DataFrame, column: str, w: pd.Series, b: pd.Series) -> dic
     }
 
 
+def _positions(source: pd.Index, target: pd.Index) -> np.ndarray:
+    return np.arange(len(target)) if source.equals(target) else source.get_indexer(target)
+
+
+def _take(values: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """``values`` at ``pos``, NaN where ``pos`` is -1 (an absent label)."""
+    out = values[np.maximum(pos, 0)].astype(float)
+    out[pos < 0] = np.nan
+    return out
+
+
+class RowInputs:
+    """What every row on one prepared run shares, as arrays (built once per run and
+    reused while the securities, benchmark, risk model, alpha and weight index are the
+    very same objects): group codes of ``sector`` / ``country``, the China definitions
+    and the alignments between the weight, benchmark and risk-model indices. Rows are
+    the same as :func:`result_row` computes without it."""
+
+    def __init__(self, result) -> None:
+        sec, b, rm = result.data.securities, result.book.benchmark, result.risk_model
+        w_index, alpha = result.trades.weights_after.index, result.alpha.alpha
+        self.key = (sec, b, rm, w_index, alpha)
+        self.w_on_sec = _positions(w_index, sec.index)
+        self.b_on_sec = _nan0(_take(b.to_numpy(dtype=float), _positions(b.index, sec.index)))
+        pw, pb = _positions(w_index, rm.asset_ids), _positions(b.index, rm.asset_ids)
+        self.w_on_rm, self.both_on_rm = pw, (pw >= 0) & (pb >= 0)
+        self.b_on_rm = _take(b.to_numpy(dtype=float), pb)
+        pa = _positions(alpha.index, w_index)
+        self.alpha_on_w = _nan0(_take(alpha.to_numpy(dtype=float), pa))
+        self.groups: dict = {}
+        for col in ("sector", "country"):
+            if col in sec:
+                codes, names = pd.factorize(sec[col].astype(str), sort=True)
+                # a missing value: measured the long way (groupby drops it)
+                self.groups[col] = (codes, names) if (codes >= 0).all() else None
+        self.china = {defn: x.to_numpy(dtype=float) for defn, x in china_definitions(sec).items()}
+
+    def matches(self, result) -> bool:
+        now = (result.data.securities, result.book.benchmark, result.risk_model,
+               result.trades.weights_after.index, result.alpha.alpha)  # fmt: skip
+        return all(a is b for a, b in zip(self.key, now, strict=True))
+
+    def fields(self, result) -> dict:
+        """The portfolio columns of the row (``alpha`` to ``country_active_min_group``)."""
+        rm, w = result.risk_model, result.trades.weights_after.to_numpy(dtype=float)
+        w_sec = _nan0(_take(w, self.w_on_sec))
+        active_rm = _nan0(np.where(self.both_on_rm, _take(w, self.w_on_rm) - self.b_on_rm, 0.0))
+        out = {
+            "alpha": float(self.alpha_on_w @ w),
+            "ex_ante_te": float(rm.volatility(active_rm)),
+            "total_risk": float(rm.volatility(_nan0(_take(w, self.w_on_rm)))),
+        }
+        china = {d: round(float((w_sec * x).sum()), 10) for d, x in self.china.items()}
+        active = w_sec - self.b_on_sec
+        ext = {}
+        for col, grouping in self.groups.items():
+            if grouping is None:
+                sec, b = result.data.securities, result.book.benchmark
+                ext.update(_extremes(sec, col, result.trades.weights_after, b))
+                continue
+            codes, names = grouping
+            sums = pd.Series(active).groupby(codes).sum()
+            sums.index = names[sums.index]
+            ext.update(_extreme_fields(col, sums))
+        return {"portfolio": out, "china": china, "extremes": ext}
+
+
+def _nan0(x: np.ndarray) -> np.ndarray:
+    return np.where(np.isnan(x), 0.0, x)
+
+
 def binding_text(binding: list[dict]) -> str:
     """``name (12.3 bp); ...`` largest price first."""
     return "; ".join(f"{b['name']} ({b.get('alpha_cost_bp', 0.0):.2f} bp)" for b in binding)
 
 
-def result_row(name: str, changes: str, result) -> dict:
-    """The comparison row of a lot-rounded :class:`~portfolio.rebalance.RebalanceResult`."""
-    from portfolio.exposures import china_exposures
+def result_row(name: str, changes: str, result, inputs: RowInputs | None = None) -> dict:
+    """The comparison row of a lot-rounded :class:`~portfolio.rebalance.RebalanceResult`.
 
+    ``inputs`` (:class:`RowInputs`) are reused when they belong to the same run."""
+    if inputs is None or not inputs.matches(result):
+        inputs = RowInputs(result)
     opt, trades, book = result.optimization, result.trades, result.book
-    sec = result.data.securities
-    rm = result.risk_model
-    w = trades.weights_after
-    b = book.benchmark
-    ids = rm.asset_ids
-    active = (w - b).reindex(ids).fillna(0.0)
+    w = trades.weights_after.to_numpy(dtype=float)
     cert = opt.certificate
+    measured = inputs.fields(result)
     row = {
         "scenario": name,
         "changes": changes,
         "status": "breach" if result.breaches else "ok",
         "utility_bp": 1e4 * float(opt.objective),
-        "alpha": float(result.alpha.alpha.reindex(w.index).fillna(0.0) @ w),
-        "ex_ante_te": float(rm.volatility(active)),
-        "total_risk": float(rm.volatility(w.reindex(ids).fillna(0.0))),
+        **measured["portfolio"],
         "turnover": float(trades.turnover),
         "est_cost_base": float(trades.est_cost_base),
         "est_cost_bp": 1e4 * float(trades.est_cost_base) / float(book.nav_base),
         "names_held": int((w > 1e-6).sum()),
-        "cash": float(1.0 - w.sum()),
+        "cash": float(1.0 - np.nansum(w)),
         "trades": int(len(trades.trades)),
     }
-    for defn, values in china_exposures(sec, {"after": w}).items():
-        row[CHINA_COLUMNS.get(defn, "china_" + defn)] = values["after"]
-    row.update(_extremes(sec, "sector", w, b))
-    row.update(_extremes(sec, "country", w, b))
+    for defn, value in measured["china"].items():
+        row[CHINA_COLUMNS.get(defn, "china_" + defn)] = value
+    row.update(measured["extremes"])
     row.update(
         {
             "transfer_coefficient": _f(opt.transfer_coefficient),

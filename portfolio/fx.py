@@ -28,7 +28,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["FxRules", "FxSettlement", "fx_amounts", "fx_cost_base", "settle_fx", "FX_COLUMNS"]
+__all__ = [
+    "FxRules", "FxSettlement", "fx_amounts", "fx_cost_base", "settle_fx", "currency_flows",
+    "currency_flows_coded", "FX_COLUMNS",
+]  # fmt: skip
 
 FX_COLUMNS = ["currency", "side", "amount_local", "rate", "amount_base", "cost_base", "reason"]
 
@@ -107,6 +110,27 @@ def currency_flows(
     return flow.groupby(currency.to_numpy()).sum()
 
 
+def currency_flows_coded(
+    code: np.ndarray, currencies: list[str], notional_local: np.ndarray,
+    cost_base: np.ndarray, rate: np.ndarray,
+) -> pd.Series:  # fmt: skip
+    """:func:`currency_flows` for assets given as codes into ``currencies`` (with
+    ``rate`` per currency), the same numbers: each currency's flows are added in asset
+    order, grouped on the codes instead of the names."""
+    flow = -notional_local - cost_base / rate[code]
+    sums = pd.Series(flow).groupby(code).sum()
+    names = np.asarray(currencies, dtype=object)[sums.index.to_numpy()]
+    return pd.Series(sums.to_numpy(), index=pd.Index(names))
+
+
+def _on(s: pd.Series, index: pd.Index) -> np.ndarray:
+    """``s.reindex(index, fill_value=0.0)`` as floats."""
+    if not s.index.is_unique:
+        return s.reindex(index, fill_value=0.0).to_numpy(dtype=float)
+    pos = s.index.get_indexer(index)
+    return np.where(pos >= 0, s.to_numpy(dtype=float)[np.maximum(pos, 0)], 0.0)
+
+
 def settle_fx(
     cash_local: pd.Series,
     flows_local: pd.Series,
@@ -125,17 +149,22 @@ def settle_fx(
     rules : FxRules
     """
     ccys = sorted(set(cash_local.index) | set(flows_local.index) | {base_currency})
-    rate = rates.reindex(ccys).astype(float)
-    before = cash_local.groupby(level=0).sum().reindex(ccys, fill_value=0.0).astype(float)
-    flow = flows_local.reindex(ccys, fill_value=0.0).astype(float)
+    index = pd.Index(ccys)
+    rate = rates.reindex(index).to_numpy(dtype=float)
+    if cash_local.index.is_unique:
+        before = _on(cash_local, index) + 0.0  # a one-term sum (-0.0 becomes 0.0)
+    else:
+        before = cash_local.groupby(level=0).sum().reindex(ccys, fill_value=0.0)
+        before = before.to_numpy(dtype=float)
+    flow = _on(flows_local, index)
     after_trades = before + flow
     foreign = np.asarray([c != base_currency for c in ccys])
-    active = foreign & (flow.to_numpy() != 0)
-    amt = fx_amounts(after_trades.to_numpy(), rate.to_numpy(), rules, active)
-    cost = fx_cost_base(amt, rate.to_numpy(), rules)
-    fx_local = pd.Series(amt, index=ccys)
-    base_leg = float((amt * rate.to_numpy()).sum() + cost.sum())
-    fx_local[base_currency] = -base_leg
+    active = foreign & (flow != 0)
+    amt = fx_amounts(after_trades, rate, rules, active)
+    cost = fx_cost_base(amt, rate, rules)
+    fx_local = amt.astype(float)
+    base_leg = float((amt * rate).sum() + cost.sum())
+    fx_local[ccys.index(base_currency)] = -base_leg
     after = after_trades + fx_local
     cash = pd.DataFrame(
         {
@@ -146,7 +175,8 @@ def settle_fx(
             "after_local": after,
             "before_base": before * rate,
             "after_base": after * rate,
-        }
+        },
+        index=index,
     )
     cash.index.name = "currency"
     done = amt != 0
@@ -159,8 +189,8 @@ def settle_fx(
             "currency": np.asarray(ccys)[done],
             "side": sides[done],
             "amount_local": np.abs(amt[done]),
-            "rate": rate.to_numpy()[done],
-            "amount_base": np.abs(amt * rate.to_numpy())[done],
+            "rate": rate[done],
+            "amount_base": np.abs(amt * rate)[done],
             "cost_base": cost[done],
             "reason": reasons[done],
         },

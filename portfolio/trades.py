@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from portfolio.cash import CashModel
-from portfolio.fx import FxRules, FxSettlement, currency_flows, settle_fx
+from portfolio.fx import FxRules, FxSettlement, currency_flows_coded, settle_fx
 
 __all__ = ["TradeInputs", "TradeArrays", "TradeList", "build_trades", "TRADE_COLUMNS"]
 
@@ -338,14 +338,11 @@ def _trade_list(a: TradeArrays, model: CashModel, trade: np.ndarray, w_target, f
     costs = model.costs(trade.astype(float))
     currency = sec["currency"]
     rates = pd.Series(model.rate, index=model.currencies)
-    fx = settle_fx(
-        model_cash(model),
-        currency_flows(currency, pd.Series(trade * sec["price_local"].to_numpy(), index=ids),
-                       pd.Series(costs, index=ids), rates),
-        rates,
-        model.base_currency,
-        model.rules,
-    )  # fmt: skip
+    price_local = sec["price_local"].to_numpy(dtype=float)
+    flows = currency_flows_coded(
+        model.code, model.currencies, trade * price_local, costs, model.rate
+    )
+    fx = settle_fx(model_cash(model), flows, rates, model.base_currency, model.rules)
     after = before + trade
     value_after = after * price
     cash_after = float(inp.cash_base - notional.sum())
@@ -355,7 +352,6 @@ def _trade_list(a: TradeArrays, model: CashModel, trade: np.ndarray, w_target, f
     w_after = value_after / nav
 
     ticker = sec["ticker"].to_numpy() if "ticker" in sec else ids.to_numpy()
-    price_local = sec["price_local"].to_numpy()
     traded = np.flatnonzero(trade != 0)
     abs_trade, abs_notional = np.abs(trade), np.abs(notional)
     adv = sec["adv_base"].to_numpy(dtype=float)

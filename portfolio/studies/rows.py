@@ -3,7 +3,8 @@
 Columns (weights, TE, risk and turnover are fractions; utility and prices in bp):
 
 - ``scenario``, ``changes``, ``status``: name, ``path=value; ...``, and ``ok`` /
-  ``breach`` (a hard limit broken after lot rounding) / ``infeasible`` /
+  ``breach`` (a hard limit broken after lot rounding and repair: the run's exit code 5;
+  a limit relaxed by priority and held at its relaxed level is not one) / ``infeasible`` /
   ``solver_failed`` / ``error``;
 - ``utility_bp``: the optimizer's objective ``alpha'w - lambda a'Sa - costs -
   penalties`` in bp a year;
@@ -179,7 +180,7 @@ def result_row(name: str, changes: str, result, inputs: RowInputs | None = None)
     row = {
         "scenario": name,
         "changes": changes,
-        "status": "breach" if result.breaches else "ok",
+        "status": "breach" if result.hard_breaches else "ok",
         "utility_bp": 1e4 * float(opt.objective),
         **measured["portfolio"],
         "turnover": float(trades.turnover),

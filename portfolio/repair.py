@@ -64,6 +64,7 @@ def _dense(m, n: int, rows: int) -> np.ndarray:
 
 
 MAX_DENSE = 8  # dense row sets kept in a repair cache (one per distinct limit structure)
+MAX_ROWS = 64  # limit sets kept in a repair cache (one per distinct set of constraints)
 
 
 def _stacked(terms: list, n: int, cache: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -146,6 +147,27 @@ class RepairProblem:
         if hit is None or hit[0] is not risk:
             hit = cache["S_ii"] = (risk, np.einsum("ik,kl,il->i", self.B, self.F, self.B) + self.d)
         self.S_ii = hit[1]
+        key = ("rows", id(d), tuple(id(c) for c in self.constraints))
+        hit = cache.get(key)  # the same constraint objects on the same data: the same rows
+        if (
+            hit is not None
+            and hit[0] is d
+            and all(a is b for a, b in zip(hit[1], self.constraints, strict=True))
+        ):
+            self.__dict__.update(hit[2])
+            return
+        self._rows_of(d, n, cache)
+        rows = [k for k in cache if isinstance(k, tuple) and k[0] == "rows"]
+        for k in rows[: max(len(rows) - MAX_ROWS + 1, 0)]:
+            del cache[k]
+        names = ("te_caps", "not_repaired", "W", "U", "V", "const", "lo", "hi", "sens",
+                 "labels", "cash_rows", "max_names", "min_holding", "min_trade")  # fmt: skip
+        for k in ("const", "lo", "hi", "sens", "cash_rows"):
+            getattr(self, k).flags.writeable = False  # shared by later repairs: never written
+        cache[key] = (d, list(self.constraints), {k: getattr(self, k) for k in names})
+
+    def _rows_of(self, d: ProblemData, n: int, cache: dict) -> None:
+        """The repaired limits' rows, TE caps and integer limits of ``constraints``."""
         hard = [c for c in self.constraints if c.soft is None]
         terms, const, lo, hi, sens, labels, cash_rows = [], [], [], [], [], [], []
         self.te_caps: list[tuple[str, float]] = []

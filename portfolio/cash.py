@@ -90,6 +90,7 @@ class CashModel:
             "trade_cost": cost,
             "fx_cost": fx_cost,
             "cash_after_costs": after_trades - cost - fx_cost,
+            "costs": costs,
             "flow_local": flow,
             "active": active,
         }
@@ -103,7 +104,7 @@ class CashModel:
         s = self.state(trade)
         old = trade[idx]
         d_value = (new - old) * self.price[idx]
-        d_cost = self._cost_at(idx, new) - self._cost_at(idx, old)
+        d_cost = self._cost_at(idx, new) - s["costs"][idx]  # elementwise: the same numbers
         c = self.code[idx]
         rate = self.rate[c]
         flow_c = s["flow_local"][c] - (d_value + d_cost) / rate

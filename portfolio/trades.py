@@ -166,6 +166,18 @@ class TradeArrays:
 
 
 @dataclass(frozen=True, eq=False)
+class HoldingsParts:
+    """The columns of :attr:`TradeList.holdings` (arrays or Series on ``index``): the frame
+    is built only when read (a what-if row needs none of it)."""
+
+    columns: dict
+    index: pd.Index
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.columns, index=self.index)
+
+
+@dataclass(frozen=True, eq=False)
 class TradeList:
     """The rounded rebalance: trades, resulting holdings, cash, FX and what rounding changed.
 
@@ -175,7 +187,6 @@ class TradeList:
     """
 
     trades: pd.DataFrame
-    holdings: pd.DataFrame
     weights_after: pd.Series  # fractions of pre-trade NAV; sum + cash_after / NAV = 1
     cash_before_base: float
     cash_after_base: float
@@ -187,6 +198,18 @@ class TradeList:
     filtered: list[dict] = field(default_factory=list)
     cash_cuts: list[dict] = field(default_factory=list)
     repair: dict = field(default_factory=dict)
+    # the holdings frame, or the columns it is built from when first read (:attr:`holdings`)
+    holdings_parts: HoldingsParts | pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def holdings(self) -> pd.DataFrame:
+        """Per asset (index ``asset_id``): ticker, name, shares before / traded / after, lot,
+        price, currency, value after, and weights before, optimal and after."""
+        h = self.holdings_parts
+        if isinstance(h, HoldingsParts):
+            h = h.frame()
+            object.__setattr__(self, "holdings_parts", h)
+        return h
 
     @property
     def est_cost_base(self) -> float:
@@ -194,6 +217,9 @@ class TradeList:
         return self.trade_cost_base + self.fx.cost_base
 
     def _change(self) -> np.ndarray:
+        h = self.holdings_parts
+        if isinstance(h, HoldingsParts):
+            return h.columns["weight_after"] - h.columns["weight_before"]
         h = self.holdings
         return h["weight_after"].to_numpy(dtype=float) - h["weight_before"].to_numpy(dtype=float)
 
@@ -379,7 +405,7 @@ def _trade_list(a: TradeArrays, model: CashModel, trade: np.ndarray, w_target, f
             "est_cost_base": costs[rows],
         }
     )
-    holdings = pd.DataFrame(
+    holdings = HoldingsParts(
         {
             "ticker": sec["ticker"] if "ticker" in sec else pd.Series(ids, index=ids),
             "name": sec["name"],
@@ -394,11 +420,11 @@ def _trade_list(a: TradeArrays, model: CashModel, trade: np.ndarray, w_target, f
             "weight_optimal": w_target,
             "weight_after": w_after,
         },
-        index=ids,
+        ids,
     )
     return TradeList(
         trades=tr,
-        holdings=holdings,
+        holdings_parts=holdings,
         weights_after=pd.Series(w_after, index=ids),
         cash_before_base=float(inp.cash_base),
         cash_after_base=cash_after,

@@ -55,10 +55,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import LinAlgError, cho_factor, cho_solve
-from scipy.linalg.blas import dsyrk
+from scipy.linalg import LinAlgError
 
 from optimizers.dual_data import DualData, DualStatic
+from optimizers.dual_step import NewtonSystem, dense_hessian
 
 __all__ = ["DualData", "DualResult", "DualStatic", "solve_dual"]
 
@@ -174,45 +174,9 @@ class _Point:
         self.grad = grad
 
     def hessian(self, P: DualData) -> np.ndarray:
-        """The generalised Hessian ``H`` (negative semidefinite) at this point.
-
-        ``-H = M' |D| M + C' F^-1 C / (2 rho)`` (+ the TE terms) with ``M`` the free
-        names' rows ``[B_i, E_i, 2 d_i a_i]``: the first part by a symmetric rank-k
-        update (``dsyrk``, half a general product's flops), the second from ``F``'s
-        diagonal (the eigenbasis of :class:`DualStatic`) in ``O(K R)``, never as a
-        ``K x K`` product.
-        """
-        K, R = P.K, P.R
-        i = self.free
-        E = np.where(self.buying[:, None], P.Ebuy[i], P.Esell[i])
-        cols = [P.B[i], E]
-        if P.te is not None:
-            cols.append((2.0 * P.d[i] * (self.w[i] - P.b[i]))[:, None])
-        if P.vol is not None:
-            cols.append((2.0 * P.d[i] * self.w[i])[:, None])
-        M = np.hstack(cols) * np.sqrt(-self.D)[:, None]
-        if len(i):
-            Q = dsyrk(1.0, M.T, trans=0)  # upper triangle of M'M
-            H = -(np.triu(Q) + np.triu(Q, 1).T)
-        else:
-            H = np.zeros((P.p, P.p))
-        fi = P.finv / (2.0 * self.rho)
-        X = P.Gf * fi[None, :]  # Gf F^-1 / (2 rho)
-        H[np.arange(K), np.arange(K)] -= fi
-        H[:K, K : K + R] += X.T
-        H[K : K + R, :K] += X
-        H[K : K + R, K : K + R] -= X @ P.Gf.T
-        # the risk multipliers move f by F^-1 (2 F u) / (2 rho) with u = f (TE) or
-        # f + B'b (total risk): -(C' u) / rho against (y, pi), -2 u'Fu' / rho together
-        us = [(P.imu, self.f), (P.inu, self.f + P.Bb)]
-        us = [(j, u) for j, u in us if j is not None]
-        for j, u in us:
-            col = np.r_[u, -(P.Gf @ u)] / self.rho  # -(C' u) / rho
-            H[: K + R, j] += col
-            H[j, : K + R] += col
-            for j2, u2 in us:
-                H[j, j2] -= 2.0 * float(u @ P.F @ u2) / self.rho
-        return H
+        """The generalised Hessian ``H`` (negative semidefinite) at this point
+        (:func:`~optimizers.dual_step.dense_hessian`)."""
+        return dense_hessian(P, self)
 
 
 def _check(P: DualData, pt: _Point) -> tuple[bool, float, float, float, float]:
@@ -297,15 +261,15 @@ def solve_dual(
         eps = min(1e-12, size)
         act = bounded & (pt.v <= eps) & (g < 0.0)
         fr = np.flatnonzero(~act)
-        Hf = -pt.hessian(P)[np.ix_(fr, fr)]
-        floor = 1e-12 * max(1.0, float(np.abs(np.diag(Hf)).max()))
+        system = NewtonSystem(P, pt, fr)
+        floor = 1e-12 * max(1.0, system.top)
         # Levenberg-Marquardt: the damping grows until the projected step passes the
         # Armijo test (directions of zero curvature -- names all at a bound or in their
         # no-trade band -- otherwise get huge steps), and shrinks after a clean step
         for _ in range(40):
             reg = floor + lm * min(1.0, size)
-            try:  # Hf + reg I is positive definite: Cholesky (a failure means more damping)
-                step = cho_solve(cho_factor(Hf + reg * np.eye(len(fr)), check_finite=False), g[fr])
+            try:  # -H + reg I is positive definite: Cholesky (a failure means more damping)
+                step = system.solve(reg, g[fr])
             except LinAlgError:
                 lm *= 10.0
                 continue

@@ -153,10 +153,10 @@ class _Point:
         self.f = f
         dw = w - P.b
         self.spec = float(np.sum(P.d * dw * dw))
-        self.fvar = float(f @ P.F @ f)
+        self.fvar = float(P.fv @ (f * f))
         ft = f + P.Bb  # total factor exposure
         self.tspec = float(np.sum(P.d * w * w))
-        self.tfvar = float(ft @ P.F @ ft)
+        self.tfvar = float(P.fv @ (ft * ft))
         quad = 0.5 * self.qa * dw * dw + 0.5 * self.qn * w * w
         per = quad + g * w + cb * xp + cs * xm + P.k * ax * np.sqrt(ax)
         fac = rho * self.fvar + nu * self.tfvar + c_f @ f
@@ -194,7 +194,7 @@ def _check(P: DualData, pt: _Point) -> tuple[bool, float, float, float, float]:
     dual = _Point(P, pt.v).value if reg else pt.value
     dw = pt.w - P.b
     f = P.B.T @ dw
-    fvar = float(f @ P.F @ f)
+    fvar = float(P.fv @ (f * f))
     var = fvar + float(np.sum(P.d * dw * dw))
     ax = np.abs(pt.w - P.w0)
     primal = float(
@@ -208,7 +208,7 @@ def _check(P: DualData, pt: _Point) -> tuple[bool, float, float, float, float]:
         excess += pt.mu * max(var - P.te**2, 0.0)
     if P.vol is not None:
         ft = f + P.Bb
-        tvar = float(ft @ P.F @ ft) + float(np.sum(P.d * pt.w * pt.w))
+        tvar = float(P.fv @ (ft * ft)) + float(np.sum(P.d * pt.w * pt.w))
         worst = max(worst, float(np.sqrt(tvar)) - P.vol)
         excess += pt.nu * max(tvar - P.vol**2, 0.0)
     gap = primal - dual

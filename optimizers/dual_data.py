@@ -55,6 +55,7 @@ class DualStatic:
         pos = vals > EIG_TOL * max(float(vals.max(initial=0.0)), 1e-300)
         Ur, U0 = U[:, pos], U[:, ~pos]
         self.B = np.ascontiguousarray(B @ Ur)
+        self.fv = vals[pos]  # F's eigenvalues: the factor covariance is diag(fv) here
         self.F = np.diag(vals[pos])
         self.Finv = np.diag(1.0 / vals[pos])
         self.finv = 1.0 / vals[pos]
@@ -125,6 +126,7 @@ class DualData:
     def __post_init__(self):
         S = self.static
         self.B, self.F, self.Finv, self.finv, self.d = S.B, S.F, S.Finv, S.finv, S.d
+        self.fv = S.fv
         if self.reg is not None:
             self.d = S.d + self.reg
         if self.keep is None or self.keep.all():

@@ -48,7 +48,7 @@ def _name_rows(P, pt) -> tuple[np.ndarray, np.ndarray]:
 def _factor_cols(P, pt) -> np.ndarray:
     """``J``'s columns for ``z`` (``K x q``): ``Gf'`` and ``2 F u`` per risk multiplier."""
     cols = [P.Gf.T]
-    fv = 1.0 / P.finv  # F's eigenvalues
+    fv = P.fv
     if P.te is not None:
         cols.append((2.0 * fv * pt.f)[:, None])
     if P.vol is not None:
@@ -85,16 +85,17 @@ class NewtonSystem:
     """``(-H + reg I) d = g`` at ``pt`` on the free multipliers ``fr`` (see module).
 
     ``fr`` always holds the ``K`` factor multipliers (they are unbounded) first.
+    ``method`` (``"dense"`` or ``"woodbury"``) overrides the choice by flop count.
     """
 
-    def __init__(self, P, pt, fr: np.ndarray):
+    def __init__(self, P, pt, fr: np.ndarray, method: str | None = None):
         K = P.K
         self.K, self.fr = K, fr
         self.zfr = fr[fr >= K] - K  # free multipliers among z
         nf, q, p = len(pt.free), len(self.zfr), K + len(self.zfr)
         dense = nf * p * p + p**3 / 3
         wood = nf * nf * K + nf**3 / 3 + 3 * nf * K * (q + 1) + 2 * K * q * q + q**3 / 3
-        self.woodbury = K > 0 and wood < dense
+        self.woodbury = K > 0 and (wood < dense if method is None else method == "woodbury")
         if not self.woodbury:
             self.Hf = -dense_hessian(P, pt)[np.ix_(fr, fr)]
             self.top = float(np.abs(np.diag(self.Hf)).max(initial=0.0))

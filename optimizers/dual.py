@@ -19,7 +19,9 @@ bounds), and the factor part ``min_f rho f'Ff + nu (f + B'b)'F(f + B'b) + c'f`` 
 problem is strongly convex because ``d_i > 0`` and ``rho > 0``); its gradient is the
 vector of constraint residuals and its generalised Hessian ``sum_i D_i e_i e_i'`` (``D_i
 = -1 / h_i''`` for a name that trades strictly inside its bounds, else 0) plus the
-factor part is a ``p x p`` matrix with ``p = K + rows + (TE cap) + (total-risk cap)``.
+factor part is a ``p x p`` matrix with ``p = K + rows + (TE cap) + (total-risk cap)``,
+solved densely with few factors and through the few free names (Woodbury) with many
+(:mod:`optimizers.dual_step`).
 Several TE caps (or total-risk caps) are one: only the smallest can bind
 (:mod:`optimizers.direct_dual`).
 
@@ -67,8 +69,8 @@ GAP_TOL = 1e-9  # duality gap and pi' violation, relative: at most GAP_TOL * max
 # in annualised utility units (utility = alpha'w - lambda a'Sa - costs; usually |utility| < 1,
 # where the bound is 1e-9 absolute)
 MAX_ITER = 60  # measured: 4-37 steps on random feasible problems (mean 9), 42 with the
-# 504-factor Ledoit-Wolf form; an infeasible one (unbounded dual) uses them all, ~0.1 s
-# at N = 5,000, before Clarabel decides
+# 504-factor Ledoit-Wolf form (37 on the demo); an infeasible one (unbounded dual) uses
+# them all, ~0.1 s at N = 5,000, before Clarabel decides
 ARMIJO = 1e-4
 LM_MIN = 1e-6  # smallest Levenberg-Marquardt damping, relative to the residual
 LM_MAX = 1e12  # damping beyond which steps are too small to matter

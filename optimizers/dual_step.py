@@ -17,9 +17,12 @@ held at zero, two ways, whichever costs fewer flops at this point:
 * **Woodbury**: with many factors and few free names (the 504-factor Ledoit-Wolf form,
   where ~30 of 1,200 names trade inside their bounds) the ``y`` block ``Lambda + B_f'
   |D| B_f`` (``Lambda = Phi + reg I``, diagonal) is inverted through the ``n_f x n_f``
-  matrix ``|D|^-1 + B_f Lambda^-1 B_f'`` (the Woodbury identity), and ``z`` solves the
-  small Schur complement. No ``p x p`` matrix is formed: ``O(n_f^2 K + n_f K q + K
-  q^2)`` per step with ``q = p - K``, instead of ``O(n_f p^2 + p^3)``.
+  matrix ``W = I + |D|^1/2 B_f Lambda^-1 B_f' |D|^1/2`` (the Woodbury identity), and
+  ``z`` solves the small Schur complement, written through ``W`` too. No ``p x p`` or
+  ``K x q`` product is formed except on ``J``'s non-zero ``z`` columns (factor rows and
+  risk caps): ``O(n_f^2 K + n_f^2 q + n_f q^2 + q^3)`` per step with ``q = p - K`` (plus
+  ``O(K m (n_f + m))`` for ``m`` such columns), instead of ``O(n_f p^2 + p^3)``. On the
+  demo's 504-factor model a step's system costs ~0.3 ms instead of ~12 ms.
 
 Both solve the same system (the tests compare them); the certificate
 (:func:`optimizers.dual._check`) never depends on how a step was found.
@@ -105,8 +108,10 @@ class NewtonSystem:
         self.Ms = Mz[:, self.zfr] * sd[:, None]  # sqrt|D| M_z
         self.phi = P.finv / (2.0 * pt.rho)
         Jz = _factor_cols(P, pt)[:, self.zfr]
-        self.Ayz0 = self.Bs.T @ self.Ms - Jz * self.phi[:, None]  # without reg
-        self.Azz0 = self.Ms.T @ self.Ms + Jz.T @ (Jz * self.phi[:, None])
+        self.nz = np.flatnonzero(np.abs(Jz).max(axis=0, initial=0.0) > 0)  # J's live columns
+        self.Jn = Jz[:, self.nz]
+        self.Azz0 = self.Ms.T @ self.Ms
+        self.Azz0[np.ix_(self.nz, self.nz)] += self.Jn.T @ (self.Jn * self.phi[:, None])
         dy = self.phi + np.einsum("nk,nk->k", self.Bs, self.Bs)
         self.top = float(max(dy.max(initial=0.0), np.diag(self.Azz0).max(initial=0.0)))
 
@@ -116,19 +121,38 @@ class NewtonSystem:
         if not self.woodbury:
             n = len(self.fr)
             A = self.Hf + reg * np.eye(n)
-            return cho_solve(cho_factor(A, check_finite=False), g)
-        K, Bs = self.K, self.Bs
-        lam = self.phi + reg
-        # (Lambda + Bs'Bs)^-1 X = Lambda^-1 X - Lambda^-1 Bs' W^-1 Bs Lambda^-1 X
-        W = Bs @ (Bs.T / lam[:, None])
+            return cho_solve(cho_factor(A, check_finite=False), g, check_finite=False)
+        K, Bs, Ms, nz, Jn = self.K, self.Bs, self.Ms, self.nz, self.Jn
+        L = 1.0 / (self.phi + reg)  # Lambda^-1
+        # y block: (Lambda + Bs'Bs)^-1 = L - L Bs' W^-1 Bs L with W = I + Bs L Bs'
+        BL = Bs * L
+        C = BL @ Bs.T
+        W = C.copy()
         W[np.diag_indices_from(W)] += 1.0
         Wf = cho_factor(W, check_finite=False)
-        X = np.column_stack([self.Ayz0, g[:K]]) / lam[:, None]
-        Y = X - (Bs.T @ cho_solve(Wf, Bs @ X)) / lam[:, None]
-        q = Y.shape[1] - 1
-        if q == 0:
-            return Y[:, 0]
-        S = self.Azz0 - self.Ayz0.T @ Y[:, :q]
+        gy, gz = g[:K], g[K:]
+        # Ayz = Bs'Ms - Phi Jz; V = Bs L Ayz; Schur complement S = Azz - Ayz' L Ayz + V'W^-1 V
+        V = C @ Ms
+        S = self.Azz0 - Ms.T @ V
+        Lg = L * gy
+        rz = gz - Ms.T @ (Bs @ Lg)
+        if len(nz):
+            PJ = Jn * self.phi[:, None]  # Phi Jz (live columns)
+            BJ = BL @ PJ
+            V[:, nz] -= BJ
+            X = Ms.T @ BJ
+            S[:, nz] += X
+            S[nz, :] += X.T
+            S[np.ix_(nz, nz)] -= PJ.T @ (PJ * L[:, None])
+            rz[nz] += PJ.T @ Lg
+        WV = cho_solve(Wf, V, check_finite=False)
+        S += V.T @ WV
         S[np.diag_indices_from(S)] += reg
-        dz = cho_solve(cho_factor(S, check_finite=False), g[K:] - self.Ayz0.T @ Y[:, q])
-        return np.r_[Y[:, q] - Y[:, :q] @ dz, dz]
+        rz += WV.T @ (Bs @ Lg)
+        dz = cho_solve(cho_factor(S, check_finite=False), rz, check_finite=False) if len(rz) else rz
+        t = gy - Bs.T @ (Ms @ dz)
+        if len(nz):
+            t += PJ @ dz[nz]
+        Lt = L * t
+        dy = Lt - BL.T @ cho_solve(Wf, Bs @ Lt, check_finite=False)
+        return np.r_[dy, dz]

@@ -34,7 +34,6 @@ on the 504-column Ledoit-Wolf exposures of the demo's 36 months.
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import solve_triangular
 
 __all__ = ["DOWNDATE_TOL", "RTOL", "date_fit", "pinv_psd", "residual_fit"]
 
@@ -72,6 +71,8 @@ def date_fit(Z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]
 def _basis(Xb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(Q, to_coef)``: an orthonormal basis of the design's columns on its rows and the
     map from coefficients on ``Q`` to coefficients on ``X`` (``X to_coef = Q``)."""
+    from scipy.linalg import solve_triangular
+
     G = Xb.T @ Xb
     d = np.sqrt(np.diagonal(G))
     s = np.where(d > 0, 1.0 / np.where(d > 0, d, 1.0), 0.0)

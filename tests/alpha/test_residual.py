@@ -3,6 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from optimizers.risk import FactorRiskModel
@@ -295,3 +297,38 @@ def test_many_columns_and_every_path_match_per_date_lstsq(extra_cols):
             continue
         full = np.column_stack([np.ones(n), B] + ([] if extra is None else [extra[t]]))
         np.testing.assert_allclose(full[ok] @ coef[t], values[t, ok] - resid[t, ok], atol=1e-10)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n=st.integers(8, 60),
+    k=st.integers(0, 30),
+    e=st.integers(0, 2),
+    missing=st.floats(0.0, 0.6),
+    dummies=st.booleans(),
+)
+def test_random_designs_and_masks_match_per_date_lstsq(seed, n, k, e, missing, dummies):
+    """Hypothesis: any static design (more columns than names allowed, dummy sets that
+    lose every name on some dates), point-in-time columns and missing values; the
+    residual equals per-date lstsq to 1e-9 (values are O(1)) on dates with more names
+    than the design's rank plus one (``numpy.linalg.matrix_rank``), NaN on the others."""
+    rng = np.random.default_rng(seed)
+    T = 5
+    cols = [rng.normal(size=(n, k))]
+    if dummies:
+        cols.append((rng.integers(0, 3, n)[:, None] == np.arange(3)).astype(float))
+    B = np.hstack(cols)
+    values = rng.normal(size=(T, n))
+    values[rng.random((T, n)) < missing] = np.nan
+    extra = rng.normal(size=(T, n, e)) if e else None
+    resid, _ = cross_sectional_residual(values, B, extra)
+    want = slow_residual(values, B, extra)
+    for t in range(T):
+        ok = np.isfinite(want[t])
+        Z = np.column_stack([np.ones(n), B] + ([] if extra is None else [extra[t]]))[ok]
+        if ok.sum() > np.linalg.matrix_rank(Z) + 1:  # more names than the rank plus one
+            np.testing.assert_array_equal(np.isfinite(resid[t]), ok)
+            np.testing.assert_allclose(resid[t, ok], want[t, ok], atol=1e-9)
+        else:
+            assert np.isnan(resid[t]).all()

@@ -106,3 +106,32 @@ def test_ledoit_wolf_form_is_certified_with_woodbury_steps_and_matches_clarabel(
     r1, r2 = solve_both(p, fund_specs(0.04), ObjectiveSpec(risk_aversion=2.0, impact=True))
     assert_same(r1, r2)
     assert steps["woodbury"] > 0
+
+
+def test_diagonal_factor_covariance_skips_the_rotation_and_gives_the_same_data(monkeypatch):
+    """A diagonal ``F`` (Ledoit-Wolf form) is its own eigenbasis: columns are picked, not
+    rotated. With a zero-variance factor and a factor row, the basis-free quantities
+    (``B F B'``, ``Gf F^-1 Gf'``, the null-space shift ``W0``) equal the eigh path's."""
+    import scipy.sparse as sp
+
+    import optimizers.dual_data as dd
+
+    rng = np.random.default_rng(4)
+    n, K = 30, 6
+    B = rng.normal(size=(n, K))
+    F = np.diag([0.04, 0.0, 0.01, 0.02, 0.0, 0.03])
+    G = sp.csr_matrix(np.hstack([rng.normal(size=(3, 3 * n)), rng.normal(size=(3, K))]))
+    d = rng.uniform(0.01, 0.05, n)
+    fast = dd.DualStatic(B, F, d, G)
+    monkeypatch.setattr(dd, "_is_diagonal", lambda F: False)
+    ref = dd.DualStatic(B, F, d, G)
+    assert fast.B.shape == ref.B.shape == (n, 4)
+
+    def same(a, b):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12 * np.abs(b).max())
+
+    same(fast.B @ np.diag(fast.fv) @ fast.B.T, ref.B @ np.diag(ref.fv) @ ref.B.T)
+    same(fast.Gf @ np.diag(fast.finv) @ fast.Gf.T, ref.Gf @ np.diag(ref.finv) @ ref.Gf.T)
+    same(fast.W0, ref.W0)
+    same(fast.Gw.toarray(), ref.Gw.toarray())
+    assert dd.DualStatic.eligible(F, d) and not dd.DualStatic.eligible(-F, d)

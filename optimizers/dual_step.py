@@ -31,10 +31,29 @@ Both solve the same system (the tests compare them); the certificate
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve
+from scipy.linalg import LinAlgError
 from scipy.linalg.blas import dsyrk
+from scipy.linalg.lapack import dpotrf, dpotrs
 
 __all__ = ["NewtonSystem", "dense_hessian"]
+
+
+def _chol(A: np.ndarray) -> np.ndarray:
+    """Upper Cholesky factor of ``A`` by LAPACK (scipy's checked wrappers cost more than
+    these small factorisations); ``LinAlgError`` when not positive definite."""
+    c, info = dpotrf(A, lower=False, clean=False)
+    if info != 0:
+        raise LinAlgError(f"not positive definite (dpotrf info {info})")
+    return c
+
+
+def _cho_solve(c: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if not c.shape[0]:  # no free name: nothing to solve
+        return np.zeros_like(b)
+    x, info = dpotrs(c, b, lower=False)
+    if info != 0:
+        raise LinAlgError(f"dpotrs info {info}")
+    return x
 
 
 def _name_rows(P, pt) -> tuple[np.ndarray, np.ndarray]:
@@ -121,7 +140,7 @@ class NewtonSystem:
         if not self.woodbury:
             n = len(self.fr)
             A = self.Hf + reg * np.eye(n)
-            return cho_solve(cho_factor(A, check_finite=False), g, check_finite=False)
+            return _cho_solve(_chol(A), g)
         K, Bs, Ms, nz, Jn = self.K, self.Bs, self.Ms, self.nz, self.Jn
         L = 1.0 / (self.phi + reg)  # Lambda^-1
         # y block: (Lambda + Bs'Bs)^-1 = L - L Bs' W^-1 Bs L with W = I + Bs L Bs'
@@ -129,7 +148,7 @@ class NewtonSystem:
         C = BL @ Bs.T
         W = C.copy()
         W[np.diag_indices_from(W)] += 1.0
-        Wf = cho_factor(W, check_finite=False)
+        Wf = _chol(W)
         gy, gz = g[:K], g[K:]
         # Ayz = Bs'Ms - Phi Jz; V = Bs L Ayz; Schur complement S = Azz - Ayz' L Ayz + V'W^-1 V
         V = C @ Ms
@@ -145,14 +164,14 @@ class NewtonSystem:
             S[nz, :] += X.T
             S[np.ix_(nz, nz)] -= PJ.T @ (PJ * L[:, None])
             rz[nz] += PJ.T @ Lg
-        WV = cho_solve(Wf, V, check_finite=False)
+        WV = _cho_solve(Wf, V)
         S += V.T @ WV
         S[np.diag_indices_from(S)] += reg
         rz += WV.T @ (Bs @ Lg)
-        dz = cho_solve(cho_factor(S, check_finite=False), rz, check_finite=False) if len(rz) else rz
+        dz = _cho_solve(_chol(S), rz) if len(rz) else rz
         t = gy - Bs.T @ (Ms @ dz)
         if len(nz):
             t += PJ @ dz[nz]
         Lt = L * t
-        dy = Lt - BL.T @ cho_solve(Wf, Bs @ Lt, check_finite=False)
+        dy = Lt - BL.T @ _cho_solve(Wf, Bs @ Lt)
         return np.r_[dy, dz]

@@ -135,3 +135,26 @@ def test_diagonal_factor_covariance_skips_the_rotation_and_gives_the_same_data(m
     same(fast.W0, ref.W0)
     same(fast.Gw.toarray(), ref.Gw.toarray())
     assert dd.DualStatic.eligible(F, d) and not dd.DualStatic.eligible(-F, d)
+
+
+def test_no_free_name_and_no_free_row():
+    """Edge cases of the Woodbury solve: no name trading inside its bounds (``n_f = 0``,
+    as at a start where every name sits in its no-trade band) and only the factor
+    multipliers free (``q = 0``): the same step as the dense solve."""
+    p = ledoit_wolf_problem(90, 60, 0)
+    P = dual_data(p, fund_specs(0.03), ObjectiveSpec(risk_aversion=2.0, impact=True))
+    pt = _Point(P, np.r_[np.zeros(P.K), np.full(P.p - P.K, 1e-3)])
+    for none_free in (False, True):
+        if none_free:  # the system's input is the free set: take it empty
+            pt.free, pt.D, pt.buying = pt.free[:0], pt.D[:0], pt.buying[:0]
+        for fr in (np.arange(P.p), np.arange(P.K)):
+            g = pt.grad[fr]
+            Hf = -pt.hessian(P)[np.ix_(fr, fr)]
+            for reg in (1e-6, 1.0):
+                A = Hf + reg * np.eye(len(fr))
+                a = NewtonSystem(P, pt, fr, method="woodbury").solve(reg, g)
+                err = np.abs(A @ a - g).max()
+                assert err <= 1e-10 * (np.abs(A).max() * np.abs(a).max() + np.abs(g).max())
+                if np.linalg.cond(A) < 1e6:
+                    b = NewtonSystem(P, pt, fr, method="dense").solve(reg, g)
+                    np.testing.assert_allclose(a, b, rtol=0, atol=1e-8 * np.abs(b).max())

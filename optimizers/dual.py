@@ -128,7 +128,7 @@ class _Point:
         mu = float(v[P.imu]) if P.te is not None else 0.0
         nu = float(v[P.inu]) if P.vol is not None else 0.0
         rho = P.lam + mu
-        self.v, self.rho, self.mu, self.nu = v, rho + nu, mu, nu
+        self.v, self.rho, self.mu, self.nu, self.P = v, rho + nu, mu, nu, P
         g = -P.alpha + P.B @ y + P.GwT @ pi
         cb = P.cb + P.GbT @ pi
         cs = P.cs + P.GsT @ pi
@@ -137,16 +137,18 @@ class _Point:
             return
         # per name: rho d (w - b)^2 + nu d w^2 (active and total variance) + g w + costs
         self.qa, self.qn = 2.0 * rho * P.d, 2.0 * nu * P.d
-        a = self.qa + self.qn
-        base = self.qa * (P.w0 - P.b) + self.qn * P.w0 + g
-        xc, free = name_trades(base + cb, base - cs, a, P.k, P.lb - P.w0, P.ub - P.w0)
+        a = self.qa + self.qn if nu else self.qa
+        base = self.qa * P.dw0 + g
+        if nu:
+            base += self.qn * P.w0
+        xc, free = name_trades(base + cb, base - cs, a, P.k, P.xlo, P.xhi)
         ax = np.abs(xc)
         w = P.w0 + xc
         xp, xm = np.maximum(xc, 0.0), np.maximum(-xc, 0.0)
-        curv = a[free] + 0.75 * P.k[free] / np.sqrt(ax[free])
         self.free = np.flatnonzero(free)
-        self.D = -1.0 / curv
-        self.buying = xc[free] > 0
+        xf = ax[self.free]
+        self.D = -1.0 / (a[self.free] + 0.75 * P.k[self.free] / np.sqrt(xf))
+        self.buying = xc[self.free] > 0
         self.w, self.xp, self.xm = w, xp, xm
         self.g, self.cb, self.cs, self.a = g, cb, cs, a
         c_f = -y + P.Gf.T @ pi
@@ -154,26 +156,40 @@ class _Point:
         f = -(P.finv * c_f + 2.0 * nu * P.Bb) / (2.0 * self.rho)
         self.f = f
         dw = w - P.b
-        self.spec = float(np.sum(P.d * dw * dw))
+        self.dw = dw
+        ddw = P.d * dw
+        self.spec = float(ddw @ dw)
         self.fvar = float(P.fv @ (f * f))
         ft = f + P.Bb  # total factor exposure
-        self.tspec = float(np.sum(P.d * w * w))
+        self.tspec = float(np.sum(P.d * w * w)) if P.vol is not None else 0.0
         self.tfvar = float(P.fv @ (ft * ft))
-        quad = 0.5 * self.qa * dw * dw + 0.5 * self.qn * w * w
-        per = quad + g * w + cb * xp + cs * xm + P.k * ax * np.sqrt(ax)
+        # sum of 0.5 qa dw^2 + 0.5 qn w^2 + g w + cb x+ + cs x- + k |x|^1.5 over names
+        per = rho * self.spec + nu * float(np.sum(P.d * w * w)) if nu else rho * self.spec
+        per += float(g @ w + cb @ xp + cs @ xm + P.k @ (ax * np.sqrt(ax)))
         fac = rho * self.fvar + nu * self.tfvar + c_f @ f
-        self.value = float(per.sum() + fac - y @ P.Bb - pi @ P.h)
-        grad = np.empty(P.p)
-        grad[:K] = P.B.T @ dw - f
-        rows = P.Gw @ w + P.Gb @ xp + P.Gs @ xm + P.Gf @ f
-        grad[K : K + R] = rows - P.h
+        self.value = float(per + fac - y @ P.Bb - pi @ P.h)
         if P.te is not None:
             self.value -= mu * P.te**2
-            grad[P.imu] = self.fvar + self.spec - P.te**2
         if P.vol is not None:
             self.value -= nu * P.vol**2
-            grad[P.inu] = self.tfvar + self.tspec - P.vol**2
-        self.grad = grad
+        self._grad = None
+
+    @property
+    def grad(self) -> np.ndarray:
+        """The dual gradient (the constraint residuals), computed when first asked for: a
+        trial point the step rejects never needs it."""
+        if self._grad is None:
+            P, K, R = self.P, self.P.K, self.P.R
+            grad = np.empty(P.p)
+            grad[:K] = P.B.T @ self.dw - self.f
+            rows = P.Gw @ self.w + P.Gb @ self.xp + P.Gs @ self.xm + P.Gf @ self.f
+            grad[K : K + R] = rows - P.h
+            if P.te is not None:
+                grad[P.imu] = self.fvar + self.spec - P.te**2
+            if P.vol is not None:
+                grad[P.inu] = self.tfvar + self.tspec - P.vol**2
+            self._grad = grad
+        return self._grad
 
     def hessian(self, P: DualData) -> np.ndarray:
         """The generalised Hessian ``H`` (negative semidefinite) at this point

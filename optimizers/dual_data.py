@@ -152,6 +152,8 @@ class DualData:
             self.Ebuy, self.Esell = S.Ebuy[:, k], S.Esell[:, k]
             self.GwT, self.GbT, self.GsT = (m.T.tocsr() for m in (self.Gw, self.Gb, self.Gs))
         self.Bb = self.B.T @ self.b
+        # per-solve vectors the dual points reuse: w0 - b and the trade bounds
+        self.dw0, self.xlo, self.xhi = self.w0 - self.b, self.lb - self.w0, self.ub - self.w0
         self.K, self.R = self.B.shape[1], self.Gw.shape[0]
         self.imu = self.K + self.R if self.te is not None else None
         self.inu = self.K + self.R + (self.te is not None) if self.vol is not None else None

@@ -90,7 +90,7 @@ def dense_hessian(P, pt) -> np.ndarray:
     M = np.hstack([P.B[pt.free], Mz]) * sd[:, None]
     if len(pt.free):
         Q = dsyrk(1.0, M.T, trans=0)  # upper triangle of M'M
-        H = -(Q + np.triu(Q, 1).T)
+        H = -(np.triu(Q) + np.triu(Q, 1).T)
     else:
         H = np.zeros((P.p, P.p))
     phi = P.finv / (2.0 * pt.rho)

@@ -145,7 +145,8 @@ class RepairProblem:
         self.B, self.F, self.d = risk.exposures, risk.factor_cov, risk.specific_var
         hit = cache.get("S_ii")
         if hit is None or hit[0] is not risk:
-            hit = cache["S_ii"] = (risk, np.einsum("ik,kl,il->i", self.B, self.F, self.B) + self.d)
+            s_ii = ((self.B @ self.F) * self.B).sum(axis=1) + self.d  # BLAS, not O(N K^2) einsum
+            hit = cache["S_ii"] = (risk, s_ii)
         self.S_ii = hit[1]
         key = ("rows", id(d), tuple(id(c) for c in self.constraints))
         hit = cache.get(key)  # the same constraint objects on the same data: the same rows

@@ -134,19 +134,9 @@ def _score(p: RepairProblem, t, lo, hi, v, scale):
     tol = p.tol
     if len(p.lo):
         g = p.W @ w + p.U @ np.maximum(x_old, 0) + p.V @ np.maximum(-x_old, 0) + p.const
-        sparse = _linear_sparse(p, g, dw, d_buy, d_sell, cash_new, v, scale)
-        if sparse is not None:
-            bad, lin = sparse
-            ok &= ~bad
-            red += lin
-        else:
-            g_new = (g[:, None, None] + p.W[:, None, :] * dw + p.U[:, None, :] * d_buy
-                     + p.V[:, None, :] * d_sell)  # fmt: skip
-            g_new[p.cash_rows] = cash_new / p.nav
-            vl = p._rows(g_new)  # rows x moves x N
-            old = v["linear"][:, None, None]
-            ok &= (vl <= old + tol).all(axis=0)
-            red += ((old - vl) / scale["linear"][:, None, None]).sum(axis=0)
+        bad, lin = _linear_sparse(p, g, dw, d_buy, d_sell, cash_new, v, scale)
+        ok &= ~bad
+        red += lin
     if p.te_caps:
         f = p.B.T @ a
         var = float(f @ p.F @ f + np.sum(p.d * a * a))
@@ -174,41 +164,44 @@ def _score(p: RepairProblem, t, lo, hi, v, scale):
     return cand, valid, ok, red, gain
 
 
-def _pattern(p: RepairProblem) -> tuple[np.ndarray, ...]:
-    """The limit rows' nonzero coefficients in row-major order (cash rows: every asset,
-    their value is cash after costs): rows, assets and ``W, U, V`` there. Kept in the
-    repair cache while the dense rows are the same arrays."""
+def _pattern(p: RepairProblem, moved: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+    """The limit rows' nonzero coefficients in row-major order (cash rows, and the rows
+    ``moved``: every asset): rows, assets and ``W, U, V`` there. The pattern without
+    ``moved`` is kept in the repair cache while the rows are the same arrays."""
     cache = p.cache if p.cache is not None else {}
     hit = cache.get("pattern")
-    if (
+    if not (
         hit is not None
         and hit[0] is p.W
         and hit[1] is p.U
         and hit[2] is p.V
-        and (np.array_equal(hit[3], p.cash_rows))
+        and np.array_equal(hit[3], p.cash_rows)
     ):
+        nz = (p.W != 0) | (p.U != 0) | (p.V != 0)
+        nz[p.cash_rows] = True
+        r, c = np.nonzero(nz)
+        pat = (r, c, p.W[r, c], p.U[r, c], p.V[r, c], p.cash_rows[r])
+        hit = cache["pattern"] = (p.W, p.U, p.V, p.cash_rows.copy(), pat, nz)
+    if moved is None or not moved.any():
         return hit[4]
-    nz = (p.W != 0) | (p.U != 0) | (p.V != 0)
-    nz[p.cash_rows] = True
+    nz = hit[5].copy()
+    nz[moved] = True
     r, c = np.nonzero(nz)
-    pat = (r, c, p.W[r, c], p.U[r, c], p.V[r, c], p.cash_rows[r])
-    cache["pattern"] = (p.W, p.U, p.V, p.cash_rows.copy(), pat)
-    return pat
+    return r, c, p.W[r, c], p.U[r, c], p.V[r, c], p.cash_rows[r]
 
 
 def _linear_sparse(p: RepairProblem, g, dw, d_buy, d_sell, cash_new, v, scale):
     """The linear rows' ``(breach increased, breach reduction)`` per candidate (moves x N)
-    from the rows' nonzero coefficients only: a move on asset ``i`` leaves every row
-    without a coefficient on ``i`` where it was. The same numbers as the dense
-    evaluation (the reductions are added row by row in the same order, and the rows a
-    move does not touch add exactly 0); ``None`` when that does not hold, i.e. when ``v``
-    is not the violation at ``g`` (the second move of a pair), and the dense path runs.
+    from the rows' nonzero coefficients: a move on asset ``i`` leaves every row without a
+    coefficient on ``i`` at ``g``. Rows whose violation at ``g`` is not the reference
+    ``v`` (the second move of a pair is scored against the first position) are taken
+    whole. The same numbers as the dense evaluation of every row for every candidate:
+    the entries are visited row by row, so each candidate's reduction adds the same
+    terms in the same order, and the rows left out add exactly 0.
     """
     old = v["linear"]
-    flat = ~p.cash_rows
-    if not np.array_equal(p._rows(g)[flat], old[flat]):
-        return None
-    r, c, wk, uk, vk, cash = _pattern(p)
+    moved = ~(p._rows(g) == old) & ~p.cash_rows
+    r, c, wk, uk, vk, cash = _pattern(p, moved)
     n_moves, n = dw.shape
     gk = (
         g[r][:, None]

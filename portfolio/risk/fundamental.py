@@ -19,7 +19,7 @@ from portfolio.risk.styles import (
     StyleSettings,
     market_return,
     return_descriptors,
-    standardise,
+    standardise_rows,
     style_exposures,
 )
 
@@ -182,11 +182,15 @@ class FundamentalFactorModel(BaseEstimator):
         history = returns if history is None else history.loc[history.index <= returns.index[-1]]
         if len(returns.index.difference(history.index)):
             raise ValueError("FundamentalFactorModel.fit: history must contain every returns date")
-        st = None
+        cap = pd.to_numeric(securities["market_cap_base"], errors="coerce").to_numpy(dtype=float)
+        st, pit = None, None
         if self.styles:
+            if any(s in RETURN_STYLES for s in self.styles):
+                pit = _moving_descriptors(history, securities.index, returns.index, cap, settings)
             st = style_exposures(
-                history, securities, fundamentals, returns.index[-1], tuple(self.styles), settings
-            )
+                history, securities, fundamentals, returns.index[-1], tuple(self.styles),
+                settings, descriptors=None if pit is None else pit["now"],
+            )  # fmt: skip
         ex = build_exposures(
             securities,
             self.country_column,
@@ -197,8 +201,7 @@ class FundamentalFactorModel(BaseEstimator):
         N = len(ex.asset_ids)
         full = np.full((values.shape[0], N), np.nan)
         full[:, ex.asset_ids.get_indexer(returns.columns)] = values
-        cap = securities["market_cap_base"].to_numpy(dtype=float)
-        blocks = self._exposure_blocks(ex, st, history, returns.index, cap, settings)
+        blocks = self._exposure_blocks(ex, st, pit, history.index, len(returns), cap, settings)
         g = np.empty((len(full), ex.R.shape[1]))
         resid = np.empty_like(full)
         rank_def = 0
@@ -244,42 +247,40 @@ class FundamentalFactorModel(BaseEstimator):
         )
         return self
 
-    def _exposure_blocks(self, ex, st, history, window, cap, settings):
+    def _exposure_blocks(self, ex, st, pit, hidx, n_days, cap, settings):
         """``[(rows, B)]``: the window's rows grouped by the exposures they are regressed on.
 
-        The return-based styles move: a day uses them as of the last month-end of
-        ``history`` strictly before it (the as-of exposures before the first one). The
-        style z-scores at each month-end are kept in ``style_history_`` (date -> frame).
+        The return-based styles move: a day uses them as of the last month-end of the
+        history strictly before it (the as-of exposures before the first one; ``pit`` from
+        :func:`_moving_descriptors`). The style z-scores at each month-end are kept in
+        ``style_history_`` (date -> frame).
         """
-        self.style_history_ = {}
+        self._style_history = None
         moving = [] if st is None else [s for s in st.z.columns if s in RETURN_STYLES]
         if not moving:
-            return [(slice(0, len(window)), ex.B)]
-        H = history.reindex(columns=ex.asset_ids).to_numpy(dtype=float)
-        market = market_return(H, cap)
-        hidx = history.index
-        month = hidx.to_period("M")
-        is_end = np.r_[month[1:] != month[:-1], True]
-        ends = np.flatnonzero(is_end)
-        pos = hidx.get_indexer(window)
-        k = np.searchsorted(ends, pos, side="left") - 1  # last month-end strictly before
-        col = {s: list(ex.factor_names).index(f"style:{s}") for s in moving}
-        keys = np.unique(k)
-        qs = ends[keys[keys >= 0]]
-        raw = return_descriptors(H, market, qs, settings) if len(qs) else {}
+            return [(slice(0, n_days), ex.B)]
+        col = [list(ex.factor_names).index(f"style:{s}") for s in moving]
+        k = pit["k"]
+        z = np.stack([standardise_rows(pit["raw"][s], cap, settings.winsor)[0] for s in moving])
+        self._style_history = (hidx[pit["rows"]], ex.asset_ids, moving, z)
         blocks = []
-        for j, key in enumerate(keys[keys >= 0]):
-            q = int(ends[key])
+        for j, key in enumerate(pit["keys"]):
             B = ex.B.copy()
-            zs = {}
-            for s in moving:
-                zs[s], _ = standardise(raw[s][j], cap, settings.winsor)
-                B[:, col[s]] = zs[s]
-            self.style_history_[hidx[q]] = pd.DataFrame(zs, index=ex.asset_ids)
+            B[:, col] = z[:, j].T
             blocks.append((np.flatnonzero(k == key), B))
         if (k < 0).any():
             blocks.insert(0, (np.flatnonzero(k < 0), ex.B))
         return blocks
+
+    @property
+    def style_history_(self) -> dict:
+        """Month-end date -> the moving style z-scores used from the next day (asset x style)."""
+        if not hasattr(self, "_style_history"):
+            raise AttributeError("style_history_: the model is not fitted")
+        if self._style_history is None:
+            return {}
+        dates, ids, moving, z = self._style_history
+        return {d: pd.DataFrame(z[:, j].T, index=ids, columns=moving) for j, d in enumerate(dates)}
 
     @staticmethod
     def _regress(values: np.ndarray, X: np.ndarray, weight: np.ndarray):
@@ -296,7 +297,8 @@ class FundamentalFactorModel(BaseEstimator):
         P = X.shape[1]
         iu, ju = np.triu_indices(P)
         A = np.empty((len(values), P, P))
-        A[:, iu, ju] = M @ (X[:, iu] * X[:, ju])
+        XT = np.ascontiguousarray(X.T)  # row gathers: the products of column pairs, fast
+        A[:, iu, ju] = M @ (XT[iu] * XT[ju]).T
         A[:, ju, iu] = A[:, iu, ju]
         b = (M * r) @ X
         try:  # every day positive definite: solve directly
@@ -344,3 +346,29 @@ class FundamentalFactorModel(BaseEstimator):
         )
         proxied = (np.flatnonzero(~enough), reasons)
         return final**2 * ANNUALISATION, proxied, gmean * np.sqrt(ANNUALISATION)
+
+
+def _moving_descriptors(history, ids, window, cap, settings) -> dict:
+    """Raw return descriptors at the month-ends the window's days use and at the as-of date.
+
+    A day ``s`` of ``window`` uses the descriptors as of the last month-end of ``history``
+    strictly before it (``k[s]`` indexes the month-ends, -1 before the first). One call of
+    :func:`~portfolio.risk.styles.return_descriptors` gives them all, with the as-of row
+    (``now``, what :func:`~portfolio.risk.styles.style_exposures` would compute) last. The
+    market is cap-weighted with the as-of caps ``cap`` over the columns ``ids``.
+    """
+    H = history.reindex(columns=ids).to_numpy(dtype=float)
+    hidx = history.index
+    month = hidx.to_period("M")
+    ends = np.flatnonzero(np.r_[month[1:] != month[:-1], True])
+    k = np.searchsorted(ends, hidx.get_indexer(window), side="left") - 1
+    keys = np.unique(k[k >= 0])
+    rows = ends[keys]
+    raw = return_descriptors(H, market_return(H, cap), [*rows, len(H) - 1], settings)
+    return {
+        "k": k,
+        "keys": keys,
+        "rows": rows,
+        "raw": {s: v[:-1] for s, v in raw.items()},
+        "now": {s: v[-1] for s, v in raw.items()},
+    }

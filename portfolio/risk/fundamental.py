@@ -202,12 +202,9 @@ class FundamentalFactorModel(BaseEstimator):
         full = np.full((values.shape[0], N), np.nan)
         full[:, ex.asset_ids.get_indexer(returns.columns)] = values
         blocks = self._exposure_blocks(ex, st, pit, history.index, len(returns), cap, settings)
-        g = np.empty((len(full), ex.R.shape[1]))
+        g, rank_def = self._regress(full, [(rows, B @ ex.R) for rows, B in blocks], np.sqrt(cap))
         resid = np.empty_like(full)
-        rank_def = 0
         for rows, B in blocks:
-            g[rows], rd = self._regress(full[rows], B @ ex.R, np.sqrt(cap))
-            rank_def += rd
             resid[rows] = full[rows] - (g[rows] @ ex.R.T) @ B.T
         f = g @ ex.R.T
         F = factor_covariance(f, self.half_life_days, self.newey_west_lags) * ANNUALISATION
@@ -263,13 +260,13 @@ class FundamentalFactorModel(BaseEstimator):
         k = pit["k"]
         z = np.stack([standardise_rows(pit["raw"][s], cap, settings.winsor)[0] for s in moving])
         self._style_history = (hidx[pit["rows"]], ex.asset_ids, moving, z)
-        blocks = []
+        blocks = []  # k does not decrease (the window's days in order): each block is a slice
         for j, key in enumerate(pit["keys"]):
             B = ex.B.copy()
             B[:, col] = z[:, j].T
-            blocks.append((np.flatnonzero(k == key), B))
-        if (k < 0).any():
-            blocks.insert(0, (np.flatnonzero(k < 0), ex.B))
+            blocks.append((slice(*map(int, np.searchsorted(k, [key, key + 1]))), B))
+        if k[0] < 0:
+            blocks.insert(0, (slice(0, int(np.searchsorted(k, 0))), ex.B))
         return blocks
 
     @property
@@ -283,32 +280,42 @@ class FundamentalFactorModel(BaseEstimator):
         return {d: pd.DataFrame(z[:, j].T, index=ids, columns=moving) for j, d in enumerate(dates)}
 
     @staticmethod
-    def _regress(values: np.ndarray, X: np.ndarray, weight: np.ndarray):
+    def _regress(values: np.ndarray, blocks: list, weight: np.ndarray):
         """Batched WLS: ``g_t = pinv(X' W_t X) X' W_t r_t``, ``W_t = diag(weight * observed_t)``.
 
-        ``X' W_t X`` is built from its upper triangle (one matrix product for all days).
-        When every day's matrix is positive definite the systems are solved directly;
-        otherwise every day gets the pseudo-inverse (minimum-norm solution) and the days
-        with ``lambda_min <= 1e-10 lambda_max`` are counted as rank deficient.
+        ``blocks`` is ``[(rows, X)]``: the days (a slice) regressed on each design ``X``
+        (N x P). ``X' W_t X`` is built from its upper triangle, one matrix product for
+        the column pairs every block shares (all days at once) and one per block for the
+        others. When every day of a block has a positive definite matrix its systems are
+        solved directly; otherwise every day of the block gets the pseudo-inverse
+        (minimum-norm solution) and the days with ``lambda_min <= 1e-10 lambda_max`` are
+        counted as rank deficient. Returns ``(g (T x P), rank-deficient days)``.
         """
         obs = np.isfinite(values)
         M = obs * weight[None, :]
         r = np.where(obs, values, 0.0)
-        P = X.shape[1]
+        X0 = blocks[0][1]
+        P = X0.shape[1]
         iu, ju = np.triu_indices(P)
-        A = np.empty((len(values), P, P))
-        XT = np.ascontiguousarray(X.T)  # row gathers: the products of column pairs, fast
-        A[:, iu, ju] = M @ (XT[iu] * XT[ju]).T
-        A[:, ju, iu] = A[:, iu, ju]
-        b = (M * r) @ X
-        try:  # every day positive definite: solve directly
-            np.linalg.cholesky(A)
-            g = np.linalg.solve(A, b[..., None])[..., 0]
-            rank_def = 0
-        except np.linalg.LinAlgError:  # some day is singular: minimum-norm solutions
-            ev = np.linalg.eigvalsh(A)
-            rank_def = int(np.sum(ev[:, 0] <= 1e-10 * ev[:, -1]))
-            g = np.einsum("tpq,tq->tp", np.linalg.pinv(A, hermitian=True), b)
+        shared = np.all([np.all(X == X0, axis=0) for _, X in blocks], axis=0)
+        both = shared[iu] & shared[ju]
+        upper = np.empty((len(values), len(iu)))
+        upper[:, both] = M @ _pair_products(X0, iu[both], ju[both])
+        g = np.empty((len(values), P))
+        rank_def = 0
+        for rows, X in blocks:
+            upper[rows, ~both] = M[rows] @ _pair_products(X, iu[~both], ju[~both])
+            A = np.empty((len(upper[rows]), P, P))
+            A[:, iu, ju] = upper[rows]
+            A[:, ju, iu] = upper[rows]
+            b = (M[rows] * r[rows]) @ X
+            try:  # every day positive definite: solve directly
+                np.linalg.cholesky(A)
+                g[rows] = np.linalg.solve(A, b[..., None])[..., 0]
+            except np.linalg.LinAlgError:  # some day is singular: minimum-norm solutions
+                ev = np.linalg.eigvalsh(A)
+                rank_def += int(np.sum(ev[:, 0] <= 1e-10 * ev[:, -1]))
+                g[rows] = np.einsum("tpq,tq->tp", np.linalg.pinv(A, hermitian=True), b)
         return g, rank_def
 
     def _specific(self, resid: np.ndarray, cap: np.ndarray):
@@ -346,6 +353,12 @@ class FundamentalFactorModel(BaseEstimator):
         )
         proxied = (np.flatnonzero(~enough), reasons)
         return final**2 * ANNUALISATION, proxied, gmean * np.sqrt(ANNUALISATION)
+
+
+def _pair_products(X: np.ndarray, pi: np.ndarray, pj: np.ndarray) -> np.ndarray:
+    """``X[:, pi] * X[:, pj]`` (assets x pairs), gathered as rows of ``X'`` (faster)."""
+    XT = np.ascontiguousarray(X.T)
+    return (XT[pi] * XT[pj]).T
 
 
 def _moving_descriptors(history, ids, window, cap, settings) -> dict:

@@ -127,9 +127,8 @@ def standardise_rows(
 def market_return(values: np.ndarray, cap: np.ndarray) -> np.ndarray:
     """Daily cap-weighted mean of the observed returns (NaN on a day with none)."""
     obs = np.isfinite(values)
-    w = obs * cap[None, :]
     num = np.where(obs, values, 0.0) @ cap
-    den = w.sum(axis=1)
+    den = obs.astype(float) @ cap
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, num / den, np.nan)
 

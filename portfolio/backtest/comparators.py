@@ -41,12 +41,27 @@ class StageRecorder(Rebalancer):
     (the alpha stage reads the benchmark, not the holdings), so the result is the same.
     A fund universe keeps held names outside it (:mod:`portfolio.selection`), so two books
     on the same date can see different names: the stages are then refitted on this one's.
+    The board lots and cost rates (``terms``: ``(asset index, lots, rates)``) are reused
+    the same way; ``markets`` is the market table read once per backtest.
     """
 
-    def __init__(self, config, base_dir=None, risk=None, alpha=None):
+    def __init__(self, config, base_dir=None, risk=None, alpha=None, markets=None, terms=None):
         super().__init__(config, base_dir)
         self.risk_ = risk
         self.alpha_ = alpha
+        self.markets = markets
+        self.terms_ = terms
+
+    def market_terms(self, securities):
+        if self.terms_ is None or not self.terms_[0].equals(securities.index):
+            markets = self.markets
+            if markets is None:
+                markets = load_market_table(self.config.markets)
+            lots, problems = lot_sizes(securities, markets)
+            if problems:
+                return lots, problems, None
+            self.terms_ = (securities.index, lots, linear_cost_rates(securities, markets))
+        return self.terms_[1].copy(), [], self.terms_[2].copy()
 
     def risk_stage(self, data):
         if self.risk_ is None or not self.risk_[0].asset_ids.equals(data.securities.index):
@@ -117,6 +132,8 @@ class DateContext:
     frozen : names that cannot trade (halted, no traded value).
     markets : the market table (:func:`~portfolio.markets.load_market_table` with the
         config's overrides), read once per backtest.
+    lots, rates : board lots and linear cost rates of ``securities`` (the engine's at that
+        date), or None to derive them from ``markets``.
     """
 
     config: object
@@ -127,6 +144,8 @@ class DateContext:
     alpha: object
     frozen: pd.Series
     markets: pd.DataFrame | None = None
+    lots: pd.Series | None = None
+    rates: pd.DataFrame | None = None
 
 
 def comparator_trades(ctx: DateContext, state, target: pd.Series) -> TradeList:
@@ -139,9 +158,11 @@ def comparator_trades(ctx: DateContext, state, target: pd.Series) -> TradeList:
 
     cfg = ctx.config
     sec = ctx.securities
-    markets = ctx.markets if ctx.markets is not None else load_market_table(cfg.markets)
-    lots, _ = lot_sizes(sec, markets)
-    rates = linear_cost_rates(sec, markets)
+    lots, rates = ctx.lots, ctx.rates
+    if lots is None or rates is None:
+        markets = ctx.markets if ctx.markets is not None else load_market_table(cfg.markets)
+        lots, _ = lot_sizes(sec, markets)
+        rates = linear_cost_rates(sec, markets)
     shares = state.shares.reindex(sec.index).fillna(0).astype(np.int64)
     nav = float((shares * ctx.price_base).sum() + state.cash_base)
     no_liq = ~(sec["adv_base"] > 0)

@@ -185,19 +185,28 @@ def _initial_state(inputs: BacktestInputs, t, capital: float) -> BookState:
     )
 
 
-def _context(rec: StageRecorder, data, config, markets=None) -> DateContext:
-    data = _fund_view(data, config, config.fund.as_of)
+def _context(rec: StageRecorder, data, config, markets=None, result=None) -> DateContext:
+    """What the strategies share at the date: the engine's fund view and benchmark (from
+    its ``result``, or derived again when the month did not solve), risk, alpha, lots."""
+    if result is not None:  # the rebalance's own fund view and book
+        data, benchmark = result.data, result.book.benchmark
+    else:
+        data = _fund_view(data, config, config.fund.as_of)
+        benchmark = build_book(data, nav_override=1.0).benchmark
     sec = data.securities
     halted = sec["halted"].astype(bool) if "halted" in sec else pd.Series(False, index=sec.index)
+    terms = rec.terms_ if rec.terms_ is not None and rec.terms_[0].equals(sec.index) else None
     return DateContext(
         config=config,
         securities=sec,
         price_base=(sec["price_local"] * sec["currency"].map(data.fx)).astype(float),
-        benchmark=build_book(data, nav_override=1.0).benchmark,
+        benchmark=benchmark,
         risk_model=rec.risk_[0],
         alpha=rec.alpha_,
         frozen=halted | ~(sec["adv_base"] > 0),
         markets=markets,
+        lots=None if terms is None else terms[1],
+        rates=None if terms is None else terms[2],
     )
 
 
@@ -300,12 +309,12 @@ def _walk(inputs: BacktestInputs, spec: BacktestSpec, progress) -> BacktestRun:
         data = inputs.market_at(t, state.holdings_frame(), state.cash_frame())
         timings["data_s"] += time.perf_counter() - t0
         t0 = time.perf_counter()
-        rec = StageRecorder(config, inputs.base_dir)
+        rec = StageRecorder(config, inputs.base_dir, markets=markets)
         result = _solve(rec, data, t, events, "engine")
         timings["rebalance_s"] += time.perf_counter() - t0
         if rec.alpha_ is None:  # the stages did not run: nothing to record
             raise InputError(f"backtest at {t.date()}", "the alpha stage did not run")
-        ctx = _context(rec, data, config, markets)
+        ctx = _context(rec, data, config, markets, result)
         row = {"date": t, "next_date": None if last else dates[k + 1], "engine_nav": state.nav_base}
         row.update(_engine_row(result, ctx, state))
         if result is not None:
@@ -413,7 +422,9 @@ def _run_comparators(states, ctx, inputs, data, rec, row, events, t, base) -> No
     )
 
     state = states["light"]
-    light = StageRecorder(light_config(ctx.config), inputs.base_dir, rec.risk_, rec.alpha_)
+    light = StageRecorder(
+        light_config(ctx.config), inputs.base_dir, rec.risk_, rec.alpha_, rec.markets, rec.terms_
+    )
     ldata = inputs.with_book(data, state.holdings_frame(), state.cash_frame())
     result = _solve(light, ldata, t, events, "light")
     row["light_nav"] = state.nav_base

@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,6 +53,32 @@ class StageRecorder(Rebalancer):
         self.alpha_ = alpha
         self.markets = markets
         self.terms_ = terms
+        self.cpu_: dict[str, float] = {}  # CPU seconds per stage (see _cpu)
+
+    def prepare(self, data):
+        with self._cpu("prepare_s"):
+            return super().prepare(data)
+
+    def solve(self, prepared, overrides=None):
+        with self._cpu("solve_s"):
+            return super().solve(prepared, overrides)
+
+    def finish(self, prepared, result, overrides=None, min_trade_base=None):
+        with self._cpu("trades_s"):
+            return super().finish(prepared, result, overrides, min_trade_base)
+
+    @contextmanager
+    def _cpu(self, key):
+        """CPU seconds of a stage into ``cpu_`` (the risk and alpha fits inside ``prepare``
+        are counted apart: ``prepare_s`` is the rest)."""
+        c = time.process_time()
+        try:
+            yield
+        finally:
+            spent = time.process_time() - c
+            self.cpu_[key] = self.cpu_.get(key, 0.0) + spent
+            if key in ("risk_s", "alpha_s"):
+                self.cpu_["prepare_s"] = self.cpu_.get("prepare_s", 0.0) - spent
 
     def market_terms(self, securities):
         if self.terms_ is None or not self.terms_[0].equals(securities.index):
@@ -65,12 +93,14 @@ class StageRecorder(Rebalancer):
 
     def risk_stage(self, data):
         if self.risk_ is None or not self.risk_[0].asset_ids.equals(data.securities.index):
-            self.risk_ = super().risk_stage(data)
+            with self._cpu("risk_s"):
+                self.risk_ = super().risk_stage(data)
         return self.risk_
 
     def alpha_stage(self, data, risk_model, book):
         if self.alpha_ is None or not self.alpha_.alpha.index.equals(data.securities.index):
-            self.alpha_ = super().alpha_stage(data, risk_model, book)
+            with self._cpu("alpha_s"):
+                self.alpha_ = super().alpha_stage(data, risk_model, book)
         return self.alpha_
 
 

@@ -322,10 +322,9 @@ class FundamentalFactorModel(BaseEstimator):
         obs = np.isfinite(resid)
         n_obs = obs.sum(axis=0)
         w = ewma_weights(resid.shape[0], self.specific_half_life_days)
-        wo = obs * w[:, None]
-        e2 = np.where(obs, resid, 0.0) ** 2
-        with np.errstate(invalid="ignore", divide="ignore"):
-            var = (wo * e2).sum(axis=0) / wo.sum(axis=0)
+        e = np.where(obs, resid, 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):  # weighted means by mat-vec
+            var = (w @ (e * e)) / (w @ obs.astype(float))
         enough = n_obs >= self.min_history_days
         vol = np.where(enough, np.sqrt(var), np.nan)
         n_groups = min(self.n_size_groups, len(cap))

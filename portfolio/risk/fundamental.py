@@ -179,7 +179,10 @@ class FundamentalFactorModel(BaseEstimator):
         if len(unknown):
             raise InputError("returns", f"asset_id columns not in securities {list(unknown[:10])}")
         settings = self.style_settings or StyleSettings()
-        history = returns if history is None else history.loc[history.index <= returns.index[-1]]
+        if history is None:
+            history = returns
+        elif not (keep := history.index <= returns.index[-1]).all():
+            history = history.loc[keep]
         if len(returns.index.difference(history.index)):
             raise ValueError("FundamentalFactorModel.fit: history must contain every returns date")
         cap = pd.to_numeric(securities["market_cap_base"], errors="coerce").to_numpy(dtype=float)

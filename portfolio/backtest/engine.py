@@ -274,8 +274,8 @@ def _walk(inputs: BacktestInputs, spec: BacktestSpec, progress) -> BacktestRun:
     prev = None  # (t, ctx, growth-independent records)
     for k, t in enumerate(dates):
         with clock("data_s"):
-            fx = inputs.fx_at(t)
-            sec = inputs.securities_at(t)
+            cut = inputs.market_at(t, inputs.holdings.iloc[:0], inputs.cash.iloc[:0])
+            fx, sec = cut.fx, cut.securities  # the data cut at t, the book attached below
             price = plain((sec["price_local"] * sec["currency"].map(fx)).astype(float))
         if prev is not None:
             clock.start("book_s")
@@ -308,7 +308,7 @@ def _walk(inputs: BacktestInputs, spec: BacktestSpec, progress) -> BacktestRun:
                 update={"fund": inputs.config.fund.model_copy(update={"as_of": t.date()})}
             )
             state = states["engine"]
-            data = inputs.market_at(t, state.holdings_frame(), state.cash_frame())
+            data = inputs.with_book(cut, state.holdings_frame(), state.cash_frame())
         with clock("rebalance_s"):
             rec = StageRecorder(config, inputs.base_dir, markets=markets)
             result = _solve(rec, data, t, events, "engine")

@@ -112,8 +112,12 @@ def name_trades(c1, c2, a, k, lo, hi) -> tuple[np.ndarray, np.ndarray]:
         num = 2.0 * np.abs(c[side])
         den = k15[side] + np.sqrt(k15[side] ** 2 + 4.0 * a[side] * np.abs(c[side]))
         # den = 0 when a = k = 0: a linear cost falling in the trade's direction, so the
-        # minimiser is the bound (an infinite trade, clipped below)
-        s = np.divide(num, den, out=np.full_like(num, np.inf), where=den > 0.0)
+        # minimiser is the bound (an infinite trade, clipped below); also when 4 a |c|
+        # underflows (|c| subnormal, k = 0), where the minimiser is sqrt(|c| / a)
+        lin = np.full_like(num, np.inf)
+        tiny = (den == 0.0) & (a[side] > 0.0)
+        lin[tiny] = np.sqrt(np.abs(c[side][tiny]) / a[side][tiny])
+        s = np.divide(num, den, out=lin, where=den > 0.0)
         x[side] = sign * s * s
     xc = np.minimum(np.maximum(x, lo), hi)
     return xc, (xc == x) & (x != 0.0)

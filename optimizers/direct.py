@@ -226,7 +226,7 @@ class DirectProblem(DirectMatrices, DualPath, ConicSolve):
     def set_bounds(self, lb: np.ndarray, ub: np.ndarray) -> None:
         """Replace the folded per-asset bounds (integer heuristic rounds)."""
         self.lb.value, self.ub.value = lb, ub
-        off = self.A_zero.shape[0]
+        off = self.n_zero
         self.b[off + self.r_lb], self.b[off + self.r_ub] = -lb, ub
 
     def solve(self) -> str:

@@ -8,7 +8,8 @@ stopped, hard limits still broken, and the trades-step time (rounding + repair +
 Two settings: the demo's own limits (turnover at most 20 %, trades at most 20 % of ADV
 over 3 days, at most 2.5 % in a name), and a relaxed one (turnover at most 100 %, ADV over
 30 days, at most 5 % in a name) in which fewer names must stay held, so max_names 120 and
-80 can be met at all (40 still cannot, as far as the heuristic finds).
+80 can be met at all (40 cannot: the mixed-integer LP proves that no 40 names meet the
+other limits, and the run is infeasible with the fewest names that can).
 
 Usage: ``python benchmarks/repair_utility.py`` (about a minute on a quiet 2-core machine).
 """

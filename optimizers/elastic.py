@@ -38,7 +38,13 @@ from optimizers.elastic_lp import ElasticLP, LinearUnit, stack_w_buy_sell, time_
 from optimizers.errors import SolverError
 
 __all__ = [
-    "ElasticProblem", "Solution", "Unit", "FEAS_TOL", "ROW_TOL", "TRADE_PRICE", "linear_feasible",
+    "ElasticProblem",
+    "Solution",
+    "Unit",
+    "FEAS_TOL",
+    "ROW_TOL",
+    "TRADE_PRICE",
+    "linear_feasible",
 ]
 
 FEAS_TOL = 1e-7  # a subset is feasible when its minimal total relaxation is at most this

@@ -17,9 +17,12 @@ round tightens the per-asset bounds and re-solves the same parametrised problem:
   close names or cancel trades and the set of names shrinks until every rule holds.
 
 If a round turns infeasible, its pushes are replaced by cancels / closes and it is
-re-solved once; the loop stops after ``max_rounds`` or when nothing is breached.
-Whatever is still breached is reported in ``OptimizationResult.violations`` (and the
-rounded portfolio is repaired and re-checked downstream).
+re-solved (least turnover first, then half the excess names); if ``max_names`` still
+cannot close its excess in a block, names are closed one at a time, the smallest first,
+skipping any whose close is infeasible. The loop stops after ``max_rounds`` or when
+nothing is breached. Whatever is still breached is reported in
+``OptimizationResult.violations`` (and the rounded portfolio is repaired and re-checked
+downstream).
 """
 
 from __future__ import annotations
@@ -127,11 +130,13 @@ def integer_heuristic(
     w0: np.ndarray,
     lb: np.ndarray,
     max_rounds: int = 20,
+    max_tries: int = 3,
 ) -> tuple[np.ndarray, int]:
     """Enforce the integer kinds by bound tightening; returns ``(weights, rounds)``.
 
     ``solve(extra_lb, extra_ub)`` re-solves with extra per-asset bounds and returns the
-    weights, or ``None`` when infeasible.
+    weights, or ``None`` when infeasible. ``max_tries`` bounds the single-name closes tried
+    per round once block closes fail (:func:`_close_one`).
     """
     cons = [c for c in constraints if c.integer]
     n = len(w)
@@ -153,6 +158,31 @@ def integer_heuristic(
             _freeze(cons, w, w0, lb, trial_lb, trial_ub)
             new = solve(trial_lb, trial_ub)
         if new is None:
+            new, trial_lb, trial_ub = _close_one(solve, cons, w, w0, lb, elb, eub, max_tries)
+        if new is None:
             return w, rounds
         elb, eub, w = trial_lb, trial_ub, new
     return w, rounds
+
+
+def _close_one(solve, cons, w, w0, lb, elb, eub, max_tries: int):
+    """``max_names`` still breached and every block close infeasible: close one name at a
+    time, the smallest first, keeping the first close whose re-solve is feasible.
+
+    Closing the ``K`` largest names together can fail where closing a few small ones does
+    not (the last name in a country with a floor, a buy capped by its ADV). Returns
+    ``(weights, lb, ub)``, or ``(None, elb, eub)`` after ``max_tries`` infeasible closes.
+    """
+    cap = [c for c in cons if isinstance(c, MaxNames)]
+    held = w > HELD_TOL
+    if not cap or held.sum() <= min(c.max for c in cap):
+        return None, elb, eub
+    candidates = np.flatnonzero(held & (lb <= HELD_TOL))
+    for i in candidates[np.argsort(w[candidates], kind="stable")][:max_tries]:
+        trial_lb, trial_ub = elb.copy(), eub.copy()
+        trial_ub[i] = 0.0
+        _freeze(cons, w, w0, lb, trial_lb, trial_ub)
+        new = solve(trial_lb, trial_ub)
+        if new is not None:
+            return new, trial_lb, trial_ub
+    return None, elb, eub

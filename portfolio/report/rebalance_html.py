@@ -13,7 +13,9 @@ and the benchmark's own statistics. Sections, top to bottom:
 5. risk decomposition (factor groups, specific, top contributors);
 6. binding constraints and their price;
 7. trades by market and currency (buys, sells, notional, cost, % of ADV);
-8. alpha diagnostics (coverage, factor correlations, IC history, blend weights).
+8. cash by currency, FX trades and the ETF's creation / redemption baskets
+   (:mod:`portfolio.report.settlement_html`);
+9. alpha diagnostics (coverage, factor correlations, IC history, blend weights).
 
 Key numbers carry ``data-key`` = their path in ``summary.json``.
 """
@@ -42,6 +44,7 @@ from portfolio.report.rebalance_detail import (
     risk_section,
     trades_section,
 )
+from portfolio.report.settlement_html import settlement_section
 
 __all__ = ["rebalance_report_html", "CHINA_DEFINITIONS"]
 
@@ -415,8 +418,10 @@ def rebalance_report_html(result, summary: dict, per_market=None) -> str:
         risk_section(s, result),
         binding_section(s),
         trades_section(s, result, per_market),
+        settlement_section(s, result),
         alpha_section(s),
     ]
+    parts = [p for p in parts if p is not None]
     ccy = s["base_currency"]
     subtitle = (
         f"Rebalance as of {s['as_of']} \u00b7 NAV {ccy} {s['nav_base']:,.0f} \u00b7 "

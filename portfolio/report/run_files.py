@@ -87,7 +87,7 @@ def run_folder_files(
     per_market = by_market(trades, markets)
     files: dict[str, str | bytes] = {
         "trades.csv": trades_csv(trades, summary["base_currency"]),
-        "trades.xlsx": trades_xlsx(trades, summary, per_market),
+        "trades.xlsx": trades_xlsx(trades, summary, per_market, result.trades.fx),
         "target_holdings.csv": _csv(holdings, index=True),
         "risk_by_asset.csv": _csv(result.risk_by_asset(), index=True),
         "summary.json": dumps_json(summary),

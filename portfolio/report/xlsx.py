@@ -21,6 +21,9 @@ Sheets
 ``By market``
     Buys, sells, notional and cost by market and currency, with the ADV-fraction median and
     maximum.
+``FX trades`` and ``Cash by currency`` (when given the run's :class:`~portfolio.fx.FxPlan`)
+    The rows of ``fx_trades.csv`` and ``cash_by_currency.csv``, local amounts to each
+    currency's minor unit, base amounts to the base currency's.
 """
 
 from __future__ import annotations
@@ -73,8 +76,10 @@ def trades_xlsx(
     trades: pd.DataFrame,
     summary: dict,
     by_market: pd.DataFrame,
+    fx=None,
 ) -> bytes:
-    """The workbook bytes (see the module docstring); ``summary`` is ``result.summary()``."""
+    """The workbook bytes (see the module docstring); ``summary`` is ``result.summary()``,
+    ``fx`` the trade list's FX plan (``result.trades.fx``: ``trades`` and ``cash``)."""
     import xlsxwriter
 
     buf = io.BytesIO()
@@ -120,6 +125,7 @@ def trades_xlsx(
         ("one-way turnover", s["turnover"]["after_rounding"], pct),
         ("cash before", round_money(tr["cash_before_base"], base_dec), money),
         ("cash after", round_money(tr["cash_after_base"], base_dec), money),
+        *_cash_items(s, base_dec, money, integer),
         ("tracking error before", port["before"]["ex_ante_te"], pct),
         ("tracking error after", port["after_rounding"]["ex_ante_te"], pct),
         ("alpha after (annualised)", port["after_rounding"]["alpha"], pct),
@@ -165,5 +171,43 @@ def trades_xlsx(
         )
     )
     _write_frame(book, book.add_worksheet("By market"), bm, bm_formats, {"market": 14})
+    if fx is not None:
+        _fx_sheets(book, cache, fx, base_dec)
     book.close()
     return buf.getvalue()
+
+
+def _cash_items(s: dict, base_dec: int, money, integer) -> list[tuple]:
+    """Summary rows for cash after costs and the FX tickets (when the summary has them)."""
+    c = s.get("cash")
+    if not c:
+        return []
+    return [
+        ("cash after costs", round_money(c["after_costs_base"], base_dec), money),
+        ("FX trades", s["fx_trades"]["count"], integer),
+        ("FX cost", round_money(s["fx_trades"]["cost_base"], base_dec), money),
+    ]
+
+
+def _fx_sheets(book, cache: dict, fx, base_dec: int) -> None:
+    """The ``FX trades`` and ``Cash by currency`` sheets."""
+    base_money = _money_format(book, cache, base_dec)
+    t = fx.trades.copy()
+    dec = minor_units(t["currency"]) if len(t) else np.zeros(0, int)
+    t["amount_local"] = round_money(t["amount_local"], dec)
+    for c in ("amount_base", "cost_base"):
+        t[c] = round_money(t[c], base_dec)
+    formats = {"amount_local": [_money_format(book, cache, int(d)) for d in dec]}
+    formats.update(dict.fromkeys(("amount_base", "cost_base"), base_money))
+    _write_frame(book, book.add_worksheet("FX trades"), t, formats, {"reason": 40})
+
+    cash = fx.cash.reset_index()
+    dec = minor_units(cash["currency"]) if len(cash) else np.zeros(0, int)
+    local = ("before_local", "trade_flow_local", "fx_local", "after_local")
+    for c in local:
+        cash[c] = round_money(cash[c], dec)
+    for c in ("before_base", "after_base"):
+        cash[c] = round_money(cash[c], base_dec)
+    formats = {c: [_money_format(book, cache, int(d)) for d in dec] for c in local}
+    formats.update(dict.fromkeys(("before_base", "after_base"), base_money))
+    _write_frame(book, book.add_worksheet("Cash by currency"), cash, formats, {})

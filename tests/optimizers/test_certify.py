@@ -306,7 +306,8 @@ def test_integer_heuristic_names_the_solver_of_its_final_answer():
     lb, ub = opt.built.set_parameters(data, p.alpha.to_numpy(), opt.constraints)
     assert opt.built.solve() == "optimal"
     w = opt.built.ctx.w.value.copy()
-    hw, rounds, _, solver = opt._heuristic(opt.constraints, w, data, lb, opt.built, "RELAXED")
+    base = opt.built.lb.value.copy(), opt.built.ub.value.copy()
+    hw, rounds, _, solver = opt._heuristic(opt.constraints, w, data, lb, opt.built, "RELAXED", base)
     assert rounds >= 1 and not np.allclose(hw, w)
     assert solver == "DUAL_NEWTON"
 

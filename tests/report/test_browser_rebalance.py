@@ -36,6 +36,8 @@ REQUIRED = [
     "trades.est_cost_base",
     "risk.decomposition_after.active_risk",
     "china_exposure.country_of_risk in {CN}.after",
+    "cash.after_costs_base",
+    "fx_trades.count",
 ]
 
 

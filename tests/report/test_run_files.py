@@ -63,7 +63,7 @@ def test_summary_txt_is_the_terminal_summary(demo_result, demo_folder):
 
 def test_trades_xlsx_is_typed_and_matches_the_csv(demo_folder):
     book = openpyxl.load_workbook(demo_folder / "trades.xlsx")
-    assert book.sheetnames == ["Trades", "Summary", "By market"]
+    assert book.sheetnames == ["Trades", "Summary", "By market", "FX trades", "Cash by currency"]
     ws = book["Trades"]
     rows = list(ws.iter_rows(values_only=True))
     csv = pd.read_csv(demo_folder / "trades.csv", dtype={"asset_id": str, "ticker": str})
@@ -88,6 +88,44 @@ def test_trades_xlsx_is_typed_and_matches_the_csv(demo_folder):
     usd_fmt = ws[f"{header['notional_base']}{jpy}"].number_format
     assert ws[f"{header['notional_local']}{jpy}"].number_format == "#,##0"
     assert usd_fmt == "#,##0.00"
+
+
+def test_trades_xlsx_fx_and_cash_sheets_match_their_csv_files(demo_result, demo_folder):
+    """The FX and cash sheets hold the rows of fx_trades.csv and cash_by_currency.csv as
+    numbers (each to its currency's minor unit: equal to the CSV's text to 1e-9)."""
+    _, summary = demo_result
+    book = openpyxl.load_workbook(demo_folder / "trades.xlsx")
+    for sheet, name, key in (("FX trades", "fx_trades.csv", "currency"),
+                             ("Cash by currency", "cash_by_currency.csv", "currency")):  # fmt: skip
+        rows = list(book[sheet].iter_rows(values_only=True))
+        got = pd.DataFrame(rows[1:], columns=rows[0])
+        csv = pd.read_csv(demo_folder / name)
+        assert list(got.columns) == list(csv.columns) and len(got) == len(csv) > 0
+        assert list(got[key]) == list(csv[key])
+        for col in csv.columns:
+            if pd.api.types.is_numeric_dtype(csv[col]):
+                assert all(isinstance(v, int | float) for v in got[col]), (sheet, col)
+                np.testing.assert_allclose(got[col].astype(float), csv[col], rtol=0, atol=1e-9)
+    items = dict(book["Summary"].iter_rows(values_only=True))
+    assert items["FX trades"] == summary["fx_trades"]["count"]
+    assert items["cash after costs"] == pytest.approx(
+        summary["cash"]["after_costs_base"], abs=0.005
+    )
+
+
+def test_report_shows_cash_fx_and_baskets_as_in_their_files(demo_folder):
+    """report.html's settlement section: every FX ticket, and each basket's cash component
+    and in-kind value as written in creation_basket.csv / redemption_basket.csv."""
+    html = (demo_folder / "report.html").read_text()
+    assert 'id="settlement"' in html
+    fx = pd.read_csv(demo_folder / "fx_trades.csv")
+    for r in fx.itertuples():
+        assert f"{r.amount_local:,.0f}" in html, r.currency
+    for kind in ("creation", "redemption"):
+        b = pd.read_csv(demo_folder / f"{kind}_basket.csv", dtype={"asset_id": str})
+        cash = float(b.loc[b["asset_id"] == "CASH", "value_base"].iloc[0])
+        in_kind = float(b.loc[b["asset_id"] != "CASH", "value_base"].sum())
+        assert f"in kind {in_kind:,.2f} + cash {cash:,.2f}" in html, kind
 
 
 def test_trades_xlsx_summary_and_by_market(demo_result, demo_folder):

@@ -86,28 +86,51 @@ def test_basket_without_a_creation_unit_is_a_config_error(demo_files, tmp_path):
 
 
 def test_hard_limit_broken_exits_5_and_marks_the_trade_list(demo_files, tmp_path):
-    """max_names 125 on the demo (150 names held, 121 of them cannot be sold out within the
-    liquidity limit, turnover at most 20 %): the heuristic finds no feasible set of 125
-    names and the repair cannot close 31 names within its move budget."""
+    """China cap 5 % on the demo with no repair moves allowed: lot rounding leaves the cap
+    broken, so the run exits 5 and still writes the marked trade list."""
     cfg = yaml.safe_load((demo_files / "config.yaml").read_text())
-    cfg["constraints"] += [{"kind": "max_names", "max": 125}]
-    cfg["trades"]["repair_max_moves"] = 40
+    for c in cfg["constraints"]:
+        if c.get("name") == "China exposure":
+            c["bounds"]["China"] = [0.0, 0.05]
+    cfg["trades"]["repair_max_moves"] = 0
     cfg["data"]["directory"] = str(demo_files)
-    path = tmp_path / "k125.yaml"
+    path = tmp_path / "china5.yaml"
     path.write_text(yaml.safe_dump(cfg))
     out = tmp_path / "run"
     assert main(["rebalance", str(path), "--out", str(out), "--no-report", "-q"]) == 5
     assert (out / "trades.csv").is_file() and (out / "fx_trades.csv").is_file()
     marker = (out / "DO_NOT_SEND.txt").read_text()
-    assert "at most 125 names" in marker
+    assert "China exposure" in marker
     s = json.loads((out / "summary.json").read_text())
     assert s["hard_limits"]["status"] == "breached"
-    assert "at most 125 names" in s["hard_limits"]["breached"]
-    assert s["portfolio"]["after_rounding"]["names_held"] > 125
+    assert "China exposure" in s["hard_limits"]["breached"]
     m = json.loads((out / "manifest.json").read_text())
     assert m["status"]["hard_limits"] == "breached"
     t = pd.read_csv(out / "trades.csv")
     assert len(t) > 0 and np.all(t["shares"] % t["lot_size"] == 0)
+
+
+def test_max_names_no_set_of_names_can_meet_is_infeasible_with_the_fewest(demo_files, tmp_path):
+    """max_names 125 on the demo: 121 names cannot be sold out, and no portfolio of 125
+    names meets the other limits (the mixed-integer LP proves it): exit 3, the diagnosis
+    gives the fewest names that can (above 125), no trade list. At that count the run
+    holds every limit (exit 0) with at most that many names."""
+    cfg = yaml.safe_load((demo_files / "config.yaml").read_text())
+    cfg["constraints"] += [{"kind": "max_names", "max": 125}]
+    cfg["data"]["directory"] = str(demo_files)
+    path = tmp_path / "k125.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    out = tmp_path / "run"
+    assert main(["rebalance", str(path), "--out", str(out), "--no-report", "-q"]) == 3
+    d = json.loads((out / "diagnosis.json").read_text())
+    assert d["limit"] == 125 and d["fewest_names"] > 125
+    assert not (out / "trades.csv").exists()
+    cfg["constraints"][-1]["max"] = d["fewest_names"]
+    path.write_text(yaml.safe_dump(cfg))
+    out = tmp_path / "run2"
+    assert main(["rebalance", str(path), "--out", str(out), "--no-report", "-q"]) == 0
+    held = pd.read_csv(out / "target_holdings.csv")
+    assert int((held["shares_after"] > 0).sum()) <= d["fewest_names"]
 
 
 def test_max_names_below_names_that_cannot_be_sold_is_infeasible(demo_files, tmp_path):

@@ -10,7 +10,7 @@ fallback. :func:`diagnose` explains an infeasible problem (:mod:`optimizers.diag
 
 from optimizers.diagnosis import Diagnosis, diagnose
 from optimizers.errors import InfeasibleError, OptimizerError, SolverError
-from optimizers.explain import binding_constraints, transfer_coefficient
+from optimizers.explain import alpha_breadth_ratio, binding_constraints, transfer_coefficient
 from optimizers.objective import ObjectiveSpec, impact_coefficients, trade_cost
 from optimizers.optimizer import PortfolioOptimizer
 from optimizers.problem import per_asset_bounds
@@ -35,4 +35,5 @@ __all__ = [
     "solver_chain",
     "trade_cost",
     "transfer_coefficient",
+    "alpha_breadth_ratio",
 ]

@@ -25,7 +25,7 @@ import pandas as pd
 
 from optimizers.problem import BuiltProblem
 
-__all__ = ["binding_constraints", "transfer_coefficient"]
+__all__ = ["alpha_breadth_ratio", "binding_constraints", "transfer_coefficient"]
 
 DUAL_TOL_BP = 1e-3
 
@@ -107,6 +107,35 @@ def binding_constraints(built: BuiltProblem, constraints, data) -> list[dict]:
     return sorted(out, key=lambda d: -d["alpha_cost_bp"])
 
 
+def _sinv(alpha: np.ndarray, risk) -> np.ndarray | None:
+    """``S^-1 alpha`` by Woodbury (see :func:`transfer_coefficient`); ``None`` when some
+    specific variance is not positive."""
+    B, F, d = risk.exposures, risk.factor_cov, risk.specific_var
+    if (d <= 0).any():
+        return None
+    da = alpha / d
+    Bd, inner = _woodbury_parts(risk)
+    return da - Bd @ (F @ np.linalg.solve(inner, B.T @ da))
+
+
+def alpha_breadth_ratio(alpha: np.ndarray, risk) -> float:
+    r"""``sqrt(alpha' S^-1 alpha / alpha' D^-1 alpha)``, in ``(0, 1]``.
+
+    ``sqrt(alpha' S^-1 alpha)`` is the best ex-ante information ratio of any active
+    portfolio; the fundamental law's ``IC sqrt(N)`` is ``sqrt(alpha' D^-1 alpha)`` for
+    ``alpha = IC sigma z`` with unit-variance scores, which assumes the forecasts carry no
+    factor bet. This ratio is what is left of the law's breadth when they do (alpha
+    correlated with exposures the risk model prices): the generalised law predicts
+    ``IR = TC * IC * sqrt(N) * ratio``. NaN when some specific variance is zero or alpha
+    is zero.
+    """
+    sinv = _sinv(alpha, risk)
+    if sinv is None:
+        return float("nan")
+    q_s, q_d = float(alpha @ sinv), float(alpha @ (alpha / risk.specific_var))
+    return float(np.sqrt(q_s / q_d)) if q_s > 0 and q_d > 0 else float("nan")
+
+
 def transfer_coefficient(alpha: np.ndarray, active: np.ndarray, risk) -> float:
     r"""``TC = corr(S^-1/2 alpha, S^1/2 a) = alpha' a / sqrt(alpha' S^-1 alpha * a' S a)``.
 
@@ -115,12 +144,9 @@ def transfer_coefficient(alpha: np.ndarray, active: np.ndarray, risk) -> float:
     ``S^-1 = D^-1 - D^-1 B F (I + B' D^-1 B F)^-1 B' D^-1`` (K x K algebra, no N x N);
     NaN when some specific variance is zero or either vector is zero.
     """
-    B, F, d = risk.exposures, risk.factor_cov, risk.specific_var
-    if (d <= 0).any():
+    sinv_alpha = _sinv(alpha, risk)
+    if sinv_alpha is None:
         return float("nan")
-    da = alpha / d
-    Bd, inner = _woodbury_parts(risk)
-    sinv_alpha = da - Bd @ (F @ np.linalg.solve(inner, B.T @ da))
     q_alpha = float(alpha @ sinv_alpha)
     q_active = risk.variance(active)
     if q_alpha <= 0 or q_active <= 0:

@@ -150,22 +150,35 @@ class DirectMatrices:
         i = np.arange(self.n)
         return _Block(i, i + col0, np.broadcast_to(np.asarray(values, float), (self.n,)), self.n)
 
-    def _zero_rows(self) -> _Rows:
-        """The zero cone's rows: ``w - buy + sell = w0``; ``f - B'w = -B'b``."""
-        n = self.n
-        zero = _Rows(self.nz)
-        i = np.arange(n)
-        ones = np.ones(n)
-        zero.add(_Block(np.r_[i, i, i], np.r_[i, i + n, i + 2 * n], np.r_[ones, -ones, ones], n))
-        if self.use_risk:
-            zero.add(self._cols(W=-self.B.T, Fm=np.eye(self.K)))
-        return zero
+    def _zero_matrix(self) -> sp.csr_matrix:
+        """The zero cone's rows ``w - buy + sell = w0``; ``f - B'w = -B'b``, as CSR built
+        row by row in column order (no coordinate sort: the ``B'`` block is most of
+        ``A``'s entries). Dense zeros of ``B`` are left out."""
+        n, K = self.n, self.K if self.use_risk else 0
+        i = np.arange(n, dtype=np.int64)
+        idx = [np.stack([i, i + n, i + 2 * n], axis=1).ravel()]
+        val = [np.tile(np.array([1.0, -1.0, 1.0]), n)]
+        counts = [np.full(n, 3)]
+        if K:
+            Bt = np.ascontiguousarray(self.B.T)
+            mask = Bt != 0
+            cnt = mask.sum(axis=1)
+            cols = np.nonzero(mask)[1] if not mask.all() else np.tile(i, K)
+            vals = -Bt[mask] if not mask.all() else -Bt.ravel()
+            ends = np.cumsum(cnt)  # f_k's entry closes row k (its column is the largest)
+            idx.append(np.insert(cols, ends, self.ifac + np.arange(K)))
+            val.append(np.insert(vals, ends, 1.0))
+            counts.append(cnt + 1)
+        indptr = np.r_[0, np.cumsum(np.concatenate(counts))]
+        return sp.csr_matrix(
+            (np.concatenate(val), np.concatenate(idx), indptr), shape=(n + K, self.nz)
+        )
 
     @property
     def A_zero(self) -> sp.csr_matrix:
         """The zero cone's rows (formed on first use: only Clarabel reads them)."""
         if self._A_zero is None:
-            self._A_zero = self._zero_rows().matrix()
+            self._A_zero = self._zero_matrix()
         return self._A_zero
 
     @property
@@ -174,10 +187,11 @@ class DirectMatrices:
 
         The dual method never needs it: it reads the non-negative rows only. The
         zero cone's ``K x N`` block ``B'`` is most of its entries (3 million at
-        N = 100,000, 30 factors), so a problem the dual method answers never forms it."""
+        N = 100,000, 30 factors), so a problem the dual method answers never forms it.
+        Stacked as CSR (concatenation) and converted once (a linear pass)."""
         if self._A is None:
             mats = [self.A_zero, self.A_nonneg] + [s for _, s in self.socs] + [self.A_pow]
-            self._A = sp.vstack(mats, format="csc")
+            self._A = sp.vstack(mats, format="csr").tocsc()
         return self._A
 
     def _build_static(self, data: ProblemData) -> None:

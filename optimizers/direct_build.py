@@ -151,28 +151,33 @@ class DirectMatrices:
         return _Block(i, i + col0, np.broadcast_to(np.asarray(values, float), (self.n,)), self.n)
 
     def _zero_matrix(self) -> sp.csr_matrix:
-        """The zero cone's rows ``w - buy + sell = w0``; ``f - B'w = -B'b``, as CSR built
-        row by row in column order (no coordinate sort: the ``B'`` block is most of
-        ``A``'s entries). Dense zeros of ``B`` are left out."""
+        """The zero cone's rows ``w - buy + sell = w0``; ``f - B'w = -B'b``, as CSR filled
+        row by row in column order into preallocated arrays: no coordinate sort and few
+        temporaries (the ``B'`` block is most of ``A``'s entries, and fresh memory is what
+        forming it costs at N = 50,000). Dense zeros of ``B`` are left out."""
         n, K = self.n, self.K if self.use_risk else 0
-        i = np.arange(n, dtype=np.int64)
-        idx = [np.stack([i, i + n, i + 2 * n], axis=1).ravel()]
-        val = [np.tile(np.array([1.0, -1.0, 1.0]), n)]
-        counts = [np.full(n, 3)]
-        if K:
-            Bt = np.ascontiguousarray(self.B.T)
-            mask = Bt != 0
-            cnt = mask.sum(axis=1)
-            cols = np.nonzero(mask)[1] if not mask.all() else np.tile(i, K)
-            vals = -Bt[mask] if not mask.all() else -Bt.ravel()
-            ends = np.cumsum(cnt)  # f_k's entry closes row k (its column is the largest)
-            idx.append(np.insert(cols, ends, self.ifac + np.arange(K)))
-            val.append(np.insert(vals, ends, 1.0))
-            counts.append(cnt + 1)
-        indptr = np.r_[0, np.cumsum(np.concatenate(counts))]
-        return sp.csr_matrix(
-            (np.concatenate(val), np.concatenate(idx), indptr), shape=(n + K, self.nz)
-        )
+        B = self.B if K else np.zeros((n, 0))
+        nnz_rows = (B != 0).sum(axis=0) if K else np.zeros(0, dtype=np.int64)
+        indptr = np.empty(n + K + 1, dtype=np.int64)
+        indptr[0] = 0
+        indptr[1 : n + 1] = 3 * np.arange(1, n + 1)
+        indptr[n + 1 :] = 3 * n + np.cumsum(nnz_rows + 1)
+        nnz = int(indptr[-1])
+        itype = np.int32 if max(nnz, self.nz) < 2**31 - 1 else np.int64
+        indices = np.empty(nnz, dtype=itype)
+        data = np.empty(nnz)
+        i = np.arange(n, dtype=itype)
+        head = indices[: 3 * n].reshape(n, 3)
+        head[:, 0], head[:, 1], head[:, 2] = i, i + n, i + 2 * n
+        data[: 3 * n].reshape(n, 3)[:] = (1.0, -1.0, 1.0)
+        for k in range(K):  # row n + k: -B[:, k] on its nonzeros, then f_k (largest column)
+            a, b = indptr[n + k], indptr[n + k + 1]
+            col = B[:, k]
+            nzk = np.flatnonzero(col) if nnz_rows[k] < n else i
+            indices[a : b - 1] = nzk
+            np.negative(col[nzk], out=data[a : b - 1])
+            indices[b - 1], data[b - 1] = self.ifac + k, 1.0
+        return sp.csr_matrix((data, indices, indptr.astype(itype)), shape=(n + K, self.nz))
 
     @property
     def A_zero(self) -> sp.csr_matrix:

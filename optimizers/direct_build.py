@@ -202,7 +202,7 @@ class DirectMatrices:
     def _build_static(self, data: ProblemData) -> None:
         n = self.n
         self._A_zero = self._A = None
-        self._bsq = (self.B**2).sum(axis=0) if self.K else None
+        self._bsq = np.einsum("ij,ij->j", self.B, self.B) if self.K else None  # no N x K temp
         self.n_zero = n + self.K if self.use_risk else n
         rows = _Rows(self.nz)
         i = np.arange(n)

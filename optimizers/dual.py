@@ -19,7 +19,9 @@ bounds), and the factor part ``min_f rho f'Ff + nu (f + B'b)'F(f + B'b) + c'f`` 
 problem is strongly convex because ``d_i > 0`` and ``rho > 0``); its gradient is the
 vector of constraint residuals and its generalised Hessian ``sum_i D_i e_i e_i'`` (``D_i
 = -1 / h_i''`` for a name that trades strictly inside its bounds, else 0) plus the
-factor part is a ``p x p`` matrix with ``p = K + rows + (TE cap) + (total-risk cap)``.
+factor part is a ``p x p`` matrix with ``p = K + rows + (TE cap) + (total-risk cap)``,
+solved densely with few factors and through the few free names (Woodbury) with many
+(:mod:`optimizers.dual_step`).
 Several TE caps (or total-risk caps) are one: only the smallest can bind
 (:mod:`optimizers.direct_dual`).
 
@@ -55,10 +57,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import LinAlgError, cho_factor, cho_solve
-from scipy.linalg.blas import dsyrk
+from scipy.linalg import LinAlgError
 
 from optimizers.dual_data import DualData, DualStatic
+from optimizers.dual_step import NewtonSystem, dense_hessian
 
 __all__ = ["DualData", "DualResult", "DualStatic", "solve_dual"]
 
@@ -67,8 +69,8 @@ GAP_TOL = 1e-9  # duality gap and pi' violation, relative: at most GAP_TOL * max
 # in annualised utility units (utility = alpha'w - lambda a'Sa - costs; usually |utility| < 1,
 # where the bound is 1e-9 absolute)
 MAX_ITER = 60  # measured: 4-37 steps on random feasible problems (mean 9), 42 with the
-# 504-factor Ledoit-Wolf form; an infeasible one (unbounded dual) uses them all, ~0.1 s
-# at N = 5,000, before Clarabel decides
+# 504-factor Ledoit-Wolf form (37 on the demo); an infeasible one (unbounded dual) uses
+# them all, ~0.1 s at N = 5,000, before Clarabel decides
 ARMIJO = 1e-4
 LM_MIN = 1e-6  # smallest Levenberg-Marquardt damping, relative to the residual
 LM_MAX = 1e12  # damping beyond which steps are too small to matter
@@ -110,8 +112,12 @@ def name_trades(c1, c2, a, k, lo, hi) -> tuple[np.ndarray, np.ndarray]:
         num = 2.0 * np.abs(c[side])
         den = k15[side] + np.sqrt(k15[side] ** 2 + 4.0 * a[side] * np.abs(c[side]))
         # den = 0 when a = k = 0: a linear cost falling in the trade's direction, so the
-        # minimiser is the bound (an infinite trade, clipped below)
-        s = np.divide(num, den, out=np.full_like(num, np.inf), where=den > 0.0)
+        # minimiser is the bound (an infinite trade, clipped below); also when 4 a |c|
+        # underflows (|c| subnormal, k = 0), where the minimiser is sqrt(|c| / a)
+        lin = np.full_like(num, np.inf)
+        tiny = (den == 0.0) & (a[side] > 0.0)
+        lin[tiny] = np.sqrt(np.abs(c[side][tiny]) / a[side][tiny])
+        s = np.divide(num, den, out=lin, where=den > 0.0)
         x[side] = sign * s * s
     xc = np.minimum(np.maximum(x, lo), hi)
     return xc, (xc == x) & (x != 0.0)
@@ -126,7 +132,7 @@ class _Point:
         mu = float(v[P.imu]) if P.te is not None else 0.0
         nu = float(v[P.inu]) if P.vol is not None else 0.0
         rho = P.lam + mu
-        self.v, self.rho, self.mu, self.nu = v, rho + nu, mu, nu
+        self.v, self.rho, self.mu, self.nu, self.P = v, rho + nu, mu, nu, P
         g = -P.alpha + P.B @ y + P.GwT @ pi
         cb = P.cb + P.GbT @ pi
         cs = P.cs + P.GsT @ pi
@@ -135,16 +141,18 @@ class _Point:
             return
         # per name: rho d (w - b)^2 + nu d w^2 (active and total variance) + g w + costs
         self.qa, self.qn = 2.0 * rho * P.d, 2.0 * nu * P.d
-        a = self.qa + self.qn
-        base = self.qa * (P.w0 - P.b) + self.qn * P.w0 + g
-        xc, free = name_trades(base + cb, base - cs, a, P.k, P.lb - P.w0, P.ub - P.w0)
+        a = self.qa + self.qn if nu else self.qa
+        base = self.qa * P.dw0 + g
+        if nu:
+            base += self.qn * P.w0
+        xc, free = name_trades(base + cb, base - cs, a, P.k, P.xlo, P.xhi)
         ax = np.abs(xc)
         w = P.w0 + xc
         xp, xm = np.maximum(xc, 0.0), np.maximum(-xc, 0.0)
-        curv = a[free] + 0.75 * P.k[free] / np.sqrt(ax[free])
         self.free = np.flatnonzero(free)
-        self.D = -1.0 / curv
-        self.buying = xc[free] > 0
+        xf = ax[self.free]
+        self.D = -1.0 / (a[self.free] + 0.75 * P.k[self.free] / np.sqrt(xf))
+        self.buying = xc[self.free] > 0
         self.w, self.xp, self.xm = w, xp, xm
         self.g, self.cb, self.cs, self.a = g, cb, cs, a
         c_f = -y + P.Gf.T @ pi
@@ -152,67 +160,45 @@ class _Point:
         f = -(P.finv * c_f + 2.0 * nu * P.Bb) / (2.0 * self.rho)
         self.f = f
         dw = w - P.b
-        self.spec = float(np.sum(P.d * dw * dw))
-        self.fvar = float(f @ P.F @ f)
+        self.dw = dw
+        ddw = P.d * dw
+        self.spec = float(ddw @ dw)
+        self.fvar = float(P.fv @ (f * f))
         ft = f + P.Bb  # total factor exposure
-        self.tspec = float(np.sum(P.d * w * w))
-        self.tfvar = float(ft @ P.F @ ft)
-        quad = 0.5 * self.qa * dw * dw + 0.5 * self.qn * w * w
-        per = quad + g * w + cb * xp + cs * xm + P.k * ax * np.sqrt(ax)
+        self.tspec = float(np.sum(P.d * w * w)) if P.vol is not None else 0.0
+        self.tfvar = float(P.fv @ (ft * ft))
+        # sum of 0.5 qa dw^2 + 0.5 qn w^2 + g w + cb x+ + cs x- + k |x|^1.5 over names
+        per = rho * self.spec + nu * float(np.sum(P.d * w * w)) if nu else rho * self.spec
+        per += float(g @ w + cb @ xp + cs @ xm + P.k @ (ax * np.sqrt(ax)))
         fac = rho * self.fvar + nu * self.tfvar + c_f @ f
-        self.value = float(per.sum() + fac - y @ P.Bb - pi @ P.h)
-        grad = np.empty(P.p)
-        grad[:K] = P.B.T @ dw - f
-        rows = P.Gw @ w + P.Gb @ xp + P.Gs @ xm + P.Gf @ f
-        grad[K : K + R] = rows - P.h
+        self.value = float(per + fac - y @ P.Bb - pi @ P.h)
         if P.te is not None:
             self.value -= mu * P.te**2
-            grad[P.imu] = self.fvar + self.spec - P.te**2
         if P.vol is not None:
             self.value -= nu * P.vol**2
-            grad[P.inu] = self.tfvar + self.tspec - P.vol**2
-        self.grad = grad
+        self._grad = None
+
+    @property
+    def grad(self) -> np.ndarray:
+        """The dual gradient (the constraint residuals), computed when first asked for: a
+        trial point the step rejects never needs it."""
+        if self._grad is None:
+            P, K, R = self.P, self.P.K, self.P.R
+            grad = np.empty(P.p)
+            grad[:K] = P.B.T @ self.dw - self.f
+            rows = P.Gw @ self.w + P.Gb @ self.xp + P.Gs @ self.xm + P.Gf @ self.f
+            grad[K : K + R] = rows - P.h
+            if P.te is not None:
+                grad[P.imu] = self.fvar + self.spec - P.te**2
+            if P.vol is not None:
+                grad[P.inu] = self.tfvar + self.tspec - P.vol**2
+            self._grad = grad
+        return self._grad
 
     def hessian(self, P: DualData) -> np.ndarray:
-        """The generalised Hessian ``H`` (negative semidefinite) at this point.
-
-        ``-H = M' |D| M + C' F^-1 C / (2 rho)`` (+ the TE terms) with ``M`` the free
-        names' rows ``[B_i, E_i, 2 d_i a_i]``: the first part by a symmetric rank-k
-        update (``dsyrk``, half a general product's flops), the second from ``F``'s
-        diagonal (the eigenbasis of :class:`DualStatic`) in ``O(K R)``, never as a
-        ``K x K`` product.
-        """
-        K, R = P.K, P.R
-        i = self.free
-        E = np.where(self.buying[:, None], P.Ebuy[i], P.Esell[i])
-        cols = [P.B[i], E]
-        if P.te is not None:
-            cols.append((2.0 * P.d[i] * (self.w[i] - P.b[i]))[:, None])
-        if P.vol is not None:
-            cols.append((2.0 * P.d[i] * self.w[i])[:, None])
-        M = np.hstack(cols) * np.sqrt(-self.D)[:, None]
-        if len(i):
-            Q = dsyrk(1.0, M.T, trans=0)  # upper triangle of M'M
-            H = -(np.triu(Q) + np.triu(Q, 1).T)
-        else:
-            H = np.zeros((P.p, P.p))
-        fi = P.finv / (2.0 * self.rho)
-        X = P.Gf * fi[None, :]  # Gf F^-1 / (2 rho)
-        H[np.arange(K), np.arange(K)] -= fi
-        H[:K, K : K + R] += X.T
-        H[K : K + R, :K] += X
-        H[K : K + R, K : K + R] -= X @ P.Gf.T
-        # the risk multipliers move f by F^-1 (2 F u) / (2 rho) with u = f (TE) or
-        # f + B'b (total risk): -(C' u) / rho against (y, pi), -2 u'Fu' / rho together
-        us = [(P.imu, self.f), (P.inu, self.f + P.Bb)]
-        us = [(j, u) for j, u in us if j is not None]
-        for j, u in us:
-            col = np.r_[u, -(P.Gf @ u)] / self.rho  # -(C' u) / rho
-            H[: K + R, j] += col
-            H[j, : K + R] += col
-            for j2, u2 in us:
-                H[j, j2] -= 2.0 * float(u @ P.F @ u2) / self.rho
-        return H
+        """The generalised Hessian ``H`` (negative semidefinite) at this point
+        (:func:`~optimizers.dual_step.dense_hessian`)."""
+        return dense_hessian(P, self)
 
 
 def _check(P: DualData, pt: _Point) -> tuple[bool, float, float, float, float]:
@@ -230,7 +216,7 @@ def _check(P: DualData, pt: _Point) -> tuple[bool, float, float, float, float]:
     dual = _Point(P, pt.v).value if reg else pt.value
     dw = pt.w - P.b
     f = P.B.T @ dw
-    fvar = float(f @ P.F @ f)
+    fvar = float(P.fv @ (f * f))
     var = fvar + float(np.sum(P.d * dw * dw))
     ax = np.abs(pt.w - P.w0)
     primal = float(
@@ -244,7 +230,7 @@ def _check(P: DualData, pt: _Point) -> tuple[bool, float, float, float, float]:
         excess += pt.mu * max(var - P.te**2, 0.0)
     if P.vol is not None:
         ft = f + P.Bb
-        tvar = float(ft @ P.F @ ft) + float(np.sum(P.d * pt.w * pt.w))
+        tvar = float(P.fv @ (ft * ft)) + float(np.sum(P.d * pt.w * pt.w))
         worst = max(worst, float(np.sqrt(tvar)) - P.vol)
         excess += pt.nu * max(tvar - P.vol**2, 0.0)
     gap = primal - dual
@@ -297,15 +283,15 @@ def solve_dual(
         eps = min(1e-12, size)
         act = bounded & (pt.v <= eps) & (g < 0.0)
         fr = np.flatnonzero(~act)
-        Hf = -pt.hessian(P)[np.ix_(fr, fr)]
-        floor = 1e-12 * max(1.0, float(np.abs(np.diag(Hf)).max()))
+        system = NewtonSystem(P, pt, fr)
+        floor = 1e-12 * max(1.0, system.top)
         # Levenberg-Marquardt: the damping grows until the projected step passes the
         # Armijo test (directions of zero curvature -- names all at a bound or in their
         # no-trade band -- otherwise get huge steps), and shrinks after a clean step
         for _ in range(40):
             reg = floor + lm * min(1.0, size)
-            try:  # Hf + reg I is positive definite: Cholesky (a failure means more damping)
-                step = cho_solve(cho_factor(Hf + reg * np.eye(len(fr)), check_finite=False), g[fr])
+            try:  # -H + reg I is positive definite: Cholesky (a failure means more damping)
+                step = system.solve(reg, g[fr])
             except LinAlgError:
                 lm *= 10.0
                 continue

@@ -17,6 +17,11 @@ __all__ = ["DualData", "DualStatic", "EIG_TOL"]
 EIG_TOL = 1e-12  # factor-covariance eigenvalues below this share of the largest are zero
 
 
+def _is_diagonal(F: np.ndarray) -> bool:
+    """Whether ``F`` has no off-diagonal entry (then it is its own eigen-decomposition)."""
+    return not np.count_nonzero(F - np.diag(np.diagonal(F)))
+
+
 _FIELDS = (
     "static",
     "alpha",
@@ -51,10 +56,16 @@ class DualStatic:
 
     def __init__(self, B: np.ndarray, F: np.ndarray, d: np.ndarray, G: sp.csr_matrix):
         n = B.shape[0]
-        vals, U = np.linalg.eigh(F)
+        diagonal = _is_diagonal(F)  # (Ledoit-Wolf, OAS, ...): its own eigenbasis
+        vals, U = (np.diagonal(F).copy(), None) if diagonal else np.linalg.eigh(F)
         pos = vals > EIG_TOL * max(float(vals.max(initial=0.0)), 1e-300)
+        if U is None:  # U = I: columns are picked, not rotated (no N K^2 product)
+            U = np.eye(len(vals))
+            self.B = np.ascontiguousarray(B[:, pos])
+        else:
+            self.B = np.ascontiguousarray(B @ U[:, pos])
         Ur, U0 = U[:, pos], U[:, ~pos]
-        self.B = np.ascontiguousarray(B @ Ur)
+        self.fv = vals[pos]  # F's eigenvalues: the factor covariance is diag(fv) here
         self.F = np.diag(vals[pos])
         self.Finv = np.diag(1.0 / vals[pos])
         self.finv = 1.0 / vals[pos]
@@ -81,7 +92,10 @@ class DualStatic:
         (zero specific variances are regularised per solve, see :class:`DualData`)."""
         if not (d >= 0).all():
             return False
-        vals = np.linalg.eigvalsh(F) if F.size else np.zeros(1)
+        if not F.size:
+            vals = np.zeros(1)
+        else:
+            vals = np.diagonal(F) if _is_diagonal(F) else np.linalg.eigvalsh(F)
         return bool(vals.min() >= -EIG_TOL * max(float(vals.max()), 1e-300))
 
 
@@ -125,6 +139,7 @@ class DualData:
     def __post_init__(self):
         S = self.static
         self.B, self.F, self.Finv, self.finv, self.d = S.B, S.F, S.Finv, S.finv, S.d
+        self.fv = S.fv
         if self.reg is not None:
             self.d = S.d + self.reg
         if self.keep is None or self.keep.all():
@@ -137,6 +152,8 @@ class DualData:
             self.Ebuy, self.Esell = S.Ebuy[:, k], S.Esell[:, k]
             self.GwT, self.GbT, self.GsT = (m.T.tocsr() for m in (self.Gw, self.Gb, self.Gs))
         self.Bb = self.B.T @ self.b
+        # per-solve vectors the dual points reuse: w0 - b and the trade bounds
+        self.dw0, self.xlo, self.xhi = self.w0 - self.b, self.lb - self.w0, self.ub - self.w0
         self.K, self.R = self.B.shape[1], self.Gw.shape[0]
         self.imu = self.K + self.R if self.te is not None else None
         self.inu = self.K + self.R + (self.te is not None) if self.vol is not None else None

@@ -377,6 +377,20 @@ def validate_market_data(
     )
 
 
+def check_rows(frames: Mapping[str, pd.DataFrame], labels, allow_empty_holdings: bool) -> None:
+    """A file with a header and no rows is an error (holdings only unless
+    ``allow_empty_holdings``: an all-cash fund); all such files in one InputError."""
+    no_rows = [
+        f"{labels[k]}: no rows (a header only)"
+        for k, f in frames.items()
+        if len(f) == 0 and not (k == "holdings" and allow_empty_holdings)
+    ]
+    if no_rows:
+        if "holdings" in frames and len(frames["holdings"]) == 0 and not allow_empty_holdings:
+            no_rows.append("for an all-cash fund set data.allow_empty_holdings: true")
+        raise InputError("input data", no_rows)
+
+
 def load_market_data(
     paths: Mapping[str, Path],
     base_currency: str,
@@ -402,15 +416,7 @@ def load_market_data(
         raise InputError("input data", missing)
     frames = {k: read_table(Path(p), Path(p).name) for k, p in paths.items()}
     labels = {k: Path(p).name for k, p in paths.items()}
-    no_rows = [
-        f"{labels[k]}: no rows (a header only)"
-        for k, f in frames.items()
-        if len(f) == 0 and not (k == "holdings" and allow_empty_holdings)
-    ]
-    if no_rows:
-        if "holdings" in frames and len(frames["holdings"]) == 0 and not allow_empty_holdings:
-            no_rows.append("for an all-cash fund set data.allow_empty_holdings: true")
-        raise InputError("input data", no_rows)
+    check_rows(frames, labels, allow_empty_holdings)
     if "securities" in frames:
         from portfolio.backtest.history import securities_at
 

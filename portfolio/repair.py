@@ -107,7 +107,7 @@ class RepairProblem:
         if not risk.asset_ids.equals(d.ids):
             risk = risk.subset(d.ids)
         self.B, self.F, self.d = risk.exposures, risk.factor_cov, risk.specific_var
-        self.S_ii = np.einsum("ik,kl,il->i", self.B, self.F, self.B) + self.d
+        self.S_ii = ((self.B @ self.F) * self.B).sum(axis=1) + self.d  # BLAS, not O(N K^2) einsum
         hard = [c for c in self.constraints if c.soft is None]
         W, U, V, const, lo, hi, sens, labels, cash_rows = [], [], [], [], [], [], [], [], []
         self.te_caps: list[tuple[str, float]] = []

@@ -42,6 +42,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from optimizers.risk import FactorRiskModel
+from portfolio.alpha.residual_fit import residual_fit
 from portfolio.errors import InputError
 
 __all__ = [
@@ -174,41 +175,6 @@ def residual_design(
     return X, extra, names, info
 
 
-def _pinv_psd_batched(G: np.ndarray, rtol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
-    """Pseudo-inverses of a stack of symmetric PSD matrices and their numerical ranks."""
-    vals, vecs = np.linalg.eigh(G)
-    top = np.maximum(vals.max(axis=-1, keepdims=True), 1e-300)
-    keep = vals > rtol * top
-    inv = np.where(keep, 1.0 / np.where(keep, vals, 1.0), 0.0)
-    return (vecs * inv[..., None, :]) @ np.swapaxes(vecs, -1, -2), keep.sum(axis=-1)
-
-
-def _gram(
-    X: np.ndarray, E: np.ndarray, ok: np.ndarray, y: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """``Z_t' M_t Z_t`` (T, K+E, K+E) and ``Z_t' M_t y_t`` (T, K+E), ``Z_t = [X, E_t]``.
-
-    The static block takes single matrix products (no T x N x K array); the few
-    point-in-time columns use ``einsum``. ``X``, ``E`` are zero on NaN rows.
-    """
-    okf = ok.astype(float)
-    N, K = X.shape
-    yo = y * okf
-    Gxx = (X.reshape(N, K, 1) * X.reshape(N, 1, K)).reshape(N, K * K).T @ okf.T
-    Gxx = Gxx.T.reshape(-1, K, K)
-    rx = (X.T @ yo.T).T
-    if E.shape[2] == 0:
-        return Gxx, rx
-    Em = E * okf[:, :, None]
-    Gxe = np.einsum("nk,tne->tke", X, Em)
-    Gee = np.einsum("tne,tnf->tef", Em, Em)
-    G = np.concatenate(
-        [np.concatenate([Gxx, Gxe], axis=2), np.concatenate([np.swapaxes(Gxe, 1, 2), Gee], 2)],
-        axis=1,
-    )
-    return G, np.concatenate([rx, np.einsum("tne,tn->te", Em, yo)], axis=1)
-
-
 def cross_sectional_residual(
     values: np.ndarray, design: np.ndarray, extra: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -233,10 +199,11 @@ def cross_sectional_residual(
     Notes
     -----
     ``b_t = pinv(Z_t' M_t Z_t) Z_t' M_t r_t`` with ``M_t`` the 0/1 mask of usable names;
-    the Gram matrices are equilibrated (unit diagonal) before the eigen-decomposition,
-    whose eigenvalues below ``1e-10`` of the largest are treated as zero. The products
-    are small, so BLAS runs single-threaded here (threads only add latency, up to
-    tenfold on a loaded machine).
+    eigenvalues of the equilibrated (unit-diagonal) Gram matrices below ``1e-10`` of the
+    largest are treated as zero. Computed with one factorisation of the static design
+    and a small Woodbury downdate per date (:mod:`portfolio.alpha.residual_fit`), not a
+    ``K x K`` decomposition per date. BLAS runs single-threaded here (threads only add
+    latency, up to tenfold on a loaded machine).
     """
     with threadpool_limits(limits=1, user_api="blas"):
         return _residual(values, design, extra)
@@ -247,17 +214,12 @@ def _residual(values, design, extra) -> tuple[np.ndarray, np.ndarray]:
     T, N = values.shape
     X = np.column_stack([np.ones(N), np.asarray(design, dtype=float).reshape(N, -1)])
     E = np.zeros((T, N, 0)) if extra is None else np.asarray(extra, dtype=float)
-    row_ok = np.isfinite(X).all(axis=1)[None, :] & np.isfinite(E).all(axis=2)
+    x_ok = np.isfinite(X).all(axis=1)
+    row_ok = x_ok[None, :] & np.isfinite(E).all(axis=2)
     ok = np.isfinite(values) & row_ok
-    X = np.where(np.isfinite(X).all(axis=1)[:, None], X, 0.0)
+    X = np.where(x_ok[:, None], X, 0.0)
     E = np.where(row_ok[:, :, None], E, 0.0)
-    G, rhs = _gram(X, E, ok, np.where(ok, values, 0.0))
-    d = np.sqrt(np.diagonal(G, axis1=1, axis2=2))
-    s = np.where(d > 0, 1.0 / np.where(d > 0, d, 1.0), 0.0)
-    P, rank = _pinv_psd_batched(G * s[:, :, None] * s[:, None, :])
-    coef = s * np.einsum("tkl,tl->tk", P, s * rhs)
-    k = X.shape[1]
-    fitted = (X @ coef[:, :k].T).T + np.einsum("tne,te->tn", E, coef[:, k:])
+    fitted, coef, rank = residual_fit(X, E, ok, np.where(ok, values, 0.0))
     usable = ok.sum(axis=1) > rank + 1
     resid = np.where(ok & usable[:, None], values - fitted, np.nan)
     return resid, np.where(usable[:, None], coef, np.nan)

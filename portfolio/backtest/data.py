@@ -136,7 +136,9 @@ def _max_age(table: DatedTable, config) -> int | None:
     return MAX_SNAPSHOT_AGE_DAYS
 
 
-def _validate_history(table: DatedTable, fx: DatedTable, base: str) -> pd.DataFrame:
+def _validate_history(
+    table: DatedTable, fx: DatedTable, base: str, fx_band: float | None
+) -> pd.DataFrame:
     """Validate every securities snapshot in one call of the production validator.
 
     Rows are named ``asset_id on date`` for the validator, so a problem names the file,
@@ -158,6 +160,7 @@ def _validate_history(table: DatedTable, fx: DatedTable, base: str) -> pd.DataFr
         fx=rates,
         base_currency=base,
         labels={"securities": table.source, "fx": fx.source},
+        fx_band=fx_band,
     )
     out = data.securities
     out.index = pd.Index(pd.array(ids, dtype="string"), name="asset_id")
@@ -165,8 +168,12 @@ def _validate_history(table: DatedTable, fx: DatedTable, base: str) -> pd.DataFr
     return out
 
 
-def _check_fx_history(fx: DatedTable, base: str) -> None:
-    """Every FX snapshot: positive numeric rates and the base currency at 1.0."""
+def _check_fx_history(fx: DatedTable, base: str, band: float | None) -> None:
+    """Every FX snapshot: positive numeric rates, the base currency at 1.0, and each rate
+    within ``data.fx_band`` of its reference (:func:`portfolio.input_rules.fx_plausibility`;
+    the first date a currency leaves the band is named)."""
+    from portfolio.input_rules import REFERENCE_USD_PER_UNIT, fx_plausibility
+
     frame = fx.frame
     rate = pd.to_numeric(frame.get("base_per_unit"), errors="coerce")
     if rate is None or "currency" not in frame:
@@ -181,6 +188,16 @@ def _check_fx_history(fx: DatedTable, base: str) -> None:
             problems.append(
                 f"column 'base_per_unit': {what} in {int(mask.sum())} rows, first "
                 f"{first['currency']} on {str(first['date'])[:10]}"
+            )
+    if band is not None and not bad.any() and base in REFERENCE_USD_PER_UNIT:
+        ccy = frame["currency"].astype(str)
+        ref = ccy.map(REFERENCE_USD_PER_UNIT) / REFERENCE_USD_PER_UNIT[base]
+        out = ref.notna() & ((rate < ref / band) | (rate > ref * band))
+        for c, rows in frame[out].sort_values("date", kind="stable").groupby(ccy[out]):
+            first = rows.index[0]  # the first date this currency leaves the band
+            text = fx_plausibility(pd.Series({c: float(rate[first])}), base, band)[0]
+            problems.append(
+                f"column 'base_per_unit' on {str(frame.at[first, 'date'])[:10]}: {text}"
             )
     if problems:
         raise InputError(fx.source, problems)
@@ -199,7 +216,10 @@ def inputs_from_frames(
     ``frames`` has ``securities, fundamentals, returns, holdings, cash, fx`` and optionally
     ``securities_history`` and ``fx_history`` (each with a ``date`` column).
     """
+    from portfolio.inputs import check_rows
+
     data_spec = config.data
+    check_rows(frames, labels, data_spec.allow_empty_holdings)
     sec_key = "securities_history" if "securities_history" in frames else "securities"
     fx_key = "fx_history" if "fx_history" in frames else "fx"
     securities = dated_table(
@@ -224,8 +244,8 @@ def inputs_from_frames(
     if not fx.is_history:
         notes.append(f"{labels[fx_key]}: one FX snapshot used at every date")
     if fx.is_history:
-        _check_fx_history(fx, config.fund.base_currency)
-    valid = _validate_history(securities, fx, config.fund.base_currency)
+        _check_fx_history(fx, config.fund.base_currency, data_spec.fx_band)
+    valid = _validate_history(securities, fx, config.fund.base_currency, data_spec.fx_band)
     securities.check_no_gaps()
     last_sec = securities.at(securities.dates[-1] if len(securities.dates) else None, None)
     base = validate_market_data(
@@ -241,6 +261,7 @@ def inputs_from_frames(
             for k in ("securities", "fundamentals", "returns", "holdings", "cash", "fx")
         },  # fmt: skip
         sources=sources,
+        fx_band=data_spec.fx_band,
     )
     return BacktestInputs(
         config=config,

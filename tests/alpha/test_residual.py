@@ -3,6 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from optimizers.risk import FactorRiskModel
@@ -250,3 +252,83 @@ def test_residualisation_config_errors(factor_market):
             m.benchmark,
             m.as_of,
         )
+
+
+def lw_like_design(rng, n, days):
+    """Ledoit-Wolf exposures: de-meaned daily returns over ``days`` days, one column
+    each; the columns sum to zero per name, so ``[1, X]`` is rank deficient."""
+    R = rng.normal(size=(days, n)) * 0.02
+    return (R - R.mean(axis=0)).T / np.sqrt(days)
+
+
+@pytest.mark.parametrize("extra_cols", [0, 2])
+def test_many_columns_and_every_path_match_per_date_lstsq(extra_cols):
+    """A many-column design (rank deficient) with masks that take each path of
+    :mod:`portfolio.alpha.residual_fit`: all names, a few out (Woodbury downdate), more
+    names out than the design has columns, and every name of a dummy column out (the
+    downdate would be singular: the date is fitted on its own Gram matrix)."""
+    rng = np.random.default_rng(5)
+    T, n, days = 8, 160, 60
+    dummy = np.zeros(n)
+    dummy[:4] = 1.0  # a small group: all four names missing on date 3
+    B = np.column_stack([lw_like_design(rng, n, days), dummy])
+    values = rng.normal(size=(T, n))
+    values[1, rng.choice(n, 12, replace=False)] = np.nan
+    values[2, rng.choice(n, 90, replace=False)] = np.nan  # more out than the rank (~62)
+    values[3, :4] = np.nan
+    values[4] = np.nan  # no name at all
+    values[5, rng.choice(n, 30, replace=False)] = np.nan
+    B[7, 2] = np.nan  # a name without exposures, on every date
+    extra = None
+    if extra_cols:
+        extra = rng.normal(size=(T, n, extra_cols))
+        extra[6, :, 1] = 2.0 * B[:, 0] - 1.0  # in the static design's span on date 6
+        extra[rng.random((T, n, extra_cols)) < 0.03] = np.nan
+    resid, coef = cross_sectional_residual(values, B, extra)
+    want = slow_residual(values, B, extra)
+    want[4] = np.nan  # no name: the slow reference has nothing to fit either
+    np.testing.assert_array_equal(np.isnan(resid), np.isnan(want))
+    # tolerance: the residuals are O(1); 1e-10 absolute allows the downdate's
+    # conditioning (its smallest eigenvalue is kept above 1e-6) on ~60 columns
+    np.testing.assert_allclose(resid, want, atol=1e-10)
+    for t in range(T):
+        ok = np.isfinite(resid[t])
+        if not ok.any():
+            continue
+        full = np.column_stack([np.ones(n), B] + ([] if extra is None else [extra[t]]))
+        np.testing.assert_allclose(full[ok] @ coef[t], values[t, ok] - resid[t, ok], atol=1e-10)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n=st.integers(8, 60),
+    k=st.integers(0, 30),
+    e=st.integers(0, 2),
+    missing=st.floats(0.0, 0.6),
+    dummies=st.booleans(),
+)
+def test_random_designs_and_masks_match_per_date_lstsq(seed, n, k, e, missing, dummies):
+    """Hypothesis: any static design (more columns than names allowed, dummy sets that
+    lose every name on some dates), point-in-time columns and missing values; the
+    residual equals per-date lstsq to 1e-9 (values are O(1)) on dates with more names
+    than the design's rank plus one (``numpy.linalg.matrix_rank``), NaN on the others."""
+    rng = np.random.default_rng(seed)
+    T = 5
+    cols = [rng.normal(size=(n, k))]
+    if dummies:
+        cols.append((rng.integers(0, 3, n)[:, None] == np.arange(3)).astype(float))
+    B = np.hstack(cols)
+    values = rng.normal(size=(T, n))
+    values[rng.random((T, n)) < missing] = np.nan
+    extra = rng.normal(size=(T, n, e)) if e else None
+    resid, _ = cross_sectional_residual(values, B, extra)
+    want = slow_residual(values, B, extra)
+    for t in range(T):
+        ok = np.isfinite(want[t])
+        Z = np.column_stack([np.ones(n), B] + ([] if extra is None else [extra[t]]))[ok]
+        if ok.sum() > np.linalg.matrix_rank(Z) + 1:  # more names than the rank plus one
+            np.testing.assert_array_equal(np.isfinite(resid[t]), ok)
+            np.testing.assert_allclose(resid[t, ok], want[t, ok], atol=1e-9)
+        else:
+            assert np.isnan(resid[t]).all()

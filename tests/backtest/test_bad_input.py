@@ -164,3 +164,35 @@ def test_out_folder_is_checked_before_any_work(files, tmp_path, capsys):
     assert code == 2 and "--out" in err and "taken" in err, err
     assert "securities_history" not in err
     assert (out / "notes.txt").read_text() == "mine" and len(list(out.iterdir())) == 1
+
+
+def test_fx_history_rate_outside_the_band_names_the_first_date(files, tmp_path, capsys):
+    """A JPY rate entered inverted (JPY per USD) from one date on: exit 2 naming the file,
+    the column, the currency and that first date; nothing written."""
+    fx = pd.read_csv(files / "fx_history.csv")
+    dates = sorted(fx["date"].unique())
+    bad_from = dates[len(dates) // 2]
+    inverted = (fx["currency"] == "JPY") & (fx["date"] >= bad_from)
+    fx.loc[inverted, "base_per_unit"] = 1.0 / fx.loc[inverted, "base_per_unit"]
+    fx.to_csv(files / "fx_history.csv", index=False)
+    code, err = _run(capsys, files / "config.yaml", tmp_path / "out")
+    assert code == 2, err
+    assert "fx_history.csv" in err and "column 'base_per_unit'" in err
+    assert f"on {str(bad_from)[:10]}" in err and "for JPY is implausible" in err
+    assert "looks inverted" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_input_file_with_a_header_and_no_rows(files, tmp_path, capsys):
+    """An empty fundamentals file: exit 2 naming it, as the rebalance does."""
+    cfg = yaml.safe_load((files / "config.yaml").read_text())
+    name = cfg["data"]["fundamentals"]
+    path = files / name
+    if path.suffix == ".parquet":
+        pd.read_parquet(path).iloc[:0].to_parquet(path)
+    else:
+        pd.read_csv(path).iloc[:0].to_csv(path, index=False)
+    code, err = _run(capsys, files / "config.yaml", tmp_path / "out")
+    assert code == 2, err
+    assert f"{name}: no rows (a header only)" in err
+    assert not (tmp_path / "out").exists()

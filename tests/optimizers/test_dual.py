@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize_scalar
 
@@ -36,6 +36,8 @@ warnings.filterwarnings("ignore", category=UserWarning)
     lo=st.floats(-0.05, 0.0),
     width=st.floats(0.0, 0.1),
 )
+# a subnormal slope: 4 a |c| underflows to 0 (it once gave the bound, an infinite trade)
+@example(c=-5e-324, spread=0.0, a=0.125, k=0.0, lo=0.0, width=0.0625)
 def test_name_trade_is_the_scalar_minimiser(c, spread, a, k, lo, width):
     hi = lo + width
     c1, c2 = np.array([c + spread]), np.array([c - spread])

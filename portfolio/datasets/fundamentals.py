@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit, logit
 
 from portfolio.datasets.scores import winsorized_zscore
 
@@ -169,8 +170,7 @@ def draw_fundamental_paths(
     eps_fwd = np.where(analyst == 0, np.nan, eps_fwd)
 
     esg0 = np.where(jp, rng.beta(5.0, 3.0, size=n), rng.beta(4.0, 4.0, size=n))
-    logit0 = np.log(esg0) - np.log1p(-esg0)  # logistic walk (numpy: no scipy.special import)
-    esg = 100 / (1 + np.exp(-(logit0 + _hold(_walk(rng, shape, 0.05), last_y))))
+    esg = 100 * expit(logit(esg0) + _hold(_walk(rng, shape, 0.05), last_y))
     esg = np.round(esg, 1)
 
     div0 = np.where(np.isfinite(dps[0]), dps[0], 0.0)  # starting price is 1

@@ -65,6 +65,18 @@ FALLBACK_NOTE = (
 )
 
 
+RETURN_BASED_NOTE = (
+    "every factor of the risk model is estimated from the return window (statistical or "
+    "shrunk covariance): residualising the history months' returns on those loadings would "
+    "remove the returns themselves, so they are residualised on country and sector dummies"
+)
+
+
+def _all_return_based(risk_model: FactorRiskModel) -> bool:
+    moving = set((risk_model.info or {}).get("point_in_time_factors", ()))
+    return bool(moving) and all(str(f) in moving for f in risk_model.factor_names)
+
+
 @dataclass(frozen=True)
 class ICResidualization:
     """What the IC history's forward returns are residualised on.
@@ -93,11 +105,15 @@ def resolve_residualization(spec, risk_model: FactorRiskModel | None) -> ICResid
     """Turn ``spec.ic_residualize`` into a concrete choice given the risk model (if any).
 
     ``"auto"``: the risk model's exposures when a risk model is given, else the
-    country and sector dummies (with a note). ``"risk_model"`` without a risk model
+    country and sector dummies (with a note); also the dummies when every factor of the
+    risk model is return-based (a statistical or shrunk-covariance model, whose loadings
+    are made of the history months' own returns). ``"risk_model"`` without a risk model
     raises :class:`InputError`. A list: dummies of those columns.
     """
     choice = spec.ic_residualize
     scores = tuple(spec.ic_residualize_scores)
+    if choice == "auto" and risk_model is not None and _all_return_based(risk_model):
+        return ICResidualization("groups", FALLBACK_GROUPS, scores, RETURN_BASED_NOTE)
     if choice == "risk_model" or (choice == "auto" and risk_model is not None):
         if risk_model is None:
             raise InputError(

@@ -86,6 +86,9 @@ class DenseRiskEstimator(BaseEstimator):
             "n_factors": int(ff.B.shape[1]),
             "truncation_error": float(ff.truncation_error),
             "specific_meaning": ff.specific_meaning,
+            # every factor is made of the fitted window's returns (see
+            # portfolio.alpha.residual: the IC history is not residualised on them)
+            "point_in_time_factors": list(names),
             **extra,
         }
         self.low_rank_ = lr

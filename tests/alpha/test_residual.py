@@ -187,6 +187,23 @@ def test_run_alpha_residualises_on_the_risk_model_by_default(factor_market):
     assert d["mean"] < r["mean"] - 0.05 and d["std"] > b["std"]
 
 
+def test_a_return_based_risk_model_is_not_a_residualisation_design(factor_market):
+    """A Ledoit-Wolf model fitted on the returns: its loadings are made of the history
+    months' own returns, so ``auto`` residualises on country and sector dummies, exactly as
+    with no risk model (the same IC history)."""
+    from portfolio.risk import LedoitWolfCovariance
+
+    m, returns, _ = factor_market
+    lw = LedoitWolfCovariance().fit(returns).risk_model_
+    assert set(lw.info["point_in_time_factors"]) == set(lw.factor_names)
+    spec = AlphaSpec(factors={"earnings_yield_fwd": {}})
+    got = run(m, returns, spec, lw).diagnostics["ic"]
+    ref = run(m, returns, spec).diagnostics["ic"]
+    assert got["residualized_on"] == ["country", "sector"]
+    assert "estimated from the return window" in got["residualization"]["note"]
+    assert got["blend"]["mean"] == pytest.approx(ref["blend"]["mean"], abs=1e-12)
+
+
 def test_explicit_choices_and_point_in_time_scores(factor_market):
     m, returns, rm = factor_market
     factors = {"earnings_yield_fwd": {}, "fcf_yield": {}}

@@ -220,6 +220,13 @@ class Rebalancer:
             risk_model=risk_model,
         )
 
+    def market_terms(self, securities: pd.DataFrame):
+        """``(lots, lot problems, linear cost rates)`` of ``securities`` from the market
+        table (rates ``None`` when a lot size is missing)."""
+        markets = load_market_table(self.config.markets)
+        lots, problems = lot_sizes(securities, markets)
+        return lots, problems, None if problems else linear_cost_rates(securities, markets)
+
     def _risk_spec(self):
         """The risk spec with vendor file paths resolved against the config's folder."""
         spec = self.config.risk
@@ -254,11 +261,9 @@ class Rebalancer:
         data = selection.data
         sec = data.securities
 
-        markets = load_market_table(cfg.markets)
-        lots, lot_problems = lot_sizes(sec, markets)
+        lots, lot_problems, rates = self.market_terms(sec)
         if lot_problems:
             raise InputError("securities", lot_problems)
-        rates = linear_cost_rates(sec, markets)
         nav_override = None if cfg.fund.nav == "holdings" else float(cfg.fund.nav)
         book = build_book(data, nav_override)
         book.notes.extend(selection.notes)

@@ -65,7 +65,8 @@ class BookState:
 
     @property
     def cash_base(self) -> float:
-        return float((self.cash_local * self.cash_local.index.map(self.fx).astype(float)).sum())
+        rates = self.fx.reindex(self.cash_local.index).to_numpy(dtype=float)
+        return float(np.nansum(self.cash_local.to_numpy(dtype=float) * rates))
 
     @property
     def value_base(self) -> pd.Series:

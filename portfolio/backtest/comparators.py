@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,21 +43,64 @@ class StageRecorder(Rebalancer):
     (the alpha stage reads the benchmark, not the holdings), so the result is the same.
     A fund universe keeps held names outside it (:mod:`portfolio.selection`), so two books
     on the same date can see different names: the stages are then refitted on this one's.
+    The board lots and cost rates (``terms``: ``(asset index, lots, rates)``) are reused
+    the same way; ``markets`` is the market table read once per backtest.
     """
 
-    def __init__(self, config, base_dir=None, risk=None, alpha=None):
+    def __init__(self, config, base_dir=None, risk=None, alpha=None, markets=None, terms=None):
         super().__init__(config, base_dir)
         self.risk_ = risk
         self.alpha_ = alpha
+        self.markets = markets
+        self.terms_ = terms
+        self.cpu_: dict[str, float] = {}  # CPU seconds per stage (see _cpu)
+
+    def prepare(self, data):
+        with self._cpu("prepare_s"):
+            return super().prepare(data)
+
+    def solve(self, prepared, overrides=None):
+        with self._cpu("solve_s"):
+            return super().solve(prepared, overrides)
+
+    def finish(self, prepared, result, overrides=None, min_trade_base=None):
+        with self._cpu("trades_s"):
+            return super().finish(prepared, result, overrides, min_trade_base)
+
+    @contextmanager
+    def _cpu(self, key):
+        """CPU seconds of a stage into ``cpu_`` (the risk and alpha fits inside ``prepare``
+        are counted apart: ``prepare_s`` is the rest)."""
+        c = time.process_time()
+        try:
+            yield
+        finally:
+            spent = time.process_time() - c
+            self.cpu_[key] = self.cpu_.get(key, 0.0) + spent
+            if key in ("risk_s", "alpha_s"):
+                self.cpu_["prepare_s"] = self.cpu_.get("prepare_s", 0.0) - spent
+
+    def market_terms(self, securities):
+        if self.terms_ is None or not self.terms_[0].equals(securities.index):
+            markets = self.markets
+            if markets is None:
+                markets = load_market_table(self.config.markets)
+            lots, problems = lot_sizes(securities, markets)
+            if problems:
+                return lots, problems, None
+            self.terms_ = (securities.index, lots, linear_cost_rates(securities, markets))
+        return self.terms_[1].copy(), [], self.terms_[2].copy()
 
     def risk_stage(self, data):
         if self.risk_ is None or not self.risk_[0].asset_ids.equals(data.securities.index):
-            self.risk_ = super().risk_stage(data)
+            with self._cpu("risk_s"):
+                self.risk_ = super().risk_stage(data)
         return self.risk_
 
     def alpha_stage(self, data, risk_model, book):
         if self.alpha_ is None or not self.alpha_.alpha.index.equals(data.securities.index):
-            self.alpha_ = super().alpha_stage(data, risk_model, book)
+            with self._cpu("alpha_s"):
+                self.alpha_ = super().alpha_stage(data, risk_model, book)
         return self.alpha_
 
 
@@ -117,6 +162,8 @@ class DateContext:
     frozen : names that cannot trade (halted, no traded value).
     markets : the market table (:func:`~portfolio.markets.load_market_table` with the
         config's overrides), read once per backtest.
+    lots, rates : board lots and linear cost rates of ``securities`` (the engine's at that
+        date), or None to derive them from ``markets``.
     """
 
     config: object
@@ -127,6 +174,8 @@ class DateContext:
     alpha: object
     frozen: pd.Series
     markets: pd.DataFrame | None = None
+    lots: pd.Series | None = None
+    rates: pd.DataFrame | None = None
 
 
 def comparator_trades(ctx: DateContext, state, target: pd.Series) -> TradeList:
@@ -139,9 +188,11 @@ def comparator_trades(ctx: DateContext, state, target: pd.Series) -> TradeList:
 
     cfg = ctx.config
     sec = ctx.securities
-    markets = ctx.markets if ctx.markets is not None else load_market_table(cfg.markets)
-    lots, _ = lot_sizes(sec, markets)
-    rates = linear_cost_rates(sec, markets)
+    lots, rates = ctx.lots, ctx.rates
+    if lots is None or rates is None:
+        markets = ctx.markets if ctx.markets is not None else load_market_table(cfg.markets)
+        lots, _ = lot_sizes(sec, markets)
+        rates = linear_cost_rates(sec, markets)
     shares = state.shares.reindex(sec.index).fillna(0).astype(np.int64)
     nav = float((shares * ctx.price_base).sum() + state.cash_base)
     no_liq = ~(sec["adv_base"] > 0)

@@ -22,7 +22,6 @@ holdings and cash files valued at the last snapshot (the fund's current size).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -37,6 +36,7 @@ from portfolio.backtest.book import (
     period_growth,
     plain,
 )
+from portfolio.backtest.clock import StageClock
 from portfolio.backtest.comparators import (
     DateContext,
     StageRecorder,
@@ -87,7 +87,9 @@ class BacktestRun:
     nav : daily NAV per strategy and the benchmark, base currency.
     holdings, trades : long frames with a ``date`` column.
     events : infeasible months with their diagnosis, delistings, notes.
-    timings : seconds per stage, summed over dates.
+    timings : wall seconds per stage, summed over dates.
+    cpu_timings : CPU seconds of this process per stage, summed over dates (on a loaded
+        machine the wall time also counts the wait for a core).
     planted_ic, base_currency, notes : context for the statistics.
     """
 
@@ -101,6 +103,7 @@ class BacktestRun:
     base_currency: str
     planted_ic: float | None
     notes: list[str] = field(default_factory=list)
+    cpu_timings: dict[str, float] = field(default_factory=dict)
 
 
 def rebalance_dates(index: pd.DatetimeIndex, start=None, end=None, frequency="monthly"):
@@ -185,19 +188,28 @@ def _initial_state(inputs: BacktestInputs, t, capital: float) -> BookState:
     )
 
 
-def _context(rec: StageRecorder, data, config, markets=None) -> DateContext:
-    data = _fund_view(data, config, config.fund.as_of)
+def _context(rec: StageRecorder, data, config, markets=None, result=None) -> DateContext:
+    """What the strategies share at the date: the engine's fund view and benchmark (from
+    its ``result``, or derived again when the month did not solve), risk, alpha, lots."""
+    if result is not None:  # the rebalance's own fund view and book
+        data, benchmark = result.data, result.book.benchmark
+    else:
+        data = _fund_view(data, config, config.fund.as_of)
+        benchmark = build_book(data, nav_override=1.0).benchmark
     sec = data.securities
     halted = sec["halted"].astype(bool) if "halted" in sec else pd.Series(False, index=sec.index)
+    terms = rec.terms_ if rec.terms_ is not None and rec.terms_[0].equals(sec.index) else None
     return DateContext(
         config=config,
         securities=sec,
         price_base=(sec["price_local"] * sec["currency"].map(data.fx)).astype(float),
-        benchmark=build_book(data, nav_override=1.0).benchmark,
+        benchmark=benchmark,
         risk_model=rec.risk_[0],
         alpha=rec.alpha_,
         frozen=halted | ~(sec["adv_base"] > 0),
         markets=markets,
+        lots=None if terms is None else terms[1],
+        rates=None if terms is None else terms[2],
     )
 
 
@@ -257,16 +269,16 @@ def _walk(inputs: BacktestInputs, spec: BacktestSpec, progress) -> BacktestRun:
     bench_level = capital
     nav_parts: list[pd.DataFrame] = []
     periods, holdings, trades, events = [], [], [], []
-    timings = {k: 0.0 for k in ("data_s", "rebalance_s", "comparators_s", "book_s", "ic_s")}
+    clock = StageClock(("data_s", "rebalance_s", "comparators_s", "book_s", "ic_s"))
+    timings = clock.wall
     prev = None  # (t, ctx, growth-independent records)
     for k, t in enumerate(dates):
-        t0 = time.perf_counter()
-        fx = inputs.fx_at(t)
-        sec = inputs.securities_at(t)
-        price = plain((sec["price_local"] * sec["currency"].map(fx)).astype(float))
-        timings["data_s"] += time.perf_counter() - t0
+        with clock("data_s"):
+            cut = inputs.market_at(t, inputs.holdings.iloc[:0], inputs.cash.iloc[:0])
+            fx, sec = cut.fx, cut.securities  # the data cut at t, the book attached below
+            price = plain((sec["price_local"] * sec["currency"].map(fx)).astype(float))
         if prev is not None:
-            t0 = time.perf_counter()
+            clock.start("book_s")
             growth = period_growth(inputs.returns, prev["date"], t)
             row = prev["row"]
             daily = {s: nav_path(states[s], growth) for s in names}
@@ -280,11 +292,10 @@ def _walk(inputs: BacktestInputs, spec: BacktestSpec, progress) -> BacktestRun:
                     row["delisted"] = ",".join(flows["delisted"])
             row["benchmark_return"] = float(daily["benchmark"].iloc[-1] / bench_level - 1.0)
             bench_level = float(daily["benchmark"].iloc[-1])
-            timings["book_s"] += time.perf_counter() - t0
-            t0 = time.perf_counter()
-            observed = inputs.returns.loc[growth.index].notna().any()
-            row.update(realised_ic(prev["ctx"], growth.iloc[-1] - 1.0, observed))
-            timings["ic_s"] += time.perf_counter() - t0
+            clock.stop("book_s")
+            with clock("ic_s"):
+                observed = inputs.returns.loc[growth.index].notna().any()
+                row.update(realised_ic(prev["ctx"], growth.iloc[-1] - 1.0, observed))
             periods.append(row)
             if progress is not None:
                 progress(_progress_line(periods))
@@ -292,20 +303,19 @@ def _walk(inputs: BacktestInputs, spec: BacktestSpec, progress) -> BacktestRun:
         if last and not spec.final_rebalance:
             break
 
-        t0 = time.perf_counter()
-        config = inputs.config.model_copy(
-            update={"fund": inputs.config.fund.model_copy(update={"as_of": t.date()})}
-        )
-        state = states["engine"]
-        data = inputs.market_at(t, state.holdings_frame(), state.cash_frame())
-        timings["data_s"] += time.perf_counter() - t0
-        t0 = time.perf_counter()
-        rec = StageRecorder(config, inputs.base_dir)
-        result = _solve(rec, data, t, events, "engine")
-        timings["rebalance_s"] += time.perf_counter() - t0
+        with clock("data_s"):
+            config = inputs.config.model_copy(
+                update={"fund": inputs.config.fund.model_copy(update={"as_of": t.date()})}
+            )
+            state = states["engine"]
+            data = inputs.with_book(cut, state.holdings_frame(), state.cash_frame())
+        with clock("rebalance_s"):
+            rec = StageRecorder(config, inputs.base_dir, markets=markets)
+            result = _solve(rec, data, t, events, "engine")
+        clock.add_cpu("engine_", rec.cpu_)
         if rec.alpha_ is None:  # the stages did not run: nothing to record
             raise InputError(f"backtest at {t.date()}", "the alpha stage did not run")
-        ctx = _context(rec, data, config, markets)
+        ctx = _context(rec, data, config, markets, result)
         row = {"date": t, "next_date": None if last else dates[k + 1], "engine_nav": state.nav_base}
         row.update(_engine_row(result, ctx, state))
         if result is not None:
@@ -314,18 +324,16 @@ def _walk(inputs: BacktestInputs, spec: BacktestSpec, progress) -> BacktestRun:
                 timings[f"engine_{key}"] = timings.get(f"engine_{key}", 0.0) + float(
                     result.timings.get(key, 0.0)
                 )
-            t0 = time.perf_counter()
-            states["engine"] = apply_trades(
-                state, result.trades.holdings["shares_after"], ctx.price_base,
-                row["engine_cost_base"], base,
-            )  # fmt: skip
-            timings["book_s"] += time.perf_counter() - t0
+            with clock("book_s"):
+                states["engine"] = apply_trades(
+                    state, result.trades.holdings["shares_after"], ctx.price_base,
+                    row["engine_cost_base"], base,
+                )  # fmt: skip
             trades.append(result.trades.trades.assign(date=t))
         holdings.append(_holdings_rows(states["engine"], ctx, t))
         if spec.comparators and not last:
-            t0 = time.perf_counter()
-            _run_comparators(states, ctx, inputs, data, rec, row, events, t, base)
-            timings["comparators_s"] += time.perf_counter() - t0
+            with clock("comparators_s"):
+                _run_comparators(states, ctx, inputs, data, rec, row, events, t, base, clock)
         prev = {"date": t, "ctx": ctx, "row": row}
 
     nav = pd.concat(nav_parts) if nav_parts else pd.DataFrame()
@@ -344,6 +352,7 @@ def _walk(inputs: BacktestInputs, spec: BacktestSpec, progress) -> BacktestRun:
         base_currency=base,
         planted_ic=inputs.planted_ic,
         notes=notes,
+        cpu_timings=dict(clock.cpu),
     )
 
 
@@ -397,8 +406,16 @@ def _holdings_rows(state: BookState, ctx: DateContext, t) -> pd.DataFrame:
     )
 
 
-def _run_comparators(states, ctx, inputs, data, rec, row, events, t, base) -> None:
+def _run_comparators(states, ctx, inputs, data, rec, row, events, t, base, clock) -> None:
     """Top quintile of the score and the constraints-light engine, booked with costs."""
+    with clock("comparators_top_quintile_s"):
+        _top_quintile(states, ctx, row, base)
+    with clock("comparators_light_s"):
+        light = _light(states, ctx, inputs, data, rec, row, events, t, base)
+    clock.add_cpu("light_", light.cpu_)
+
+
+def _top_quintile(states, ctx, row, base) -> None:
     from portfolio.backtest.comparators import cash_floor
 
     state = states["top_quintile"]
@@ -412,14 +429,18 @@ def _run_comparators(states, ctx, inputs, data, rec, row, events, t, base) -> No
         state, tl.holdings["shares_after"], ctx.price_base, tl.est_cost_base, base
     )
 
+
+def _light(states, ctx, inputs, data, rec, row, events, t, base) -> StageRecorder:
     state = states["light"]
-    light = StageRecorder(light_config(ctx.config), inputs.base_dir, rec.risk_, rec.alpha_)
+    light = StageRecorder(
+        light_config(ctx.config), inputs.base_dir, rec.risk_, rec.alpha_, rec.markets, rec.terms_
+    )
     ldata = inputs.with_book(data, state.holdings_frame(), state.cash_frame())
     result = _solve(light, ldata, t, events, "light")
     row["light_nav"] = state.nav_base
     if result is None:
         row.update(light_turnover=0.0, light_cost_base=0.0, light_ex_ante_te=np.nan)
-        return
+        return light
     _record_relaxed(result, t, events, "light")
     cost = float(result.trades.trades["est_cost_base"].sum())
     a = result.trades.weights_after - ctx.benchmark
@@ -431,6 +452,7 @@ def _run_comparators(states, ctx, inputs, data, rec, row, events, t, base) -> No
     states["light"] = apply_trades(
         state, result.trades.holdings["shares_after"], ctx.price_base, cost, base
     )
+    return light
 
 
 def _progress_line(periods: list[dict]) -> dict:

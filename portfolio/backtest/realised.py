@@ -40,7 +40,7 @@ def realised_ic(ctx, period_return: pd.Series, observed: pd.Series) -> dict:
     model = ctx.risk_model
     listed = ctx.securities.index
     seen = observed.reindex(period_return.index, fill_value=False).to_numpy(bool)
-    keep = period_return.index.isin(listed) & seen
+    keep = (listed.get_indexer(period_return.index) >= 0) & seen  # listed is unique
     resid = residual_returns(model, period_return[keep])
     sd = pd.Series(np.sqrt(model.specific_var), index=model.asset_ids)
     frame = pd.DataFrame({"z": ctx.alpha.score.reindex(resid.index), "e": resid / sd[resid.index]})

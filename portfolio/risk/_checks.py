@@ -49,7 +49,9 @@ def returns_matrix(returns: pd.DataFrame, source: str = "returns") -> np.ndarray
         problems.append(f"duplicate dates {list(returns.index[returns.index.duplicated()][:5])}")
     elif len(returns.index) > 1 and not returns.index.is_monotonic_increasing:
         problems.append("dates are not sorted increasing")
-    non_num = [c for c, t in returns.dtypes.items() if not pd.api.types.is_numeric_dtype(t)]
+    dtypes = returns.dtypes
+    numeric = {t: pd.api.types.is_numeric_dtype(t) for t in set(dtypes)}  # once per dtype
+    non_num = [c for c, t in dtypes.items() if not numeric[t]]
     if non_num:
         problems.append(f"non-numeric return columns {non_num[:10]}")
     if problems:

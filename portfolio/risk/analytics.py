@@ -85,11 +85,11 @@ def risk_decomposition(
     Sa = B @ Fx + d * a
     mctr = Sa / te if te > 0 else np.zeros_like(a)
     ctr = a * mctr
-    assets = pd.DataFrame(
-        {"weight": w, "benchmark_weight": b, "active_weight": a, "mctr": mctr, "ctr": ctr},
-        index=model.asset_ids.astype(str),
-    )
-    assets = assets.loc[(w != 0) | (b != 0)]
+    keep = (w != 0) | (b != 0)
+    columns = ("weight", "benchmark_weight", "active_weight", "mctr", "ctr")
+    rows = zip(*(v[keep].tolist() for v in (w, b, a, mctr, ctr)), strict=True)
+    ids = [str(k) for k in model.asset_ids[keep]]
+    by_asset = {k: dict(zip(columns, row, strict=True)) for k, row in zip(ids, rows, strict=True)}
     return {
         "total_risk": model.volatility(w),
         "benchmark_risk": model.volatility(b),
@@ -100,7 +100,5 @@ def risk_decomposition(
         "specific_share": spec_var / te**2 if te > 0 else 0.0,
         "specific_contribution_to_te": spec_var / te if te > 0 else 0.0,
         "by_group": by_group,
-        "by_asset": {
-            k: {c: float(v) for c, v in row.items()} for k, row in assets.to_dict("index").items()
-        },
+        "by_asset": by_asset,
     }

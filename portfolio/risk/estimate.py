@@ -58,6 +58,11 @@ def _check_securities(securities: pd.DataFrame) -> None:
         raise InputError("securities", f"duplicate asset_id {list(dup[:10])}")
 
 
+def _columns(frame: pd.DataFrame, cols: pd.Index) -> pd.DataFrame:
+    """``frame[cols]``, without the copy when ``cols`` are its columns already."""
+    return frame if frame.columns.equals(cols) else frame[cols]
+
+
 def _short_reasons(ids: pd.Index, counts: pd.Series, has_col: pd.Index, spec: RiskSpec) -> dict:
     c = counts.reindex(ids).fillna(0).astype(int)
     return {
@@ -122,12 +127,11 @@ def estimate_risk(
             "examples": [str(a) for a in ignored[:10]],
         }
         cols = ids.intersection(window.columns, sort=False)
-        counts = window[cols].notna().sum()
         if spec.estimator == "fundamental":
             history = returns if as_of is None else returns.loc[returns.index <= as_of]
             est = make_estimator(spec).fit(
-                window[cols], securities=securities, fundamentals=fundamentals,
-                history=history[cols],
+                _columns(window, cols), securities=securities, fundamentals=fundamentals,
+                history=_columns(history, cols),
             )  # fmt: skip
             model = est.risk_model_
             short = {a: r for a, r in est.report_["proxied"].items()}
@@ -135,6 +139,7 @@ def estimate_risk(
                 short[str(a)] = "no returns column; " + short.get(str(a), "")
             outside = pd.Index([])
         else:
+            counts = window[cols].notna().sum()
             eligible = counts.index[counts.to_numpy() >= spec.min_history_days]
             outside = ids.difference(eligible, sort=False)
             short = _short_reasons(outside, counts, cols, spec)

@@ -19,7 +19,7 @@ from portfolio.risk.styles import (
     StyleSettings,
     market_return,
     return_descriptors,
-    standardise,
+    standardise_rows,
     style_exposures,
 )
 
@@ -179,14 +179,21 @@ class FundamentalFactorModel(BaseEstimator):
         if len(unknown):
             raise InputError("returns", f"asset_id columns not in securities {list(unknown[:10])}")
         settings = self.style_settings or StyleSettings()
-        history = returns if history is None else history.loc[history.index <= returns.index[-1]]
+        if history is None:
+            history = returns
+        elif not (keep := history.index <= returns.index[-1]).all():
+            history = history.loc[keep]
         if len(returns.index.difference(history.index)):
             raise ValueError("FundamentalFactorModel.fit: history must contain every returns date")
-        st = None
+        cap = pd.to_numeric(securities["market_cap_base"], errors="coerce").to_numpy(dtype=float)
+        st, pit = None, None
         if self.styles:
+            if any(s in RETURN_STYLES for s in self.styles):
+                pit = _moving_descriptors(history, securities.index, returns.index, cap, settings)
             st = style_exposures(
-                history, securities, fundamentals, returns.index[-1], tuple(self.styles), settings
-            )
+                history, securities, fundamentals, returns.index[-1], tuple(self.styles),
+                settings, descriptors=None if pit is None else pit["now"],
+            )  # fmt: skip
         ex = build_exposures(
             securities,
             self.country_column,
@@ -197,14 +204,10 @@ class FundamentalFactorModel(BaseEstimator):
         N = len(ex.asset_ids)
         full = np.full((values.shape[0], N), np.nan)
         full[:, ex.asset_ids.get_indexer(returns.columns)] = values
-        cap = securities["market_cap_base"].to_numpy(dtype=float)
-        blocks = self._exposure_blocks(ex, st, history, returns.index, cap, settings)
-        g = np.empty((len(full), ex.R.shape[1]))
+        blocks = self._exposure_blocks(ex, st, pit, history.index, len(returns), cap, settings)
+        g, rank_def = self._regress(full, [(rows, B @ ex.R) for rows, B in blocks], np.sqrt(cap))
         resid = np.empty_like(full)
-        rank_def = 0
         for rows, B in blocks:
-            g[rows], rd = self._regress(full[rows], B @ ex.R, np.sqrt(cap))
-            rank_def += rd
             resid[rows] = full[rows] - (g[rows] @ ex.R.T) @ B.T
         f = g @ ex.R.T
         F = factor_covariance(f, self.half_life_days, self.newey_west_lags) * ANNUALISATION
@@ -244,79 +247,87 @@ class FundamentalFactorModel(BaseEstimator):
         )
         return self
 
-    def _exposure_blocks(self, ex, st, history, window, cap, settings):
+    def _exposure_blocks(self, ex, st, pit, hidx, n_days, cap, settings):
         """``[(rows, B)]``: the window's rows grouped by the exposures they are regressed on.
 
-        The return-based styles move: a day uses them as of the last month-end of
-        ``history`` strictly before it (the as-of exposures before the first one). The
-        style z-scores at each month-end are kept in ``style_history_`` (date -> frame).
+        The return-based styles move: a day uses them as of the last month-end of the
+        history strictly before it (the as-of exposures before the first one; ``pit`` from
+        :func:`_moving_descriptors`). The style z-scores at each month-end are kept in
+        ``style_history_`` (date -> frame).
         """
-        self.style_history_ = {}
+        self._style_history = None
         moving = [] if st is None else [s for s in st.z.columns if s in RETURN_STYLES]
         if not moving:
-            return [(slice(0, len(window)), ex.B)]
-        H = history.reindex(columns=ex.asset_ids).to_numpy(dtype=float)
-        market = market_return(H, cap)
-        hidx = history.index
-        month = hidx.to_period("M")
-        is_end = np.r_[month[1:] != month[:-1], True]
-        ends = np.flatnonzero(is_end)
-        pos = hidx.get_indexer(window)
-        k = np.searchsorted(ends, pos, side="left") - 1  # last month-end strictly before
-        col = {s: list(ex.factor_names).index(f"style:{s}") for s in moving}
-        keys = np.unique(k)
-        qs = ends[keys[keys >= 0]]
-        raw = return_descriptors(H, market, qs, settings) if len(qs) else {}
-        blocks = []
-        for j, key in enumerate(keys[keys >= 0]):
-            q = int(ends[key])
+            return [(slice(0, n_days), ex.B)]
+        col = [list(ex.factor_names).index(f"style:{s}") for s in moving]
+        k = pit["k"]
+        z = np.stack([standardise_rows(pit["raw"][s], cap, settings.winsor)[0] for s in moving])
+        self._style_history = (hidx[pit["rows"]], ex.asset_ids, moving, z)
+        blocks = []  # k does not decrease (the window's days in order): each block is a slice
+        for j, key in enumerate(pit["keys"]):
             B = ex.B.copy()
-            zs = {}
-            for s in moving:
-                zs[s], _ = standardise(raw[s][j], cap, settings.winsor)
-                B[:, col[s]] = zs[s]
-            self.style_history_[hidx[q]] = pd.DataFrame(zs, index=ex.asset_ids)
-            blocks.append((np.flatnonzero(k == key), B))
-        if (k < 0).any():
-            blocks.insert(0, (np.flatnonzero(k < 0), ex.B))
+            B[:, col] = z[:, j].T
+            blocks.append((slice(*map(int, np.searchsorted(k, [key, key + 1]))), B))
+        if k[0] < 0:
+            blocks.insert(0, (slice(0, int(np.searchsorted(k, 0))), ex.B))
         return blocks
 
+    @property
+    def style_history_(self) -> dict:
+        """Month-end date -> the moving style z-scores used from the next day (asset x style)."""
+        if not hasattr(self, "_style_history"):
+            raise AttributeError("style_history_: the model is not fitted")
+        if self._style_history is None:
+            return {}
+        dates, ids, moving, z = self._style_history
+        return {d: pd.DataFrame(z[:, j].T, index=ids, columns=moving) for j, d in enumerate(dates)}
+
     @staticmethod
-    def _regress(values: np.ndarray, X: np.ndarray, weight: np.ndarray):
+    def _regress(values: np.ndarray, blocks: list, weight: np.ndarray):
         """Batched WLS: ``g_t = pinv(X' W_t X) X' W_t r_t``, ``W_t = diag(weight * observed_t)``.
 
-        ``X' W_t X`` is built from its upper triangle (one matrix product for all days).
-        When every day's matrix is positive definite the systems are solved directly;
-        otherwise every day gets the pseudo-inverse (minimum-norm solution) and the days
-        with ``lambda_min <= 1e-10 lambda_max`` are counted as rank deficient.
+        ``blocks`` is ``[(rows, X)]``: the days (a slice) regressed on each design ``X``
+        (N x P). ``X' W_t X`` is built from its upper triangle, one matrix product for
+        the column pairs every block shares (all days at once) and one per block for the
+        others. When every day of a block has a positive definite matrix its systems are
+        solved directly; otherwise every day of the block gets the pseudo-inverse
+        (minimum-norm solution) and the days with ``lambda_min <= 1e-10 lambda_max`` are
+        counted as rank deficient. Returns ``(g (T x P), rank-deficient days)``.
         """
         obs = np.isfinite(values)
         M = obs * weight[None, :]
         r = np.where(obs, values, 0.0)
-        P = X.shape[1]
+        X0 = blocks[0][1]
+        P = X0.shape[1]
         iu, ju = np.triu_indices(P)
-        A = np.empty((len(values), P, P))
-        A[:, iu, ju] = M @ (X[:, iu] * X[:, ju])
-        A[:, ju, iu] = A[:, iu, ju]
-        b = (M * r) @ X
-        try:  # every day positive definite: solve directly
-            np.linalg.cholesky(A)
-            g = np.linalg.solve(A, b[..., None])[..., 0]
-            rank_def = 0
-        except np.linalg.LinAlgError:  # some day is singular: minimum-norm solutions
-            ev = np.linalg.eigvalsh(A)
-            rank_def = int(np.sum(ev[:, 0] <= 1e-10 * ev[:, -1]))
-            g = np.einsum("tpq,tq->tp", np.linalg.pinv(A, hermitian=True), b)
+        shared = np.all([np.all(X == X0, axis=0) for _, X in blocks], axis=0)
+        both = shared[iu] & shared[ju]
+        upper = np.empty((len(values), len(iu)))
+        upper[:, both] = M @ _pair_products(X0, iu[both], ju[both])
+        g = np.empty((len(values), P))
+        rank_def = 0
+        for rows, X in blocks:
+            upper[rows, ~both] = M[rows] @ _pair_products(X, iu[~both], ju[~both])
+            A = np.empty((len(upper[rows]), P, P))
+            A[:, iu, ju] = upper[rows]
+            A[:, ju, iu] = upper[rows]
+            b = (M[rows] * r[rows]) @ X
+            try:  # every day positive definite: solve directly
+                np.linalg.cholesky(A)
+                g[rows] = np.linalg.solve(A, b[..., None])[..., 0]
+            except np.linalg.LinAlgError:  # some day is singular: minimum-norm solutions
+                ev = np.linalg.eigvalsh(A)
+                rank_def += int(np.sum(ev[:, 0] <= 1e-10 * ev[:, -1]))
+                g[rows] = np.einsum("tpq,tq->tp", np.linalg.pinv(A, hermitian=True), b)
         return g, rank_def
 
     def _specific(self, resid: np.ndarray, cap: np.ndarray):
         obs = np.isfinite(resid)
         n_obs = obs.sum(axis=0)
         w = ewma_weights(resid.shape[0], self.specific_half_life_days)
-        wo = obs * w[:, None]
-        e2 = np.where(obs, resid, 0.0) ** 2
-        with np.errstate(invalid="ignore", divide="ignore"):
-            var = (wo * e2).sum(axis=0) / wo.sum(axis=0)
+        e = np.where(obs, resid, 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):  # weighted means by mat-vec
+            var = (w @ (e * e)) / (w @ obs.astype(float))
         enough = n_obs >= self.min_history_days
         vol = np.where(enough, np.sqrt(var), np.nan)
         n_groups = min(self.n_size_groups, len(cap))
@@ -344,3 +355,35 @@ class FundamentalFactorModel(BaseEstimator):
         )
         proxied = (np.flatnonzero(~enough), reasons)
         return final**2 * ANNUALISATION, proxied, gmean * np.sqrt(ANNUALISATION)
+
+
+def _pair_products(X: np.ndarray, pi: np.ndarray, pj: np.ndarray) -> np.ndarray:
+    """``X[:, pi] * X[:, pj]`` (assets x pairs), gathered as rows of ``X'`` (faster)."""
+    XT = np.ascontiguousarray(X.T)
+    return (XT[pi] * XT[pj]).T
+
+
+def _moving_descriptors(history, ids, window, cap, settings) -> dict:
+    """Raw return descriptors at the month-ends the window's days use and at the as-of date.
+
+    A day ``s`` of ``window`` uses the descriptors as of the last month-end of ``history``
+    strictly before it (``k[s]`` indexes the month-ends, -1 before the first). One call of
+    :func:`~portfolio.risk.styles.return_descriptors` gives them all, with the as-of row
+    (``now``, what :func:`~portfolio.risk.styles.style_exposures` would compute) last. The
+    market is cap-weighted with the as-of caps ``cap`` over the columns ``ids``.
+    """
+    H = history.reindex(columns=ids).to_numpy(dtype=float)
+    hidx = history.index
+    month = hidx.to_period("M")
+    ends = np.flatnonzero(np.r_[month[1:] != month[:-1], True])
+    k = np.searchsorted(ends, hidx.get_indexer(window), side="left") - 1
+    keys = np.unique(k[k >= 0])
+    rows = ends[keys]
+    raw = return_descriptors(H, market_return(H, cap), [*rows, len(H) - 1], settings)
+    return {
+        "k": k,
+        "keys": keys,
+        "rows": rows,
+        "raw": {s: v[:-1] for s, v in raw.items()},
+        "now": {s: v[-1] for s, v in raw.items()},
+    }

@@ -43,6 +43,7 @@ __all__ = [
     "StyleSettings",
     "StyleExposures",
     "standardise",
+    "standardise_rows",
     "market_return",
     "return_descriptors",
     "style_exposures",
@@ -95,12 +96,39 @@ def standardise(x: np.ndarray, cap: np.ndarray, winsor: float = 3.0) -> tuple[np
     return z, n_clip
 
 
+def standardise_rows(
+    x: np.ndarray, cap: np.ndarray, winsor: float = 3.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`standardise` of each row of ``x`` (dates x N) at once.
+
+    Returns ``(z, n_winsorised)`` with ``n_winsorised`` per row. The same formulas; the
+    sums run over whole rows with zeros where ``x`` is NaN (other rounding than the
+    one-row function, same values to about 1e-15).
+    """
+    ok = np.isfinite(x)
+    n = ok.sum(axis=1, keepdims=True)
+    c = np.where(ok, cap[None, :], 0.0)
+    c_sum = c.sum(axis=1, keepdims=True)
+
+    def once(v):  # v is 0 where x is NaN
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = (c * v).sum(axis=1, keepdims=True) / c_sum
+            dev = np.where(ok, v - v.sum(axis=1, keepdims=True) / n, 0.0)
+            sd = np.sqrt((dev * dev).sum(axis=1, keepdims=True) / n)
+            return np.where(ok, (v - mean) / np.where(sd > 0, sd, 1.0), 0.0)
+
+    first = once(np.where(ok, x, 0.0))
+    clipped = np.clip(first, -winsor, winsor)
+    n_clip = np.sum(clipped != first, axis=1)
+    z = np.where(n_clip[:, None] > 0, once(clipped), first)
+    return z, n_clip
+
+
 def market_return(values: np.ndarray, cap: np.ndarray) -> np.ndarray:
     """Daily cap-weighted mean of the observed returns (NaN on a day with none)."""
     obs = np.isfinite(values)
-    w = obs * cap[None, :]
     num = np.where(obs, values, 0.0) @ cap
-    den = w.sum(axis=1)
+    den = obs.astype(float) @ cap
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, num / den, np.nan)
 
@@ -112,32 +140,32 @@ def return_descriptors(
 
     ``values`` (T, N) daily returns, NaN where missing; ``market`` (T,) from
     :func:`market_return`; ``ends`` row positions. Returns arrays (len(ends), N); the row
-    for ``end`` reads only rows ``<= end``. Window sums come from cumulative sums, so all
-    dates cost one pass over the history.
+    for ``end`` reads only rows ``<= end``. The window sums of every date come from a few
+    matrix products ``W @ X``: ``W`` (dates x rows) holds each date's window as 0/1 (times
+    the market return where the sum needs it), ``X`` the returns, their squares, their logs
+    and the observed mask; one pass of BLAS over the rows for all dates, and each sum is a
+    direct sum (no difference of running totals).
     """
     s = settings
     ends = np.atleast_1d(np.asarray(ends, dtype=int))
     first = max(0, int(ends.min()) + 1 - max(s.beta_days, s.momentum_days))
     last = int(ends.max()) + 1
     values, market, ends = values[first:last], market[first:last], ends - first
-    obs = np.isfinite(values) & np.isfinite(market)[:, None]
-    r = np.where(obs, values, 0.0)
-    m = np.where(obs, market[:, None], 0.0)  # obs already requires a finite market return
     ok = np.isfinite(values)
-    logs = np.log1p(np.where(ok, values, 0.0))
-    parts = (obs, r, m, r * r, m * m, r * m, logs, ok)
-    csum = np.zeros((values.shape[0] + 1, len(parts), values.shape[1]))
-    for j, x in enumerate(parts):
-        csum[1:, j] = x
-    for i in range(1, len(csum)):  # running sums row by row (contiguous rows: fast)
-        np.add(csum[i - 1], csum[i], out=csum[i])
+    okf = ok.astype(float)
+    r = np.where(ok, values, 0.0)
+    m_ok = np.isfinite(market)  # a day counts for beta when the name and the market have one
+    m = np.where(m_ok, market, 0.0)
+    rows = np.arange(values.shape[0])
 
-    def window_sum(j, lo, hi):  # sum of rows [lo, hi) of part j, for each (lo, hi) pair
-        return csum[hi, j] - csum[lo, j]
+    def windows(lo, hi, mask=True):  # (dates x rows) 0/1: rows [lo, hi) of each date
+        return ((rows >= lo[:, None]) & (rows < hi[:, None]) & mask).astype(float)
 
     hi = ends + 1
-    lo = np.maximum(0, hi - s.beta_days)
-    n, sr, sm, srr, smm, srm = (window_sum(j, lo, hi) for j in range(6))
+    W = windows(np.maximum(0, hi - s.beta_days), hi, m_ok)
+    n, sm, smm = np.split(np.vstack([W, W * m, W * (m * m)]) @ okf, 3)
+    sr, srm = np.split(np.vstack([W, W * m]) @ r, 2)
+    srr = W @ (r * r)
     with np.errstate(invalid="ignore", divide="ignore"):
         var = smm - sm * sm / n
         cov = srm - sr * sm / n
@@ -149,9 +177,8 @@ def return_descriptors(
     vol = np.where(enough & (res_var > 0), vol, np.nan)
     mhi = np.maximum(0, hi - s.momentum_skip)
     mlo = np.minimum(np.maximum(0, hi - s.momentum_days), mhi)
-    mom = window_sum(6, mlo, mhi)
-    count = window_sum(7, mlo, mhi)
-    mom = np.where(count >= s.momentum_min_obs, mom, np.nan)
+    Wm = windows(mlo, mhi)
+    mom = np.where(Wm @ okf >= s.momentum_min_obs, Wm @ np.log1p(r), np.nan)
     return {"beta": beta, "volatility": vol, "momentum": mom}
 
 
@@ -196,6 +223,8 @@ def style_exposures(
     as_of=None,
     styles: tuple[str, ...] = STYLE_NAMES,
     settings: StyleSettings | None = None,
+    *,
+    descriptors: dict[str, np.ndarray] | None = None,
 ) -> StyleExposures:
     """Standardised style exposures of ``securities.index`` at ``as_of`` (module docstring).
 
@@ -203,18 +232,23 @@ def style_exposures(
     ``as_of`` defaults to its last date); a security without a returns column has no
     return-based descriptor. ``securities`` is the snapshot at ``as_of`` indexed by
     asset_id with ``market_cap_base > 0`` (and ``price_local``, ``adv_base``).
+    ``descriptors``: the raw return descriptors at ``as_of`` when the caller has them
+    already (``{style: (N,) array}`` in ``securities.index`` order, the ``as_of`` row of
+    :func:`return_descriptors` on these returns and caps); ``returns`` is then not read.
     """
     settings = settings or StyleSettings()
     unknown = [s for s in styles if s not in STYLE_NAMES]
     if unknown:
         raise ValueError(f"unknown styles {unknown}: choose from {list(STYLE_NAMES)}")
     as_of = returns.index[-1] if as_of is None else pd.Timestamp(as_of)
-    hist = returns.loc[returns.index <= as_of]
     cap = pd.to_numeric(securities["market_cap_base"], errors="coerce").to_numpy(dtype=float)
     raw: dict[str, np.ndarray] = {}
     unavailable: dict[str, str] = {}
     static = _static_descriptors(securities, fundamentals, as_of)
-    if any(s in RETURN_STYLES for s in styles):
+    if descriptors is not None:
+        dyn = {k: np.asarray(descriptors[k], dtype=float) for k in RETURN_STYLES}
+    elif any(s in RETURN_STYLES for s in styles):
+        hist = returns.loc[returns.index <= as_of]
         values = hist.reindex(columns=securities.index).to_numpy(dtype=float)
         if len(values):
             market = market_return(values, cap)
@@ -222,6 +256,7 @@ def style_exposures(
             dyn = {k: v[0] for k, v in dyn.items()}
         else:
             dyn = {k: np.full(len(cap), np.nan) for k in RETURN_STYLES}
+    if any(s in RETURN_STYLES for s in styles):
         for k in RETURN_STYLES:
             static[k] = (dyn[k], "" if np.isfinite(dyn[k]).any() else "too short a history")
     for s in styles:

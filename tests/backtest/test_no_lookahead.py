@@ -14,9 +14,9 @@ FRAMES = ("securities", "fundamentals", "returns", "holdings", "cash", "fx",
 def _inputs(config, market, cut=None):
     """Inputs of the small market, every dated row after ``cut`` deleted.
 
-    The starting capital is a number (``fund.nav``) and the holdings file empty: by default
-    a backtest starts at the fund's current size (the holdings valued at the last snapshot),
-    a scale that would move with the cut.
+    The starting capital is a number (``fund.nav``) and the holdings file empty (an all-cash
+    fund, ``data.allow_empty_holdings``): by default a backtest starts at the fund's current
+    size (the holdings valued at the last snapshot), a scale that would move with the cut.
     """
     frames = {k: getattr(market, k).copy() for k in FRAMES}
     frames["holdings"] = frames["holdings"].iloc[:0]
@@ -31,6 +31,7 @@ def _inputs(config, market, cut=None):
         update={
             "fund": config.fund.model_copy(update={"nav": 3.0e8}),
             "trades": config.trades.model_copy(update={"repair": False}),
+            "data": config.data.model_copy(update={"allow_empty_holdings": True}),
         }
     )
     return inputs_from_frames(cfg, frames, {k: k for k in FRAMES}, ".")

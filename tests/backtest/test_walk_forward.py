@@ -91,3 +91,38 @@ def test_run_folder_is_deterministic(small_run, tmp_path):
     assert stats["periods"] == len(run.periods)
     back = pd.read_parquet(a / "periods.parquet")
     assert np.allclose(back["active_return"], summarise(run)[0]["periods"]["active_return"])
+
+
+def test_stage_clock_parts_add_up(small_run):
+    """CPU seconds per stage: the nested stages fit inside the stage that holds them."""
+    _, run = small_run
+    cpu = run.cpu_timings
+    eng = [cpu[f"engine_{k}"] for k in ("prepare_s", "risk_s", "alpha_s", "solve_s", "trades_s")]
+    assert min(eng) >= 0 and sum(eng) <= cpu["rebalance_s"] + 1e-3
+    parts = cpu["comparators_top_quintile_s"] + cpu["comparators_light_s"]
+    assert 0 < parts <= cpu["comparators_s"] + 1e-3
+    light = [cpu[k] for k in cpu if k.startswith("light_")]
+    assert light and sum(light) <= cpu["comparators_light_s"] + 1e-3
+    loop = {"data_s", "rebalance_s", "comparators_s", "book_s", "ic_s"}
+    assert loop <= set(cpu) and loop <= set(run.timings)  # wall and CPU for each
+
+
+def test_shared_lots_and_rates_are_the_markets_own(small_run):
+    """The lots and cost rates shared by the engine, the light engine and the top quintile
+    equal what the market table gives, and a different universe is not served stale ones."""
+    from portfolio.backtest.comparators import StageRecorder
+    from portfolio.rebalance import Rebalancer
+
+    inputs, run = small_run
+    sec = inputs.securities_at(run.dates[1])
+    plain = Rebalancer(inputs.config).market_terms(sec)
+    rec = StageRecorder(inputs.config, markets=load_market_table(inputs.config.markets))
+    first = rec.market_terms(sec)
+    again = StageRecorder(inputs.config, terms=rec.terms_).market_terms(sec)
+    for got in (first, again):
+        pd.testing.assert_series_equal(got[0], plain[0])
+        pd.testing.assert_frame_equal(got[2], plain[2])
+        assert got[1] == plain[1] == []
+    fewer = sec.iloc[::2]
+    other = StageRecorder(inputs.config, terms=rec.terms_).market_terms(fewer)
+    assert other[0].index.equals(fewer.index) and other[2].index.equals(fewer.index)

@@ -165,6 +165,8 @@ def _headline(name: str, s: dict, folder: Path) -> str:
         f"{100 * s['turnover']['annual']:.0f}%/y, costs {s['costs']['annual_bp']:.0f} bp/y\n"
         f"  IC {s['ic']['pearson']['mean']:+.3f} (rank {s['ic']['rank']['mean']:+.3f}), "
         f"TC {s['transfer_coefficient_mean']:.2f}, breadth {s['breadth_mean']:.0f}; "
-        f"fundamental law IR {law.get('ir_predicted', float('nan')):.2f}\n"
+        f"fundamental law IR {law.get('ir_predicted', float('nan')):.2f} "
+        f"(x breadth ratio {s.get('breadth_ratio_mean', float('nan')):.2f}: "
+        f"{law.get('ir_predicted_generalised', float('nan')):.2f})\n"
         f"  run folder: {folder}"
     )

@@ -356,12 +356,22 @@ def _walk(inputs: BacktestInputs, spec: BacktestSpec, progress) -> BacktestRun:
     )
 
 
+def _breadth_ratio(ctx: DateContext) -> float:
+    """:func:`optimizers.alpha_breadth_ratio` of the date's alpha and risk model: the share
+    of ``IC sqrt(N)`` an alpha correlated with the priced factors can reach."""
+    from optimizers import alpha_breadth_ratio
+
+    rm = ctx.risk_model
+    a = ctx.alpha.alpha.reindex(rm.asset_ids).to_numpy(dtype=float)
+    return alpha_breadth_ratio(np.nan_to_num(a, nan=0.0), rm)
+
+
 def _engine_row(result, ctx: DateContext, state: BookState) -> dict:
     """Ex-ante figures of the engine at one date (NaN where the month was infeasible)."""
     nav = state.nav_base
     n_view = int(ctx.alpha.score.notna().sum())
     status = "unchanged" if result is None else "relaxed" if result.optimization.relaxed else "ok"
-    row = {"status": status, "breadth": n_view}
+    row = {"status": status, "breadth": n_view, "breadth_ratio": _breadth_ratio(ctx)}
     if result is None:
         w = state.value_base.reindex(ctx.securities.index).fillna(0.0) / nav
         a = w - ctx.benchmark

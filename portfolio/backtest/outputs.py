@@ -18,7 +18,8 @@ are decimals, dates ``YYYY-MM-DD``.
     ``cumulative_active``, ``ex_ante_te`` (annualised, after rounding), ``ex_ante_alpha``
     (annualised ``alpha' (w - b)``), ``rolling_realised_te_12m``, ``standardised_active``,
     ``turnover`` (one-way), ``engine_cost_base``, ``cost_bp``, ``n_trades``, ``n_holdings``,
-    ``transfer_coefficient``, ``breadth``, ``ic_pearson``, ``ic_rank``, ``ic_names``,
+    ``transfer_coefficient``, ``breadth``, ``breadth_ratio`` (see
+    :func:`optimizers.alpha_breadth_ratio`), ``ic_pearson``, ``ic_rank``, ``ic_names``,
     ``income_base``, ``delisted``, ``breaches`` (limits broken after lot rounding, not
     counting those relaxed by priority); and per comparator ``top_quintile_*`` / ``light_*``:
     ``nav``, ``nav_end``, ``return``, ``active_return``, ``turnover``, ``cost_base``,

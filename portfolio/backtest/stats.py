@@ -26,7 +26,11 @@ Over ``T`` periods, ``years = T / 12``:
 - fundamental law of active management (Grinold-Kahn, monthly rebalancing):
   ``IR_pred = TC * IC_m * sqrt(12 * N)``, annual units, ``IC_m`` the monthly IC; the
   prediction is for the *gross* IR and is given with the measured IC and, when the data
-  records one, the planted IC.
+  records one, the planted IC. ``TC`` is measured against ``S`` (``alpha' S^-1 alpha``),
+  while ``IC sqrt(N)`` is ``sqrt(alpha' D^-1 alpha)``: the two agree only for an alpha
+  with no factor bet. The generalised prediction multiplies by the mean breadth ratio
+  ``q_k = sqrt(alpha' S^-1 alpha / alpha' D^-1 alpha)`` (:func:`optimizers.alpha_breadth_ratio`),
+  so that a perfectly realised optimal portfolio (``TC = 1``) has ratio 1.
 """
 
 from __future__ import annotations
@@ -96,6 +100,7 @@ def backtest_statistics(p: pd.DataFrame, nav: pd.DataFrame, planted_ic: float | 
     z = p["standardised_active"].replace([np.inf, -np.inf], np.nan).dropna()
     tc = float(p["transfer_coefficient"].mean())
     breadth = float(p["breadth"].mean())
+    ratio = float(p["breadth_ratio"].mean()) if "breadth_ratio" in p else np.nan
     ic = _mean_t(p["ic_pearson"])
     ic_rank = _mean_t(p["ic_rank"])
 
@@ -103,9 +108,12 @@ def backtest_statistics(p: pd.DataFrame, nav: pd.DataFrame, planted_ic: float | 
         if ic_m is None or not np.isfinite(ic_m) or not np.isfinite(tc):
             return None
         pred = tc * ic_m * np.sqrt(MONTHS * breadth)
-        ratio = gross["ir"] / pred if pred else np.nan
+        general = pred * ratio
         return {"ic_monthly": ic_m, "ir_predicted": pred, "ir_realised_gross": gross["ir"],
-                "realised_over_predicted": ratio}  # fmt: skip
+                "realised_over_predicted": gross["ir"] / pred if pred else np.nan,
+                "ir_predicted_generalised": general,
+                "realised_over_predicted_generalised":
+                    gross["ir"] / general if general else np.nan}  # fmt: skip
 
     out = {
         "periods": int(len(p)),
@@ -135,9 +143,14 @@ def backtest_statistics(p: pd.DataFrame, nav: pd.DataFrame, planted_ic: float | 
         "ic": {"pearson": ic, "rank": ic_rank, "on": "residual returns w.r.t. the risk model "
                "factors at each date, score vs residual / specific vol, monthly"},
         "breadth_mean": breadth,
+        "breadth_ratio_mean": ratio,
         "fundamental_law": {
             "formula": "IR = TC * IC_m * sqrt(12 * N): annual IR, IC_m the monthly IC, "
                        "N names with a view, 12 rebalances a year; predicts the gross IR",
+            "generalised_formula": "IR = TC * IC_m * sqrt(12 * N) * q, q = mean over dates "
+                       "of sqrt(alpha' S^-1 alpha / alpha' D^-1 alpha): the breadth left when "
+                       "the alpha is correlated with factors the risk model prices (q = 1 "
+                       "for an alpha with no factor bet)",
             "measured_ic": law(ic["mean"]),
             "planted_ic": law(planted_ic) if planted_ic is not None else None,
         },

@@ -153,6 +153,8 @@ def _fundamental_law(s: dict) -> Raw:
                 ),
                 fmt_num(s["information_ratio"]["gross_se"]),
                 fmt_num(d["realised_over_predicted"]),
+                fmt_num(d.get("ir_predicted_generalised")),
+                fmt_num(d.get("realised_over_predicted_generalised")),
             ]
         )
     parts: list = [
@@ -172,10 +174,18 @@ def _fundamental_law(s: dict) -> Raw:
                     "IR realised (gross)",
                     "\u00b1 se",
                     "realised / predicted",
+                    "IR predicted x q",
+                    "realised / (predicted x q)",
                 ],
                 rows,
             )
         )
+        q = s.get("breadth_ratio_mean")
+        if q is not None:
+            parts.append(
+                f"q = {fmt_num(q)}: {law['generalised_formula']}. Even a perfectly realised "
+                "optimal portfolio reaches only q times the first prediction."
+            )
         within = [
             r[0]
             for r, k in zip(rows, ("measured_ic", "planted_ic"), strict=False)

@@ -74,6 +74,12 @@ def test_every_period_has_the_tearsheet_series(small_run):
     )
     assert law["measured_ic"]["ir_predicted"] == pytest.approx(tc * ic * np.sqrt(12 * n))
     assert law["planted_ic"]["ic_monthly"] == 0.06
+    # the breadth ratio: in (0, 1] every month; the generalised prediction scales by it
+    q = p["breadth_ratio"]
+    assert ((q > 0) & (q <= 1 + 1e-12)).all()
+    assert stats["breadth_ratio_mean"] == pytest.approx(q.mean(), rel=1e-12)
+    gen = law["planted_ic"]["ir_predicted_generalised"]
+    assert gen == pytest.approx(law["planted_ic"]["ir_predicted"] * q.mean(), rel=1e-12)
 
 
 def test_run_folder_is_deterministic(small_run, tmp_path):

@@ -163,8 +163,9 @@ class DirectProblem(DirectMatrices, DualPath, ConicSolve):
         lam = obj.risk_aversion if obj.mode == "utility" else 0.0
         self.lam, self.tau = lam, obj.turnover_penalty
         bz = [w0]
+        Btb = self.B.T @ b if self.use_risk else None  # B'b, once (not per factor row block)
         if self.use_risk:
-            bz.append(-self.B.T @ b)
+            bz.append(-Btb)
         bn = np.zeros(self.A_nonneg.shape[0])
         bn[self.r_lb], bn[self.r_ub] = -self.lb.value, self.ub.value
         bn[self.r_budget] = 1.0
@@ -177,7 +178,7 @@ class DirectProblem(DirectMatrices, DualPath, ConicSolve):
             const = self.lin_const[(blk.ci, blk.ti)]
             fac = self.fac_rows[(blk.ci, blk.ti)]
             if (fac >= 0).any():
-                const = const + np.where(fac >= 0, (self.B.T @ b)[np.maximum(fac, 0)], 0.0)
+                const = const + np.where(fac >= 0, Btb[np.maximum(fac, 0)], 0.0)
             lo, hi = lim.lo - lo_r - const, lim.hi + hi_r - const
             if blk.lo_rows is not None:
                 bn[blk.lo_rows] = -np.where(np.isfinite(lo), lo, -BIG)
@@ -196,7 +197,7 @@ class DirectProblem(DirectMatrices, DualPath, ConicSolve):
             if isinstance(c, TrackingError):
                 tail[self.K :] = -np.sqrt(self.d) * b
             elif isinstance(c, TotalRisk):
-                tail[: self.K] = self.Lt @ (self.B.T @ b)
+                tail[: self.K] = self.Lt @ Btb
             bs.append(np.r_[cap, tail])
         m = len(self.impact_idx)
         bp = np.zeros(3 * m)
@@ -226,7 +227,7 @@ class DirectProblem(DirectMatrices, DualPath, ConicSolve):
     def set_bounds(self, lb: np.ndarray, ub: np.ndarray) -> None:
         """Replace the folded per-asset bounds (integer heuristic rounds)."""
         self.lb.value, self.ub.value = lb, ub
-        off = self.A_zero.shape[0]
+        off = self.n_zero
         self.b[off + self.r_lb], self.b[off + self.r_ub] = -lb, ub
 
     def solve(self) -> str:

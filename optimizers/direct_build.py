@@ -19,7 +19,7 @@ number that changes between solves (limits, alpha, benchmark, start weights) is 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import clarabel
 import numpy as np
@@ -57,24 +57,58 @@ class DirectBlock:
     risk_row: int | None = None  # first row of the risk cone (risk kinds)
 
 
-@dataclass
+class _Block:
+    """A row block as coordinates ``(row, col, val)`` over ``nrows`` rows, full width."""
+
+    __slots__ = ("r", "c", "v", "nrows")
+
+    def __init__(self, r: np.ndarray, c: np.ndarray, v: np.ndarray, nrows: int):
+        self.r, self.c, self.v, self.nrows = r, c, v, nrows
+
+    def __neg__(self) -> _Block:
+        return _Block(self.r, self.c, -self.v, self.nrows)
+
+
 class _Rows:
-    """Accumulates sparse rows ``A z <= b`` (``b`` filled at each solve)."""
+    """Stacks row blocks ``A z <= b`` (``b`` filled at each solve) as coordinates.
 
-    nz: int
-    mats: list = field(default_factory=list)
-    count: int = 0
+    Blocks are never turned into sparse matrices one by one: the coordinates are
+    shifted to their rows and the stack becomes one matrix at the end (``csr``), or
+    part of one larger matrix (:meth:`coords`)."""
 
-    def add(self, mat: sp.spmatrix) -> np.ndarray:
-        rows = np.arange(self.count, self.count + mat.shape[0])
-        self.mats.append(sp.csr_matrix(mat))
-        self.count += mat.shape[0]
+    def __init__(self, nz: int):
+        self.nz = nz
+        self.blocks: list[_Block] = []
+        self.count = 0
+
+    def add(self, blk: _Block) -> np.ndarray:
+        rows = np.arange(self.count, self.count + blk.nrows)
+        self.blocks.append(_Block(blk.r + self.count, blk.c, blk.v, blk.nrows))
+        self.count += blk.nrows
         return rows
 
+    def coords(self, offset: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if not self.blocks:
+            e = np.zeros(0, dtype=np.int64)
+            return e, e, np.zeros(0)
+        r = np.concatenate([b.r for b in self.blocks]) + offset
+        c = np.concatenate([b.c for b in self.blocks])
+        v = np.concatenate([b.v for b in self.blocks])
+        return r, c, v
+
     def matrix(self) -> sp.csr_matrix:
-        if not self.mats:
-            return sp.csr_matrix((0, self.nz))
-        return sp.vstack(self.mats, format="csr")
+        r, c, v = self.coords()
+        return sp.csr_matrix((v, (r, c)), shape=(self.count, self.nz))
+
+
+def _coords(p) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Coordinates of a sparse or dense block (dense zeros dropped, as ``coo_matrix`` does)."""
+    if sp.issparse(p):
+        p = p.tocoo()
+        return p.row.astype(np.int64), p.col.astype(np.int64), p.data, p.shape[0]
+    p = np.atleast_2d(np.asarray(p, dtype=float))
+    r, c = np.nonzero(p)
+    return r, c, p[r, c], p.shape[0]
 
 
 class DirectMatrices:
@@ -92,38 +126,91 @@ class DirectMatrices:
             )
         return np.flatnonzero(k > 0)
 
-    def _cols(self, W=None, U=None, V=None, T=None, Fm=None) -> sp.csr_matrix:
+    def _cols(self, W=None, U=None, V=None, T=None, Fm=None, nrows=None) -> _Block:
         """Place per-variable blocks side by side into a full-width row block.
 
-        Built from the blocks' coordinates shifted to their columns (no zero blocks and
-        no ``hstack``: 0.29 -> 0.05 s of CPU at N = 100,000)."""
+        Kept as the blocks' coordinates shifted to their columns (no zero blocks, no
+        ``hstack`` and no sparse matrix per block: the whole matrix is formed once)."""
         n = self.n
         parts = [(W, 0), (U, n), (V, 2 * n), (T, 3 * n), (Fm, self.ifac)]
-        rows = next(p.shape[0] for p, _ in parts if p is not None)
-        r, c, v = [], [], []
+        r = [np.zeros(0, dtype=np.int64)]
+        c = [np.zeros(0, dtype=np.int64)]
+        v, rows = [np.zeros(0)], nrows
         for p, off in parts:
             if p is None:
                 continue
-            p = p.tocoo() if sp.issparse(p) else sp.coo_matrix(np.asarray(p, dtype=float))
-            r.append(p.row)
-            c.append(p.col + off)
-            v.append(p.data)
-        data = np.concatenate(v)
-        ij = (np.concatenate(r), np.concatenate(c))
-        return sp.csr_matrix((data, ij), shape=(rows, self.nz))
+            pr, pc, pv, rows = _coords(p)
+            r.append(pr)
+            c.append(pc + off)
+            v.append(pv)
+        return _Block(np.concatenate(r), np.concatenate(c), np.concatenate(v), rows)
+
+    def _diag(self, values, col0: int) -> _Block:
+        """The block ``diag(values)`` over ``n`` rows, its diagonal starting at column ``col0``."""
+        i = np.arange(self.n)
+        return _Block(i, i + col0, np.broadcast_to(np.asarray(values, float), (self.n,)), self.n)
+
+    def _zero_matrix(self) -> sp.csr_matrix:
+        """The zero cone's rows ``w - buy + sell = w0``; ``f - B'w = -B'b``, as CSR filled
+        row by row in column order into preallocated arrays: no coordinate sort and few
+        temporaries (the ``B'`` block is most of ``A``'s entries, and fresh memory is what
+        forming it costs at N = 50,000). Dense zeros of ``B`` are left out."""
+        n, K = self.n, self.K if self.use_risk else 0
+        B = self.B if K else np.zeros((n, 0))
+        nnz_rows = (B != 0).sum(axis=0) if K else np.zeros(0, dtype=np.int64)
+        indptr = np.empty(n + K + 1, dtype=np.int64)
+        indptr[0] = 0
+        indptr[1 : n + 1] = 3 * np.arange(1, n + 1)
+        indptr[n + 1 :] = 3 * n + np.cumsum(nnz_rows + 1)
+        nnz = int(indptr[-1])
+        itype = np.int32 if max(nnz, self.nz) < 2**31 - 1 else np.int64
+        indices = np.empty(nnz, dtype=itype)
+        data = np.empty(nnz)
+        i = np.arange(n, dtype=itype)
+        head = indices[: 3 * n].reshape(n, 3)
+        head[:, 0], head[:, 1], head[:, 2] = i, i + n, i + 2 * n
+        data[: 3 * n].reshape(n, 3)[:] = (1.0, -1.0, 1.0)
+        for k in range(K):  # row n + k: -B[:, k] on its nonzeros, then f_k (largest column)
+            a, b = indptr[n + k], indptr[n + k + 1]
+            col = B[:, k]
+            nzk = np.flatnonzero(col) if nnz_rows[k] < n else i
+            indices[a : b - 1] = nzk
+            np.negative(col[nzk], out=data[a : b - 1])
+            indices[b - 1], data[b - 1] = self.ifac + k, 1.0
+        return sp.csr_matrix((data, indices, indptr.astype(itype)), shape=(n + K, self.nz))
+
+    @property
+    def A_zero(self) -> sp.csr_matrix:
+        """The zero cone's rows (formed on first use: only Clarabel reads them)."""
+        if self._A_zero is None:
+            self._A_zero = self._zero_matrix()
+        return self._A_zero
+
+    @property
+    def A(self) -> sp.csc_matrix:
+        """Clarabel's whole constraint matrix, formed on first use.
+
+        The dual method never needs it: it reads the non-negative rows only. The
+        zero cone's ``K x N`` block ``B'`` is most of its entries (3 million at
+        N = 100,000, 30 factors), so a problem the dual method answers never forms it.
+        Stacked as CSR (concatenation) and converted once (a linear pass)."""
+        if self._A is None:
+            mats = [self.A_zero, self.A_nonneg] + [s for _, s in self.socs] + [self.A_pow]
+            self._A = sp.vstack(mats, format="csr").tocsc()
+        return self._A
 
     def _build_static(self, data: ProblemData) -> None:
-        n, eye = self.n, sp.identity(self.n, format="csr")
-        zero = [self._cols(W=eye, U=-eye, V=eye)]
-        if self.use_risk:
-            zero.append(self._cols(W=-self.B.T, Fm=np.eye(self.K)))
-        self.A_zero = sp.vstack(zero, format="csr")
+        n = self.n
+        self._A_zero = self._A = None
+        self._bsq = np.einsum("ij,ij->j", self.B, self.B) if self.K else None  # no N x K temp
+        self.n_zero = n + self.K if self.use_risk else n
         rows = _Rows(self.nz)
-        self.r_lb = rows.add(self._cols(W=-eye))
-        self.r_ub = rows.add(self._cols(W=eye))
-        self.r_buy = rows.add(self._cols(U=-eye))
-        self.r_sell = rows.add(self._cols(V=-eye))
-        self.r_budget = rows.add(self._cols(W=np.ones((1, n))))
+        i = np.arange(n)
+        self.r_lb = rows.add(self._diag(-1.0, 0))
+        self.r_ub = rows.add(self._diag(1.0, 0))
+        self.r_buy = rows.add(self._diag(-1.0, n))
+        self.r_sell = rows.add(self._diag(-1.0, 2 * n))
+        self.r_budget = rows.add(_Block(np.zeros(n, dtype=np.int64), i, np.ones(n), 1))
         self.blocks: list[DirectBlock] = []
         self.lin_const: dict[tuple[int, int], np.ndarray] = {}
         self.fac_rows: dict[tuple[int, int], np.ndarray] = {}
@@ -132,14 +219,17 @@ class DirectMatrices:
                 continue
             for ti, (lin, lim) in enumerate(zip(c.linear(data), c.limits(data), strict=True)):
                 fac = self._factor_rows(lin)
+                on_fac = fac >= 0
                 W = lin.w
-                if (fac >= 0).any():
-                    W = sp.diags((fac < 0).astype(float)) @ W
-                Fm = sp.csr_matrix(
-                    (np.ones(int((fac >= 0).sum())), (np.flatnonzero(fac >= 0), fac[fac >= 0])),
-                    shape=(len(fac), self.K),
-                )
-                G = self._cols(W=W, U=lin.buy, V=lin.sell, Fm=Fm if self.K else None)
+                if on_fac.any():
+                    W = sp.diags((~on_fac).astype(float)) @ W
+                    Fm = sp.coo_matrix(
+                        (np.ones(int(on_fac.sum())), (np.flatnonzero(on_fac), fac[on_fac])),
+                        shape=(len(fac), self.K),
+                    )
+                else:
+                    Fm = None
+                G = self._cols(W=W, U=lin.buy, V=lin.sell, Fm=Fm, nrows=len(fac))
                 self.fac_rows[(ci, ti)] = fac
                 blk = DirectBlock(ci, ti)
                 if np.isfinite(lim.lo).any():
@@ -154,39 +244,42 @@ class DirectMatrices:
             if isinstance(c, RISK_KINDS):
                 blk = DirectBlock(ci, 0, con_hi=Value())
                 self.blocks.append(blk)
-                self.socs.append((blk, self._soc_matrix(c)))
+                self.socs.append((blk, self._soc_rows(c).matrix()))
         m = len(self.impact_idx)
+        pw = _Rows(self.nz)
         if m:
             r = np.arange(m)
-            i = self.impact_idx
+            k = self.impact_idx
             rr = np.r_[3 * r, 3 * r + 2, 3 * r + 2]
-            cc = np.r_[self.it + r, self.ib + i, self.isl + i]
-            self.A_pow = sp.csr_matrix((-np.ones(3 * m), (rr, cc)), shape=(3 * m, self.nz))
-        else:
-            self.A_pow = sp.csr_matrix((0, self.nz))
-        self.A = sp.vstack(
-            [self.A_zero, self.A_nonneg] + [s for _, s in self.socs] + [self.A_pow], format="csc"
-        )
-        sizes = [self.A_zero.shape[0], self.A_nonneg.shape[0]]
-        self.off_soc = sum(sizes)
+            cc = np.r_[self.it + r, self.ib + k, self.isl + k]
+            pw.add(_Block(rr, cc, -np.ones(3 * m), 3 * m))
+        self.A_pow = pw.matrix()
+        self.off_soc = self.n_zero + rows.count
         off = self.off_soc
         for blk, s in self.socs:
             blk.risk_row = off
             off += s.shape[0]
         self.off_pow = off
-        cones = [clarabel.ZeroConeT(sizes[0]), clarabel.NonnegativeConeT(sizes[1])]
+        self.n_rows = off + pw.count
+        cones = [clarabel.ZeroConeT(self.n_zero), clarabel.NonnegativeConeT(rows.count)]
         cones += [clarabel.SecondOrderConeT(s.shape[0]) for _, s in self.socs]
         cones += [clarabel.PowerConeT(2.0 / 3.0)] * m
         self.cones = cones
-        Fq = self.Lt.T @ self.Lt if self.use_risk else np.zeros((0, 0))
-        self.P_unit = sp.block_diag(
-            [
-                sp.diags(self.d if self.use_risk else np.zeros(n)),
-                sp.csr_matrix((2 * n + m, 2 * n + m)),
-                sp.csr_matrix(np.triu(Fq)),
-            ],
-            format="csc",
-        )
+        self.P_unit = self._p_unit(m)
+
+    def _p_unit(self, m: int) -> sp.csc_matrix:
+        """``P`` per unit risk aversion: ``D`` on ``w``, ``triu(L L')`` on ``f``, else 0
+        (explicit zeros dropped)."""
+        if not self.use_risk:
+            return sp.csc_matrix((self.nz, self.nz))
+        i = np.arange(self.n)
+        fr, fc = np.triu_indices(self.K)
+        Fq = self.Lt.T @ self.Lt
+        r = np.r_[i, self.ifac + fr]
+        c = np.r_[i, self.ifac + fc]
+        v = np.r_[self.d, Fq[fr, fc]]
+        nz = v != 0
+        return sp.csc_matrix((v[nz], (r[nz], c[nz])), shape=(self.nz, self.nz))
 
     def _factor_rows(self, lin) -> np.ndarray:
         """Per row, the factor ``k`` whose exposures equal the row's ``w`` weights, else -1.
@@ -207,7 +300,7 @@ class DirectMatrices:
         W = sp.csr_matrix(lin.w)
         S = np.asarray(W @ self.B)
         wsq = np.asarray(W.multiply(W).sum(axis=1)).ravel()
-        bsq = (self.B**2).sum(axis=0)
+        bsq = self._bsq
         dist = wsq[:, None] - 2.0 * S + bsq[None, :]
         near = np.abs(dist) <= 1e-6 * np.maximum(1.0, np.maximum(wsq[:, None], bsq[None, :]))
         for r, k in zip(*np.nonzero(near), strict=True):
@@ -219,14 +312,15 @@ class DirectMatrices:
                 out[r] = k
         return out
 
-    def _soc_matrix(self, c: Constraint) -> sp.csr_matrix:
+    def _soc_rows(self, c: Constraint) -> _Rows:
         """Rows ``-(0; L'f; sqrt(d) w)`` (``-(0; L'f)`` for the factor-risk cap)."""
-        top = sp.csr_matrix((1, self.nz))
-        fac = self._cols(Fm=-self.Lt)
-        if isinstance(c, FactorRiskShare):
-            return sp.vstack([top, fac], format="csr")
-        spec = self._cols(W=-sp.diags(np.sqrt(self.d)))
-        return sp.vstack([top, fac, spec], format="csr")
+        rows = _Rows(self.nz)
+        e = np.zeros(0, dtype=np.int64)
+        rows.add(_Block(e, e, np.zeros(0), 1))
+        rows.add(self._cols(Fm=-self.Lt))
+        if not isinstance(c, FactorRiskShare):
+            rows.add(self._diag(-np.sqrt(self.d), 0))
+        return rows
 
 
 class _Ctx:

@@ -88,7 +88,7 @@ class DualPath:
         by_lb, by_ub = np.full(self.n, -1), np.full(self.n, -1)
         if not len(self.name_rows):
             return lb, ub, by_lb, by_ub
-        h = self.b[self.A_zero.shape[0] + self.name_rows]
+        h = self.b[self.n_zero + self.name_rows]
         live = h < 0.5 * BIG
         if (h[live] < 0).any():
             return None
@@ -113,7 +113,7 @@ class DualPath:
         lb, ub, self._by_lb, self._by_ub = bounds
         if (lb > ub).any():
             return None
-        n, off = self.n, self.A_zero.shape[0]
+        n, off = self.n, self.n_zero
         h = self.b[off + self.dual_rows]
         keep = h < 0.5 * BIG
         h = h + self._dual.row_shift(self.data.benchmark)
@@ -178,7 +178,7 @@ class DualPath:
         P = self.dual_data()
         if P is None:
             return None
-        n, off, keep, te = self.n, self.A_zero.shape[0], P.keep, P.te
+        n, off, keep, te = self.n, self.n_zero, P.keep, P.te
         v0 = None
         if self._dual_v is not None:  # stored over every shared row: pick this solve's
             full, K = self._dual_v, P.K
@@ -211,7 +211,7 @@ class DualPath:
             ax = np.abs(res.w - self.data.w0)[self.impact_idx]
             z[self.it : self.it + m] = ax * np.sqrt(ax) / np.sqrt(self.scale)
         z[self.ifac :] = self.B.T @ (res.w - self.data.benchmark)
-        y = np.zeros(self.A.shape[0])
+        y = np.zeros(self.n_rows)
         y_lb, y_ub = res.y_lb.copy(), res.y_ub.copy()
         # a bound set by a single-name row is that row's: its multiplier per unit of the
         # row is the bound's divided by the row's slope

@@ -75,7 +75,7 @@ class ConicSolve:
     def _qp_data(self) -> dict:
         """PIQP data: the zero rows as ``A x = b``, the bound rows of ``w``, ``buy`` and
         ``sell`` as variable bounds, every other non-negative row as ``G x <= h_u``."""
-        nzero = self.A_zero.shape[0]
+        nzero = self.n_zero
         nn = np.arange(nzero, nzero + self.A_nonneg.shape[0])
         bound = np.zeros(len(nn), dtype=bool)
         bound[np.r_[self.r_lb, self.r_ub, self.r_buy, self.r_sell]] = True
@@ -100,7 +100,7 @@ class ConicSolve:
         data = self._qp_data()
         if self._piqp is None:
             A = self.A.tocsr()
-            nzero = self.A_zero.shape[0]
+            nzero = self.n_zero
             self._piqp = piqp.SparseSolver()
             self._piqp.settings.verbose = False
             self._piqp.setup(
@@ -119,8 +119,8 @@ class ConicSolve:
         if self._piqp.solve() != piqp.PIQP_SOLVED:
             return None
         res = self._piqp.result
-        nzero, n = self.A_zero.shape[0], self.n
-        y = np.zeros(self.A.shape[0])
+        nzero, n = self.n_zero, self.n
+        y = np.zeros(self.n_rows)
         y[:nzero] = res.y
         y[self._g_rows] = res.z_u
         y[nzero + self.r_lb] = res.z_bl[:n]
@@ -187,7 +187,7 @@ class ConicSolve:
         w, buy, sell = z[:n], z[n : 2 * n], z[2 * n : 3 * n]
         self.ctx.w.value, self.ctx.buy.value, self.ctx.sell.value = w, buy, sell
         self.problem.value = -obj_val - self.const
-        yn = y[self.A_zero.shape[0] : self.A_zero.shape[0] + self.A_nonneg.shape[0]]
+        yn = y[self.n_zero : self.n_zero + self.A_nonneg.shape[0]]
         self.con_lb.dual_value, self.con_ub.dual_value = yn[self.r_lb], yn[self.r_ub]
         for blk in self.blocks:
             if blk.risk_row is not None:

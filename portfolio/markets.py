@@ -15,6 +15,7 @@ is ``c = half_spread + commission + tax(side)`` (README, "Architecture").
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -47,11 +48,8 @@ def load_market_table(overrides: Mapping[str, Mapping[str, object]] | None = Non
         every field is given. Unknown codes, unknown fields and bad values raise
         ``ValueError`` naming them (:func:`_override_problems`).
     """
-    with resources.files("portfolio").joinpath("data/markets.csv").open("r") as fh:
-        table = pd.read_csv(fh, dtype={"country": str}, keep_default_na=True)
-    table = table.set_index("country")
+    table = _packaged_table().copy()  # a run reads it 4 times: parse the file once
     numeric = [c for c in MARKET_COLUMNS if c not in ("market", "currency", "in_kind")]
-    table[numeric] = table[numeric].astype(float)
     problems = []
     for country, values in (overrides or {}).items():
         problems.extend(_override_problems(table, country, values, numeric))
@@ -61,6 +59,17 @@ def load_market_table(overrides: Mapping[str, Mapping[str, object]] | None = Non
     if problems:
         raise ValueError("; ".join(problems))
     table["in_kind"] = table["in_kind"].astype(bool)
+    return table
+
+
+@functools.cache
+def _packaged_table() -> pd.DataFrame:
+    """``portfolio/data/markets.csv`` parsed (never handed out: callers get a copy)."""
+    with resources.files("portfolio").joinpath("data/markets.csv").open("r") as fh:
+        table = pd.read_csv(fh, dtype={"country": str}, keep_default_na=True)
+    table = table.set_index("country")
+    numeric = [c for c in MARKET_COLUMNS if c not in ("market", "currency", "in_kind")]
+    table[numeric] = table[numeric].astype(float)
     return table
 
 

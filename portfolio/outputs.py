@@ -131,10 +131,24 @@ def package_versions() -> dict[str, str | None]:
     out: dict[str, str | None] = {"python": platform.python_version()}
     for name in _PACKAGES:
         try:
-            out[name] = metadata.version(name)
+            out[name] = _version(name)
         except metadata.PackageNotFoundError:
             out[name] = None
     return out
+
+
+def _version(name: str) -> str:
+    """``importlib.metadata.version(name)`` read from the ``Version:`` header line of the
+    metadata file, without parsing the whole file as an e-mail message (half the time of
+    ``metadata.version``: the long descriptions of numpy, scipy, ... are in that file)."""
+    dist = metadata.distribution(name)
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    for line in text.splitlines():
+        if not line.strip():  # end of the headers
+            break
+        if line.startswith("Version:"):
+            return line.split(":", 1)[1].strip()
+    return dist.version
 
 
 def _foreign_files(path: Path) -> list[str]:

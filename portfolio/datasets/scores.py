@@ -170,13 +170,25 @@ def momentum_12_1(returns: np.ndarray, month_end_pos: np.ndarray, m: int) -> np.
     -------
     ndarray (N,), decimal return; NaN when unavailable.
     """
-    n = returns.shape[1]
     if m < 12:
-        return np.full(n, np.nan)
+        return np.full(returns.shape[1], np.nan)
     window = returns[month_end_pos[m - 12] + 1 : month_end_pos[m - 1] + 1]
     ok = np.isfinite(window)
-    logs = np.log1p(np.where(ok, window, 0.0)).sum(axis=0)
-    return np.where(ok.sum(axis=0) >= MOMENTUM_MIN_OBS, np.expm1(logs), np.nan)
+    logs = np.log1p(np.where(ok, window, 0.0))
+    return momentum_from_logs(logs, ok, month_end_pos, m, month_end_pos[m - 12] + 1)
+
+
+def momentum_from_logs(
+    logs: np.ndarray, ok: np.ndarray, month_end_pos: np.ndarray, m: int, first_row: int = 0
+) -> np.ndarray:
+    """:func:`momentum_12_1` from ``log1p`` of the returns (0 where missing) and the
+    non-missing mask, rows ``first_row, first_row + 1, ...`` of the returns: the same
+    numbers, without taking ``log1p`` of the whole window again every month."""
+    if m < 12:
+        return np.full(logs.shape[1], np.nan)
+    a, b = month_end_pos[m - 12] + 1 - first_row, month_end_pos[m - 1] + 1 - first_row
+    total = logs[a:b].sum(axis=0)
+    return np.where(ok[a:b].sum(axis=0) >= MOMENTUM_MIN_OBS, np.expm1(total), np.nan)
 
 
 def planted_scores(fundamentals: pd.DataFrame, returns: pd.DataFrame) -> pd.DataFrame:

@@ -47,7 +47,7 @@ import pandas as pd
 from portfolio.datasets.conventions import COUNTRIES, CURRENCY, FX_VOL, SECTORS
 from portfolio.datasets.scores import (
     composite_from_raw,
-    momentum_12_1,
+    momentum_from_logs,
     raw_factor_values,
     winsorized_zscore,
 )
@@ -148,6 +148,7 @@ class Shocks:
     fx: np.ndarray
     eps: np.ndarray
     spec_vol: np.ndarray
+    common: np.ndarray | None = None  # (T, N) _common_returns, computed once by draw_shocks
 
 
 def draw_shocks(rng: np.random.Generator, uni: pd.DataFrame, n_days: int) -> Shocks:
@@ -170,11 +171,14 @@ def draw_shocks(rng: np.random.Generator, uni: pd.DataFrame, n_days: int) -> Sho
     eps = _std_t(rng, SPECIFIC_T_DF, (n_days, n))
     size_z = uni["size_z"].to_numpy()
     spec_vol = np.exp(np.log(SPEC_VOL_MEDIAN) - 0.12 * size_z + 0.25 * rng.standard_normal(n))
-    return Shocks(factors=f, fx=fx, eps=eps, spec_vol=spec_vol)
+    shocks = Shocks(factors=f, fx=fx, eps=eps, spec_vol=spec_vol)
+    return Shocks(factors=f, fx=fx, eps=eps, spec_vol=spec_vol, common=_common_returns(uni, shocks))
 
 
 def _common_returns(uni: pd.DataFrame, shocks: Shocks) -> np.ndarray:
     """(T, N) market + country + sector + size part of the daily log returns."""
+    if shocks.common is not None:
+        return shocks.common
     names = list(FACTOR_VOL_ANNUAL)
     f = shocks.factors
     c_idx = pd.Index(COUNTRIES).get_indexer(uni["country"])
@@ -246,20 +250,42 @@ def simulate_market(
     state = [np.zeros(n), np.zeros(n), np.zeros(n)]  # carried USD log, carried local log, log price
     tradable = ~halted & ~pre_listing
 
+    logs = np.zeros((t_len, n))  # log1p(returns), 0 where missing: momentum's input
+    has_return = np.zeros((t_len, n), dtype=bool)
+
     def run(a: int, b: int, specific: np.ndarray, mom_exposure: np.ndarray) -> None:
         x = common[a:b] + mom_exposure * f[a:b, [k_mom]] + fx_asset[a:b] + specific - half_var
         local = x - fx_asset[a:b] - div_daily
         carry_x, carry_l, lp = state
-        for d in range(b - a):  # days of one month, vectorised over names
-            t = a + d
-            carry_x = carry_x + x[d]
-            carry_l = carry_l + local[d]
-            moves = tradable[t] | pre_listing[t]
-            lp = lp + np.where(moves, carry_l, 0.0)
-            returns[t] = np.where(tradable[t], np.expm1(carry_x), np.nan)
-            log_price[t] = lp
-            carry_x = np.where(moves, 0.0, carry_x)
-            carry_l = np.where(moves, 0.0, carry_l)
+        moves_all = tradable[a:b] | pre_listing[a:b]
+        # names that move every day with nothing carried in (all but halted ones): the day
+        # loop below for them in closed form, the same floating-point operations
+        easy = moves_all.all(axis=0) & (carry_x == 0.0) & (carry_l == 0.0)
+        if easy.any():
+            returns[a:b, easy] = np.where(tradable[a:b, easy], np.expm1(x[:, easy] + 0.0), np.nan)
+            lp_easy = np.cumsum(np.vstack([lp[easy], local[:, easy] + 0.0]), axis=0)[1:]
+            log_price[a:b, easy] = lp_easy
+            lp = lp.copy()
+            lp[easy] = lp_easy[-1]
+        hard = np.flatnonzero(~easy)
+        if len(hard):
+            cx, cl, lph = carry_x[hard], carry_l[hard], lp[hard]
+            for d in range(b - a):  # days of one month, vectorised over the other names
+                t = a + d
+                cx = cx + x[d, hard]
+                cl = cl + local[d, hard]
+                moves = moves_all[d, hard]
+                lph = lph + np.where(moves, cl, 0.0)
+                returns[t, hard] = np.where(tradable[t, hard], np.expm1(cx), np.nan)
+                log_price[t, hard] = lph
+                cx = np.where(moves, 0.0, cx)
+                cl = np.where(moves, 0.0, cl)
+            carry_x, carry_l = carry_x.copy(), carry_l.copy()
+            carry_x[hard], carry_l[hard], lp[hard] = cx, cl, lph
+        carry_x[easy], carry_l[easy] = 0.0, 0.0
+        ok = np.isfinite(returns[a:b])
+        has_return[a:b] = ok
+        logs[a:b] = np.log1p(np.where(ok, returns[a:b], 0.0))
         state[:] = [carry_x, carry_l, lp]
 
     # days up to and including the first month-end: no planted alpha yet
@@ -270,7 +296,7 @@ def simulate_market(
     sigma_m = np.empty((n_me - 1, n))
     shrink = np.sqrt(1.0 - ic**2)
     for m in range(n_me):
-        mom = momentum_12_1(returns, me, m)
+        mom = momentum_from_logs(logs, has_return, me, m)
         composite[m] = _composite_at(paths, m, np.exp(log_price[me[m]]), mom, listed[m])
         if m == n_me - 1:
             break

@@ -17,7 +17,16 @@ costs (``NAV = holdings value + cash after costs``).
 
 from __future__ import annotations
 
-__all__ = ["add_parser", "cmd_basket", "basket_inputs", "etf_run_files", "nav_per_share"]
+import weakref
+
+__all__ = [
+    "add_parser",
+    "cmd_basket",
+    "basket_inputs",
+    "etf_run_files",
+    "nav_per_share",
+    "one_unit_baskets",
+]
 
 
 def _restricted(constraints) -> set[str]:
@@ -74,19 +83,43 @@ def nav_per_share(etf, nav_base: float, override: float | None = None) -> float:
     return float(nav_base) / float(etf.shares_outstanding)
 
 
-def etf_run_files(result) -> dict[str, str]:
-    """``creation_basket.csv``, ``redemption_basket.csv``, ``pcf.csv`` for one unit, or
-    nothing when ``etf.creation_unit`` is not configured."""
+# one unit's baskets per rebalance result: the run folder's files and the report's
+# settlement section read the same baskets (building them twice cost ~40 ms a demo run)
+_ONE_UNIT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def one_unit_baskets(result):
+    """``(inputs, files, baskets)`` of one creation unit after the rebalance, built once per
+    ``result`` (:func:`~portfolio.etf.pcf.etf_files`); ``None`` when ``etf.creation_unit``
+    is not configured."""
     from portfolio.etf.pcf import etf_files
 
     etf = result.config.etf
     if etf.creation_unit is None:
-        return {}
+        return None
+    try:
+        hit = _ONE_UNIT.get(result)
+    except TypeError:  # not weak-referenceable: no memo
+        hit = None
+    if hit is not None:
+        return hit
     inp = basket_inputs(result)
-    files, _ = etf_files(
+    files, baskets = etf_files(
         inp, etf.creation_unit, nav_per_share(etf, inp.nav_base), 1, etf.shares_outstanding
     )
-    return files
+    out = (inp, files, baskets)
+    try:
+        _ONE_UNIT[result] = out
+    except TypeError:
+        pass
+    return out
+
+
+def etf_run_files(result) -> dict[str, str]:
+    """``creation_basket.csv``, ``redemption_basket.csv``, ``pcf.csv`` for one unit, or
+    nothing when ``etf.creation_unit`` is not configured."""
+    one = one_unit_baskets(result)
+    return {} if one is None else dict(one[1])
 
 
 def add_parser(subparsers) -> None:

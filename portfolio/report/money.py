@@ -9,7 +9,6 @@ exceptions to the default of 2; a currency not listed has 2 decimals.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 __all__ = ["MINOR_UNITS", "DEFAULT_MINOR_UNITS", "minor_units", "round_money", "format_money"]
 
@@ -37,8 +36,9 @@ MINOR_UNITS: dict[str, int] = {
 
 def minor_units(currencies) -> np.ndarray:
     """Decimals of each currency code in ``currencies`` (array of int)."""
-    codes = pd.Series(np.asarray(currencies, dtype=object)).astype(str).str.upper()
-    return codes.map(MINOR_UNITS).fillna(DEFAULT_MINOR_UNITS).astype(int).to_numpy()
+    codes = np.asarray(currencies, dtype=object).ravel()  # a few hundred codes: plain Python
+    out = [MINOR_UNITS.get(str(c).upper(), DEFAULT_MINOR_UNITS) for c in codes]
+    return np.array(out, dtype=int)
 
 
 def round_money(values, decimals) -> np.ndarray:

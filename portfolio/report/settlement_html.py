@@ -140,12 +140,9 @@ def settlement_section(s: dict, result) -> Raw | None:
         parts += [Raw("<h3>FX trades</h3>"), _fx_table(fx)]
     etf = result.config.etf
     if etf.creation_unit is not None:
-        from portfolio.etf.pcf import etf_files
-        from portfolio.etf.run import basket_inputs, nav_per_share
+        from portfolio.etf.run import one_unit_baskets
 
-        inp = basket_inputs(result)
-        nav = nav_per_share(etf, inp.nav_base)
-        _, baskets = etf_files(inp, etf.creation_unit, nav, 1, etf.shares_outstanding)
+        inp, _, baskets = one_unit_baskets(result)  # the run folder's baskets, built once
         for kind in ("creation", "redemption"):
             parts += _basket_parts(baskets[kind], inp)
     title = "Cash, currencies" + (" and ETF baskets" if etf.creation_unit is not None else "")

@@ -19,6 +19,7 @@ from portfolio.datasets import (
     raw_factor_values,
     winsorized_zscore,
 )
+from portfolio.datasets.scores import momentum_from_logs
 
 
 def _slow_winsorized_zscore(values):
@@ -176,3 +177,17 @@ def test_zero_ic_plants_nothing():
     mk = generate_demo_market(seed=4, n_securities=300, ic=0.0)
     s = mk.planted["realised_ic"]["summary"]["pearson_std_resid"]
     assert abs(s["mean"]) < 3 * s["se"]
+
+
+def test_momentum_from_logs_is_momentum_12_1_exactly():
+    """The simulation's momentum (log1p of the whole history taken once) gives the very
+    same numbers as the published definition on the window."""
+    rng = np.random.default_rng(7)
+    r = rng.normal(0, 0.02, size=(400, 6))
+    r[:150, 1] = np.nan
+    r[100:130, 2] = np.nan
+    me = np.arange(20, 400, 21)
+    ok = np.isfinite(r)
+    logs = np.log1p(np.where(ok, r, 0.0))
+    for m in range(len(me)):
+        np.testing.assert_array_equal(momentum_from_logs(logs, ok, me, m), momentum_12_1(r, me, m))

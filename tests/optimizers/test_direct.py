@@ -243,3 +243,32 @@ def test_default_tolerance_answer_is_within_stated_tolerance(prob, monkeypatch):
     )
     assert r7.objective == pytest.approx(r8.objective, abs=1e-6)
     np.testing.assert_allclose(r7.weights.to_numpy(), r8.weights.to_numpy(), atol=1e-4)
+
+
+def test_assembled_matrices_apply_the_stated_rows(prob):
+    """The zero cone's rows are ``w - buy + sell`` and ``f - B'w``; the per-name rows
+    ``-w, w, -buy, -sell`` and the budget ``sum(w)``; the cone sizes add up to the rows of
+    ``A`` (formed on first use from the same blocks); entries are in canonical order."""
+    p, assets = prob
+    obj = ObjectiveSpec(risk_aversion=2.0, impact=True)
+    opt = PortfolioOptimizer(assets, p.risk, build_constraints(full_specs(list(assets.index))), obj,
+                             nav_base=p.nav_base)  # fmt: skip
+    d = opt.built
+    n, K = d.n, d.K
+    z = np.random.default_rng(3).normal(size=d.nz)
+    w, buy, sell, f = z[:n], z[n : 2 * n], z[2 * n : 3 * n], z[d.ifac :]
+    B = np.asarray(p.risk.exposures)
+    np.testing.assert_allclose(d.A_zero @ z, np.r_[w - buy + sell, f - B.T @ w], atol=1e-12)
+    nn = d.A_nonneg @ z
+    np.testing.assert_array_equal(nn[d.r_lb], -w)
+    np.testing.assert_array_equal(nn[d.r_ub], w)
+    np.testing.assert_array_equal(nn[d.r_buy], -buy)
+    np.testing.assert_array_equal(nn[d.r_sell], -sell)
+    assert nn[d.r_budget][0] == pytest.approx(w.sum(), abs=1e-12)
+    A = d.A
+    assert A.shape == (d.n_rows, d.nz) and d.A_zero.shape[0] == d.n_zero == n + K
+    assert A.has_canonical_format
+    dims = [c.dim for c in d.cones[:2]] + [s.shape[0] for _, s in d.socs]
+    assert sum(dims) + 3 * len(d.impact_idx) == d.n_rows
+    top = np.r_[d.A_zero @ z, nn]
+    np.testing.assert_allclose((A @ z)[: len(top)], top, atol=1e-12)

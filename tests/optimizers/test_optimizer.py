@@ -214,6 +214,16 @@ def test_transfer_coefficient_matches_dense(prob):
     u, v = s_mhalf @ a, s_half @ act
     dense = u @ v / np.linalg.norm(u) / np.linalg.norm(v)
     assert transfer_coefficient(a, act, p.risk) == pytest.approx(dense, rel=1e-8)
+    # the per-model memo: a second call agrees, and a model with other specific
+    # variances (new arrays, same exposures) is not answered from it
+    assert transfer_coefficient(a, act, p.risk) == pytest.approx(dense, rel=1e-8)
+    other = dataclasses.replace(p.risk, specific_var=p.risk.specific_var * 2.0)
+    S2 = other.covariance()
+    vals, vecs = np.linalg.eigh(S2)
+    u = vecs @ np.diag(1 / np.sqrt(vals)) @ vecs.T @ a
+    v = vecs @ np.diag(np.sqrt(vals)) @ vecs.T @ act
+    dense2 = u @ v / np.linalg.norm(u) / np.linalg.norm(v)
+    assert transfer_coefficient(a, act, other) == pytest.approx(dense2, rel=1e-8)
 
 
 def test_permuting_assets_permutes_weights(prob):

@@ -352,14 +352,15 @@ class PortfolioOptimizer:
                 raise SolverError("the problem is unbounded (check alpha and bounds)")
             if status != "error":
                 return status, built.solver_name, built
-            if not self.fallback:  # a sweep that marks the point instead of falling back
-                raise SolverError("Clarabel failed on the direct path", [("CLARABEL", "error")])
             if params is None:
                 raise SolverError("Clarabel failed on the direct path", [("CLARABEL", "error")])
             if relax is None and not linear_feasible(params[0], params[2]):
                 # Clarabel often fails numerically on an infeasible problem; the elastic LP
-                # (HiGHS, a fraction of a second) proves it instead of the slow conic chain.
+                # (HiGHS, a fraction of a second) proves it instead of the slow conic chain
+                # (a sweep's point too: infeasible, with its diagnosis, not a solver failure)
                 return "infeasible", "HIGHS (elastic LP)", built
+            if not self.fallback:  # a sweep that marks the point instead of falling back
+                raise SolverError("Clarabel failed on the direct path", [("CLARABEL", "error")])
             cv = self._cvxpy()
             cv.set_parameters(*params, relax=relax)
             cv.lb.value, cv.ub.value = built.lb.value, built.ub.value

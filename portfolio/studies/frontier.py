@@ -14,7 +14,9 @@ whose ends agree (same binding set, prices within 2 %) are not refined.
 
 Points are optimizer solutions (target weights before lot rounding): a curve of the
 trade-off, re-solved warm through the built optimizer's parameters in milliseconds.
-Infeasible points are kept and marked (without a diagnosis). Sweeps use the first
+Infeasible points are kept and marked (without a diagnosis); past the first infeasible
+point of the first sweep, the tighter values are marked without a solve (see
+:func:`_sweep`). Sweeps use the first
 solver of the chain only (the certified dual method, then Clarabel): where it fails,
 typically at an infeasible limit, the fallbacks (PIQP, SCS) take minutes at N = 1,200,
 so such a point is marked ``solver_failed`` instead.
@@ -63,7 +65,7 @@ def _point(reb, prepared, base, spec, value, raw, refs, ci) -> dict:
     s = resolve_scenario(base, spec.name, {spec.path: value}, raw, refs, validate=False)
     point = {"value": float(value), "status": "ok"}
     try:
-        r = reb.solve(prepared, {**s.overrides})
+        r = reb.solve(prepared, {**s.overrides, "diagnose_infeasible": False})
     except InfeasibleError:
         return {**point, "status": "infeasible", "binding_prices": []}
     except SolverError as exc:
@@ -163,8 +165,25 @@ def _first_solver_only(opt):
 
 
 def _sweep(reb, prepared, base, spec, values, base_raw, refs, ci) -> dict[float, dict]:
-    """The first points, then midpoints of the interval that bends most (module notes)."""
-    points = {v: _point(reb, prepared, base, spec, v, base_raw, refs, ci) for v in values}
+    """The first points, then midpoints of the interval that bends most (module notes).
+
+    The values for which one limit (or ``te_cap``) can hold form a single interval
+    reaching to its loose end: a tighter limit only shrinks the feasible set. So once a
+    point past a feasible one is proved infeasible, every later value of the monotone
+    first sweep is infeasible too; those points are marked without a solve, with
+    ``implied_by`` naming the value that proved it.
+    """
+    points: dict[float, dict] = {}
+    seen_ok, proved = False, None
+    for v in values:
+        if proved is not None:
+            points[v] = {"value": float(v), "status": "infeasible", "binding_prices": [],
+                         "implied_by": proved}  # fmt: skip
+            continue
+        points[v] = p = _point(reb, prepared, base, spec, v, base_raw, refs, ci)
+        seen_ok |= p["status"] == "ok"
+        if seen_ok and p["status"] == "infeasible":
+            proved = float(v)
     lo, hi = min(values), max(values)
     width = (math.log(hi / lo) if spec.scale == "log" else hi - lo) or 1.0
     while len(points) < spec.max_points:

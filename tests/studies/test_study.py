@@ -192,3 +192,39 @@ def test_infeasible_row_carries_a_relaxation_that_solves(infeasible_study, small
     with pytest.raises(InfeasibleError):
         p.optimizer.solve(p.alpha.alpha, p.book.benchmark, p.book.weights,
                           diagnose_infeasible=False, **tight)  # fmt: skip
+
+
+def test_frontier_past_a_proved_infeasible_point_is_infeasible(small_fund):
+    """Turnover 40 % -> 0 % with 15 % cash required (about 14.5 % of sales from a fund
+    holding 0.5 % cash): the sweep turns infeasible once and stays so; the points it marks
+    without a solve (``implied_by``) are infeasible when solved directly."""
+    from constraints import check_constraints
+    from portfolio.config import parse_config
+    from tests.studies.conftest import small_config_raw
+
+    _, data = small_fund
+    raw = small_config_raw()
+    for c in raw["constraints"]:
+        if c["kind"] == "cash_band":
+            c.update(min=0.15, max=0.3)
+    config = parse_config(raw)
+    study = Study(config, data)
+    study.frontier("turnover", "constraints.turnover.max", 0.40, 0.0, points=9, max_points=9)
+    points = study.run().frontiers[0]["points"]  # in sweep order, 40 % first
+    status = [p["status"] for p in points]
+    assert status[0] == "ok" and status[-1] == "infeasible"
+    first_bad = status.index("infeasible")
+    assert set(status[first_bad:]) == {"infeasible"}
+    implied = [p for p in points if "implied_by" in p]
+    assert implied and all(p["implied_by"] == points[first_bad]["value"] for p in implied)
+    reb = Rebalancer(config)
+    prepared = reb.prepare(data)
+    for p in implied:
+        with pytest.raises(InfeasibleError):
+            reb.solve(prepared, {"constraint_overrides": {"turnover": {"max": p["value"]}}})
+    over = {"constraint_overrides": {"turnover": {"max": points[first_bad - 1]["value"]}}}
+    res = reb.solve(prepared, over)  # the last feasible point: limits hold or were relaxed
+    cons = prepared.constraints_with(over["constraint_overrides"])
+    broken = {b["name"] for b in check_constraints(cons, res.weights, prepared.check_data,
+                                                   tol=1e-6)}  # fmt: skip
+    assert broken <= {r["name"] for r in res.relaxed}

@@ -187,6 +187,8 @@ def cardinality_support(data, cons, w_ref, lb, ub, time_limit: float):
     left = time_limit - (time.perf_counter() - start)
     status, z = model.run(np.r_[np.zeros(3 * n), np.ones(n), np.zeros(n)], n, left)
     fewest = None
-    if status == "optimal" and model.h.getInfo().mip_gap <= 1e-9:
-        fewest = int(round(z[3 * n : 4 * n].sum()))
+    if status == "optimal":  # a count: proved when the dual bound rounds up to it
+        count = int(round(z[3 * n : 4 * n].sum()))
+        if np.ceil(model.h.getInfo().mip_dual_bound - 1e-6) >= count:
+            fewest = count
     return TooFewNames(cap.label, int(cap.max), fewest)

@@ -48,6 +48,7 @@ from portfolio.backtest.comparators import (
 )
 from portfolio.backtest.data import BacktestInputs
 from portfolio.backtest.realised import realised_ic
+from portfolio.backtest.records import engine_row, holdings_rows, progress_line
 from portfolio.book import build_book
 from portfolio.errors import ConfigError, InputError
 from portfolio.markets import load_market_table, lot_sizes
@@ -298,7 +299,7 @@ def _walk(inputs: BacktestInputs, spec: BacktestSpec, progress) -> BacktestRun:
                 row.update(realised_ic(prev["ctx"], growth.iloc[-1] - 1.0, observed))
             periods.append(row)
             if progress is not None:
-                progress(_progress_line(periods))
+                progress(progress_line(periods))
         last = k == len(dates) - 1
         if last and not spec.final_rebalance:
             break
@@ -317,7 +318,7 @@ def _walk(inputs: BacktestInputs, spec: BacktestSpec, progress) -> BacktestRun:
             raise InputError(f"backtest at {t.date()}", "the alpha stage did not run")
         ctx = _context(rec, data, config, markets, result)
         row = {"date": t, "next_date": None if last else dates[k + 1], "engine_nav": state.nav_base}
-        row.update(_engine_row(result, ctx, state))
+        row.update(engine_row(result, ctx, state))
         if result is not None:
             _record_relaxed(result, t, events, "engine")
             for key in ("book_s", "risk_s", "alpha_s", "build_s", "solve_s", "trades_s"):
@@ -330,7 +331,7 @@ def _walk(inputs: BacktestInputs, spec: BacktestSpec, progress) -> BacktestRun:
                     row["engine_cost_base"], base,
                 )  # fmt: skip
             trades.append(result.trades.trades.assign(date=t))
-        holdings.append(_holdings_rows(states["engine"], ctx, t))
+        holdings.append(holdings_rows(states["engine"], ctx, t))
         if spec.comparators and not last:
             with clock("comparators_s"):
                 _run_comparators(states, ctx, inputs, data, rec, row, events, t, base, clock)
@@ -353,66 +354,6 @@ def _walk(inputs: BacktestInputs, spec: BacktestSpec, progress) -> BacktestRun:
         planted_ic=inputs.planted_ic,
         notes=notes,
         cpu_timings=dict(clock.cpu),
-    )
-
-
-def _breadth_ratio(ctx: DateContext) -> float:
-    """:func:`optimizers.alpha_breadth_ratio` of the date's alpha and risk model: the share
-    of ``IC sqrt(N)`` an alpha correlated with the priced factors can reach."""
-    from optimizers import alpha_breadth_ratio
-
-    rm = ctx.risk_model
-    a = ctx.alpha.alpha.reindex(rm.asset_ids).to_numpy(dtype=float)
-    return alpha_breadth_ratio(np.nan_to_num(a, nan=0.0), rm)
-
-
-def _engine_row(result, ctx: DateContext, state: BookState) -> dict:
-    """Ex-ante figures of the engine at one date (NaN where the month was infeasible)."""
-    nav = state.nav_base
-    n_view = int(ctx.alpha.score.notna().sum())
-    status = "unchanged" if result is None else "relaxed" if result.optimization.relaxed else "ok"
-    row = {"status": status, "breadth": n_view, "breadth_ratio": _breadth_ratio(ctx)}
-    if result is None:
-        w = state.value_base.reindex(ctx.securities.index).fillna(0.0) / nav
-        a = w - ctx.benchmark
-        row.update(
-            engine_cost_base=0.0, turnover=0.0, n_trades=0, transfer_coefficient=np.nan,
-            ex_ante_te=ctx.risk_model.volatility(a.reindex(ctx.risk_model.asset_ids).fillna(0)),
-            ex_ante_alpha=float(ctx.alpha.alpha.reindex(a.index).fillna(0.0) @ a),
-            n_holdings=int((w > 0).sum()), breaches=0,
-        )  # fmt: skip
-        return row
-    w = result.trades.weights_after
-    a = w - ctx.benchmark
-    cost = float(result.trades.trades["est_cost_base"].sum())
-    relaxed = {r["name"] for r in result.optimization.relaxed or []}  # breached by design
-    row.update(
-        engine_cost_base=cost,
-        turnover=result.trades.turnover,
-        n_trades=int(len(result.trades.trades)),
-        transfer_coefficient=float(result.optimization.transfer_coefficient),
-        ex_ante_te=float(result.risk_after["active_risk"]),
-        ex_ante_alpha=float(ctx.alpha.alpha.reindex(a.index).fillna(0.0) @ a),
-        n_holdings=int((result.trades.holdings["shares_after"] > 0).sum()),
-        breaches=len([b for b in result.breaches if b["name"] not in relaxed]),
-    )  # fmt: skip
-    return row
-
-
-def _holdings_rows(state: BookState, ctx: DateContext, t) -> pd.DataFrame:
-    nav = state.nav_base
-    ids = state.shares.index
-    return pd.DataFrame(
-        {
-            "date": t,
-            "asset_id": ids.astype(str),
-            "shares": state.shares.to_numpy(np.int64),
-            "value_base": state.value_base.to_numpy(float),
-            "weight": (state.value_base / nav).to_numpy(float),
-            "benchmark_weight": ctx.benchmark.reindex(ids).fillna(0.0).to_numpy(float),
-            "alpha": ctx.alpha.alpha.reindex(ids).to_numpy(float),
-            "score": ctx.alpha.score.reindex(ids).to_numpy(float),
-        }
     )
 
 
@@ -463,16 +404,3 @@ def _light(states, ctx, inputs, data, rec, row, events, t, base) -> StageRecorde
         state, result.trades.holdings["shares_after"], ctx.price_base, cost, base
     )
     return light
-
-
-def _progress_line(periods: list[dict]) -> dict:
-    """Date, NAV and cumulative active return so far (for the terminal)."""
-    last = periods[-1]
-    eng = np.prod([1.0 + p["engine_nav_end"] / p["engine_nav"] - 1.0 for p in periods])
-    bench = np.prod([1.0 + p["benchmark_return"] for p in periods])
-    return {
-        "date": str(pd.Timestamp(last["next_date"]).date()),
-        "nav": last["engine_nav_end"],
-        "active": float(eng / bench - 1.0),
-        "status": last["status"],
-    }

@@ -15,12 +15,14 @@ __all__ = ["breadth_ratio", "engine_row", "holdings_rows", "progress_line"]
 
 def breadth_ratio(ctx: DateContext) -> float:
     """:func:`optimizers.alpha_breadth_ratio` of the date's alpha and risk model: the share
-    of ``IC sqrt(N)`` an alpha correlated with the priced factors can reach."""
+    of ``IC sqrt(N)`` an alpha correlated with the priced factors can reach, over the
+    names the optimizer saw (the universe's alpha and their risk model rows)."""
     from optimizers import alpha_breadth_ratio
 
-    rm = ctx.risk_model
-    a = ctx.alpha.alpha.reindex(rm.asset_ids).to_numpy(dtype=float)
-    return alpha_breadth_ratio(np.nan_to_num(a, nan=0.0), rm)
+    alpha = ctx.alpha.alpha  # finite over the universe (the optimizer requires it)
+    ids = alpha.index.intersection(ctx.risk_model.asset_ids)
+    a = alpha.reindex(ids).to_numpy(dtype=float)
+    return alpha_breadth_ratio(a, ctx.risk_model.subset(ids))
 
 
 def engine_row(result, ctx: DateContext, state: BookState) -> dict:

@@ -11,6 +11,9 @@ risk. The **ceiling** ``sqrt(alpha' S^-1 alpha / alpha' D^-1 alpha)`` is therefo
 realised-over-predicted IR (planted IC) that a perfect risk forecast and a perfectly
 realised alpha would give.
 
+The ratio is :func:`optimizers.alpha_breadth_ratio`, which the backtest reports every month
+(``breadth_ratio``).
+
 For each market (demo seed plus ``--seeds``) and ``--dates`` rebalance dates spread over
 the backtest, the production risk and alpha stages run on the data cut at the date
 (:class:`portfolio.backtest.comparators.StageRecorder`); prints the ceiling, its mean,
@@ -28,15 +31,8 @@ from pathlib import Path
 import numpy as np
 
 
-def ceiling(alpha: np.ndarray, B: np.ndarray, F: np.ndarray, d: np.ndarray) -> float:
-    """``sqrt(alpha' S^-1 alpha / alpha' D^-1 alpha)`` by the Woodbury identity."""
-    da = alpha / d
-    inner = np.linalg.inv(np.linalg.inv(F) + B.T @ (B / d[:, None]))
-    s_inv_a = da - (B / d[:, None]) @ (inner @ (B.T @ da))
-    return float(np.sqrt((alpha @ s_inv_a) / (alpha @ da)))
-
-
 def main() -> None:
+    from optimizers import alpha_breadth_ratio
     from portfolio.backtest import demo_inputs, rebalance_dates
     from portfolio.backtest.comparators import StageRecorder
     from portfolio.book import build_book
@@ -65,12 +61,14 @@ def main() -> None:
             rec = StageRecorder(cfg, path.parent)
             rm, _ = rec.risk_stage(data)
             alpha = rec.alpha_stage(data, rm, build_book(data, nav_override=1.0))
-            a = alpha.alpha.reindex(rm.asset_ids).fillna(0.0).to_numpy()
-            row.append(ceiling(a, rm.exposures, rm.factor_cov, rm.specific_var))
-            z = alpha.score.reindex(rm.asset_ids).fillna(0.0).to_numpy()
-            for k, name in enumerate(rm.factor_names):
+            ids = alpha.alpha.index.intersection(rm.asset_ids)  # the universe's names
+            sub = rm.subset(ids)
+            row.append(alpha_breadth_ratio(alpha.alpha.reindex(ids).to_numpy(float), sub))
+            z = alpha.score.reindex(ids).to_numpy(float)
+            scored = np.isfinite(z)  # names with a view
+            for k, name in enumerate(sub.factor_names):
                 if str(name).startswith("style:"):
-                    c = np.corrcoef(z, rm.exposures[:, k])[0, 1]
+                    c = np.corrcoef(z[scored], sub.exposures[scored, k])[0, 1]
                     corr.setdefault(str(name)[6:], []).append(c)
         every += row
         label = "demo" if seed == DEFAULT_SEED else f"seed {seed}"

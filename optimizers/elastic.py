@@ -34,7 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from constraints import Constraint, ProblemData
-from optimizers.elastic_lp import ElasticLP, LinearUnit, stack_w_buy_sell, time_limit
+from optimizers.elastic_lp import ElasticLP, LinearUnit, linear_units, time_limit
 from optimizers.errors import SolverError
 
 __all__ = [
@@ -102,15 +102,8 @@ class ElasticProblem:
         self.units: list[Unit] = []
         for ci in candidates:
             c = self.cons[ci]
-            lin = c.linear(data)
             units, labels, keys = c.term_units(data), c.row_labels(data), c.term_keys(data)
-            for ti, lim in enumerate(c.limits(data)):
-                if not (np.isfinite(lim.lo).any() or np.isfinite(lim.hi).any()):
-                    continue
-                lu = None
-                if lin is not None:
-                    G = stack_w_buy_sell(lin[ti], data.n)
-                    lu = LinearUnit(G, np.asarray(lin[ti].const, float), lim.lo, lim.hi, lim.sens)
+            for ti, lim, lu in linear_units(data, c):
                 self.units.append(
                     Unit(ci, ti, keys[ti], lim.lo, lim.hi, lim.sens, labels[ti], units[ti], lu)
                 )

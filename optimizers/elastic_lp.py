@@ -26,7 +26,7 @@ import scipy.sparse as sp
 
 from optimizers.errors import SolverError
 
-__all__ = ["ElasticLP", "LinearUnit", "stack_w_buy_sell"]
+__all__ = ["ElasticLP", "LinearUnit", "linear_units", "stack_w_buy_sell"]
 
 PRIMAL_TOL = 1e-9  # HiGHS primal feasibility tolerance (its default is 1e-7)
 TIME_LIMIT = 60.0  # seconds per elastic solve (a stop is a SolverError)
@@ -55,6 +55,20 @@ def stack_w_buy_sell(lin, n: int) -> sp.csr_matrix:
         for m in (lin.w, lin.buy, lin.sell)
     ]
     return sp.hstack(mats, format="csr")
+
+
+def linear_units(data, c):
+    """``(ti, limits, LinearUnit or None)`` for each term of constraint ``c`` with a finite
+    limit; ``None`` where the term is not linear in ``(w, buy, sell)`` (a risk cap)."""
+    lin = c.linear(data)
+    for ti, lim in enumerate(c.limits(data)):
+        if not (np.isfinite(lim.lo).any() or np.isfinite(lim.hi).any()):
+            continue
+        lu = None
+        if lin is not None:
+            G = stack_w_buy_sell(lin[ti], data.n)
+            lu = LinearUnit(G, np.asarray(lin[ti].const, float), lim.lo, lim.hi, lim.sens)
+        yield ti, lim, lu
 
 
 @dataclass

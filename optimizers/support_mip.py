@@ -28,7 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from constraints import HELD_TOL, MaxNames, MinHolding
-from optimizers.elastic_lp import _quiet, stack_w_buy_sell
+from optimizers.elastic_lp import _quiet, linear_units
 
 __all__ = ["cardinality_support", "TooFewNames"]
 
@@ -36,22 +36,19 @@ MIP_REL_GAP = 1e-3  # the L1 distance is a proxy: a near-optimal support is enou
 
 
 def _linear_rows(data, cons):
-    """Rows ``lo <= G [w; buy; sell] <= hi`` of the hard, continuous, linear constraints."""
+    """Rows ``lo <= G [w; buy; sell] <= hi`` of the hard, continuous, linear constraints
+    (:func:`~optimizers.elastic_lp.linear_units`, as the elastic LP takes them)."""
     mats, lo, hi = [], [], []
     for c in cons:
         if c.integer or c.soft is not None:
             continue
-        lin = c.linear(data)
-        if lin is None:
-            continue
-        for term, lim in zip(lin, c.limits(data), strict=True):
-            const = np.asarray(term.const, dtype=float)
-            keep = np.isfinite(lim.lo) | np.isfinite(lim.hi)
-            if not keep.any():
+        for _, _, u in linear_units(data, c):
+            if u is None:  # a risk cap: checked by the quadratic re-solve
                 continue
-            mats.append(stack_w_buy_sell(term, data.n)[np.flatnonzero(keep)])
-            lo.append((np.asarray(lim.lo, float) - const)[keep])
-            hi.append((np.asarray(lim.hi, float) - const)[keep])
+            keep = np.flatnonzero(np.isfinite(u.lo) | np.isfinite(u.hi))
+            mats.append(u.G[keep])
+            lo.append((np.asarray(u.lo, float) - u.const)[keep])
+            hi.append((np.asarray(u.hi, float) - u.const)[keep])
     return mats, lo, hi
 
 

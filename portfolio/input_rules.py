@@ -36,6 +36,7 @@ __all__ = [
     "MAX_SHARES",
     "MAX_NAV_BASE",
     "REFERENCE_USD_PER_UNIT",
+    "outside_fx_band",
     "parse_bool",
     "non_finite",
     "parse_dates",
@@ -147,23 +148,30 @@ def parse_dates(values: pd.Series, where: str, problems: list[str], keys=None) -
     return parsed
 
 
+def outside_fx_band(currency, rate, base: str, band: float | None) -> np.ndarray:
+    """Per row, whether a positive ``rate`` (``base_per_unit`` of ``currency``) lies outside
+    ``[ref / band, ref * band]``; currencies without a reference (or a base currency
+    without one), the base itself and non-positive rates are not flagged."""
+    ccy = pd.Series(np.asarray(currency, dtype=object)).astype(str)
+    rate = np.asarray(rate, dtype=float)
+    if band is None or base not in REFERENCE_USD_PER_UNIT:
+        return np.zeros(len(rate), dtype=bool)
+    ref = (ccy.map(REFERENCE_USD_PER_UNIT) / REFERENCE_USD_PER_UNIT[base]).to_numpy(float)
+    with np.errstate(invalid="ignore"):
+        out = (rate < ref / band) | (rate > ref * band)
+    return out & np.isfinite(ref) & np.isfinite(rate) & (rate > 0) & (ccy != base).to_numpy()
+
+
 def fx_plausibility(fx: pd.Series, base: str, band: float) -> list[str]:
     """Problems for rates outside ``[ref / band, ref * band]`` (see the module table).
 
     ``fx`` is ``base_per_unit`` by currency. Currencies without a reference (or a base
     currency without one) are not checked.
     """
-    if band is None or base not in REFERENCE_USD_PER_UNIT:
-        return []
     problems = []
-    for ccy, rate in fx.items():
-        if ccy == base or ccy not in REFERENCE_USD_PER_UNIT:
-            continue
-        if not (np.isfinite(rate) and rate > 0):
-            continue  # reported by the column rules
+    flagged = outside_fx_band(fx.index, fx.to_numpy(float), base, band)
+    for ccy, rate in fx[flagged].items():
         ref = REFERENCE_USD_PER_UNIT[ccy] / REFERENCE_USD_PER_UNIT[base]
-        if ref / band <= rate <= ref * band:
-            continue
         text = (
             f"base_per_unit {rate:.6g} for {ccy} is implausible: expected about {ref:.4g} "
             f"{base} per {ccy} (within a factor {band:g}, data.fx_band)"

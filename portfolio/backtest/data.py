@@ -172,7 +172,7 @@ def _check_fx_history(fx: DatedTable, base: str, band: float | None) -> None:
     """Every FX snapshot: positive numeric rates, the base currency at 1.0, and each rate
     within ``data.fx_band`` of its reference (:func:`portfolio.input_rules.fx_plausibility`;
     the first date a currency leaves the band is named)."""
-    from portfolio.input_rules import REFERENCE_USD_PER_UNIT, fx_plausibility
+    from portfolio.input_rules import fx_plausibility, outside_fx_band
 
     frame = fx.frame
     rate = pd.to_numeric(frame.get("base_per_unit"), errors="coerce")
@@ -189,10 +189,9 @@ def _check_fx_history(fx: DatedTable, base: str, band: float | None) -> None:
                 f"column 'base_per_unit': {what} in {int(mask.sum())} rows, first "
                 f"{first['currency']} on {str(first['date'])[:10]}"
             )
-    if band is not None and not bad.any() and base in REFERENCE_USD_PER_UNIT:
+    if not bad.any():
         ccy = frame["currency"].astype(str)
-        ref = ccy.map(REFERENCE_USD_PER_UNIT) / REFERENCE_USD_PER_UNIT[base]
-        out = ref.notna() & ((rate < ref / band) | (rate > ref * band))
+        out = outside_fx_band(ccy, rate, base, band)
         for c, rows in frame[out].sort_values("date", kind="stable").groupby(ccy[out]):
             first = rows.index[0]  # the first date this currency leaves the band
             text = fx_plausibility(pd.Series({c: float(rate[first])}), base, band)[0]

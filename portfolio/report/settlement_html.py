@@ -94,45 +94,32 @@ def settlement_section(s: dict, result) -> Raw | None:
     creation unit; ``None`` when the summary has no cash block."""
     if not s.get("cash"):
         return None
-    c, ccy = s["cash"], s["base_currency"]
+    c, ccy, fxs = s["cash"], s["base_currency"], s["fx_trades"]
     fx = result.trades.fx.trades
+
+    def money(path: str, note: str = "") -> Raw:
+        value = c[path.removeprefix("cash.")]
+        return key(path, value, f"{ccy} {fmt_money(value)}{note}")
+
     parts: list = [
         kv(
             [
-                (
-                    "cash before",
-                    key(
-                        "cash.before_base", c["before_base"], f"{ccy} {fmt_money(c['before_base'])}"
-                    ),
-                ),  # fmt: skip
-                (
-                    "after trades",
-                    key(
-                        "cash.after_trades_base",
-                        c["after_trades_base"],
-                        f"{ccy} {fmt_money(c['after_trades_base'])}",
-                    ),
-                ),  # fmt: skip
+                ("cash before", money("cash.before_base")),
+                ("after trades", money("cash.after_trades_base")),
                 (
                     "after costs",
-                    key(
-                        "cash.after_costs_base",
-                        c["after_costs_base"],
-                        f"{ccy} {fmt_money(c['after_costs_base'])} "
-                        f"({fmt_pct(c['after_costs_weight'])} of NAV)",
-                    ),
-                ),  # fmt: skip
+                    money("cash.after_costs_base", f" ({fmt_pct(c['after_costs_weight'])} of NAV)"),
+                ),
                 (
                     "FX trades",
                     key(
                         "fx_trades.count",
-                        s["fx_trades"]["count"],
-                        f"{s['fx_trades']['count']}, cost {ccy} "
-                        f"{fmt_money(s['fx_trades']['cost_base'])}",
+                        fxs["count"],
+                        f"{fxs['count']}, cost {ccy} {fmt_money(fxs['cost_base'])}",
                     ),
-                ),  # fmt: skip
+                ),
             ]
-        ),
+        ),  # fmt: skip
         Raw("<h3>Cash by currency</h3>"),
         _cash_table(s),
     ]

@@ -41,6 +41,7 @@ __all__ = [
     "non_finite",
     "parse_dates",
     "fx_plausibility",
+    "id_list",
     "staleness",
     "validate_fundamentals",
 ]
@@ -105,7 +106,8 @@ FUNDAMENTALS_NUMERIC = (
 _MAX_LISTED = 10
 
 
-def _ids(values) -> str:
+def id_list(values) -> str:
+    """Sorted ids as text, the first 10 and how many more (for error messages)."""
     vals = sorted(map(str, values))
     more = f" and {len(vals) - _MAX_LISTED} more" if len(vals) > _MAX_LISTED else ""
     return f"{vals[:_MAX_LISTED]}{more}"
@@ -122,7 +124,7 @@ def parse_bool(col: pd.Series, name: str, ids, problems: list[str]) -> pd.Series
     if bad_mask.any():
         shown = sorted({str(v) for v, b in zip(raw, bad_mask, strict=True) if b})[:5]
         problems.append(
-            f"{name} is not true/false for {_ids(pd.Index(ids)[bad_mask])} (got {shown}; "
+            f"{name} is not true/false for {id_list(pd.Index(ids)[bad_mask])} (got {shown}; "
             f"accepted: {', '.join(k for k in BOOL_SPELLINGS if '.' not in k)}, or empty)"
         )
     return pd.Series(out, index=col.index, dtype=bool)
@@ -143,7 +145,9 @@ def parse_dates(values: pd.Series, where: str, problems: list[str], keys=None) -
     bad = (parsed.isna() & pd.Series(values).notna()).to_numpy()
     if bad.any():
         shown = sorted({str(v) for v in np.asarray(values, dtype=object)[bad]})[:5]
-        rows = f" for {_ids(set(np.asarray(keys, dtype=object)[bad]))}" if keys is not None else ""
+        rows = ""
+        if keys is not None:
+            rows = f" for {id_list(set(np.asarray(keys, dtype=object)[bad]))}"
         problems.append(f"{where}: not a calendar date: {shown}{rows}")
     return parsed
 
@@ -245,7 +249,7 @@ def validate_fundamentals(raw: pd.DataFrame, problems: list[str]) -> pd.DataFram
     else:
         dup = fund.duplicated(["asset_id"])
     if dup.any():
-        problems.append(f"duplicate rows (per date) for {_ids(set(fund['asset_id'][dup]))}")
+        problems.append(f"duplicate rows (per date) for {id_list(set(fund['asset_id'][dup]))}")
     for col in fund.columns:
         if col in ("asset_id", "date") or pd.api.types.is_bool_dtype(fund[col].dtype):
             continue
@@ -258,12 +262,12 @@ def validate_fundamentals(raw: pd.DataFrame, problems: list[str]) -> pd.DataFram
             if text.any():
                 shown = sorted({str(v) for v in fund[col].to_numpy(dtype=object)[text]})[:5]
                 problems.append(
-                    f"column '{col}' is not numeric for {_ids(set(ids[text]))} (got {shown})"
+                    f"column '{col}' is not numeric for {id_list(set(ids[text]))} (got {shown})"
                 )
             fund[col] = values.astype(float)
         inf = non_finite(values)
         if inf.any():
-            problems.append(f"column '{col}' is not finite (inf) for {_ids(set(ids[inf]))}")
+            problems.append(f"column '{col}' is not finite (inf) for {id_list(set(ids[inf]))}")
     return fund
 
 

@@ -44,6 +44,7 @@ from portfolio.input_rules import (
     parse_dates,
     validate_fundamentals,
 )
+from portfolio.input_rules import id_list as _ids
 from portfolio.tables import file_sha256, read_table
 
 __all__ = [
@@ -91,13 +92,6 @@ SECURITIES_TEXT = (
     "exchange",
     "industry",
 )
-_MAX_LISTED = 10
-
-
-def _ids(values) -> str:
-    vals = sorted(map(str, values))
-    more = f" and {len(vals) - _MAX_LISTED} more" if len(vals) > _MAX_LISTED else ""
-    return f"{vals[:_MAX_LISTED]}{more}"
 
 
 @dataclass(frozen=True, eq=False)

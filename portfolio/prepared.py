@@ -70,7 +70,11 @@ def holding_share_limits(constraints, data: ProblemData, book: Book) -> tuple[pd
 
 
 def widen_to_target(
-    limits: tuple[pd.Series, pd.Series], weights: pd.Series, book: Book
+    limits: tuple[pd.Series, pd.Series],
+    weights: pd.Series,
+    book: Book,
+    hard: tuple[pd.Series, pd.Series] | None = None,
+    lots: pd.Series | None = None,
 ) -> tuple[pd.Series, pd.Series]:
     """Shares-after bounds widened to include the optimizer's target ``weights``.
 
@@ -79,12 +83,34 @@ def widen_to_target(
     above its upper one), and rounding must not undo the relaxation the optimizer found
     (e.g. by selling more than the liquidity limit). Each holding may stay where the
     optimizer put it, and no further out than the configured bound or the target.
+
+    A relaxation is exactly as large as the optimizer needs, so the widened interval can
+    be a single point between two whole lots. With ``hard`` (the shares-after bounds of
+    the limits that were *not* relaxed) and ``lots`` (board lot per asset), each bound
+    is widened further to the whole-lot holding next to the target on its side,
+    ``before + floor((target - before) / lot) * lot`` below and ``... ceil ...`` above,
+    when that holding meets ``hard``: rounding then lands on a lot that keeps every
+    unrelaxed limit and passes the relaxed one by less than one lot.
     """
     lo, hi = limits
     target = (
         weights.reindex(lo.index).fillna(0.0) * book.nav_base / book.price_base.reindex(lo.index)
     )
-    return lo.where(~(lo > target), target), hi.where(~(hi < target), target)
+    lo, hi = lo.where(~(lo > target), target), hi.where(~(hi < target), target)
+    if hard is None or lots is None:
+        return lo, hi
+    before = book.shares.reindex(lo.index).fillna(0.0).astype(float)
+    lot = lots.reindex(lo.index).astype(float)
+    steps = (target - before) / lot
+    tol = 1e-9  # in lots, as the rounding's own bounds
+    below = before + np.floor(steps + tol) * lot
+    above = before + np.ceil(steps - tol) * lot
+    hard_lo, hard_hi = (h.reindex(lo.index) for h in hard)
+    ok_below = ~(below < hard_lo - tol * lot) & ~(below > hard_hi + tol * lot)
+    ok_above = ~(above < hard_lo - tol * lot) & ~(above > hard_hi + tol * lot)
+    lo = lo.where(~(ok_below & (below < lo)), below)
+    hi = hi.where(~(ok_above & (above > hi)), above)
+    return lo, hi
 
 
 def trading_assets(

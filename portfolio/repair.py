@@ -279,7 +279,11 @@ def repair_lots(
     When no single move is allowed, pairs are tried: one of the best-scoring moves that
     would increase some breach, followed by the best move that brings every breach back
     to at most where it was (e.g. a buy that lifts a position to its minimum holding
-    paid for by a one-lot cut elsewhere when turnover binds).
+    paid for by a one-lot cut elsewhere when turnover binds). The second move is sized
+    for the row the first pushed out: for the cash floor, a sale whose proceeds after
+    its cost fund the first move's buy. Pairs are also tried when the best single move
+    is too small to clear what is breached within the moves left (one-share lots of a
+    cheap name), and taken when they reduce the breach by more.
 
     Returns the repaired trade and a report: ``status`` (``"ok"`` or ``"breached"``),
     ``stopped`` (why the loop ended), ``moves`` (asset, from and to shares, move),
@@ -307,7 +311,9 @@ def repair_lots(
             break
         # Past half the budget, efficiency gives way to progress: the largest reduction
         # wins (many tiny efficient moves must not exhaust the budget before a breach clears).
-        steps = best_step(p, t, lo, hi, v, scale, hurry=step >= p.max_steps // 2)
+        steps = best_step(
+            p, t, lo, hi, v, scale, hurry=step >= p.max_steps // 2, steps_left=p.max_steps - step
+        )
         if not steps:
             stopped = "no allowed move reduces a breach"
             break

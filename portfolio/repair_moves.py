@@ -24,17 +24,34 @@ MOVES = (
 NEAR_BEST = 0.05  # moves within 5 % of the best ratio count as equally efficient
 
 
-def _lots_needed(p: RepairProblem, w: np.ndarray, v: dict) -> tuple[np.ndarray, np.ndarray]:
+def _lots_needed(
+    p: RepairProblem, w: np.ndarray, v: dict, ref: dict | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Lots per asset that would clear, by that asset alone, (a) the worst breached linear
     row or its own minimum-holding shortfall and (b) the tracking-error excess (first
-    order, ``dTE = (S a)_i dw / TE``); at least 1 each."""
+    order, ``dTE = (S a)_i dw / TE``); at least 1 each.
+
+    With ``ref`` (the violations before the first move of a pair), (a) sizes the second
+    move to bring back the row the first move pushed furthest past ``ref``. A cash row
+    is sized by the cash one lot sold brings in after its cost, ``lot_i price_i (1 -
+    cost_sell_i) - impact``: a sale that funds the first move's buy.
+    """
     lot_w = p.lot * p.price_base / p.nav
     k = np.ones_like(w)
-    if len(p.lo) and (v["linear"] > p.tol).any():
-        r = int(np.argmax(v["linear"] * p.sens))
-        excess = v["linear"][r] * p.sens[r]
-        coef = np.abs(p.W[r]) + np.maximum(np.abs(p.U[r]), np.abs(p.V[r]))
-        k = np.where(coef > 0, np.ceil(excess / np.maximum(coef * lot_w, 1e-300)), 1.0)
+    lin = v["linear"]
+    over = lin - ref["linear"] if ref is not None else lin
+    if len(p.lo) and (over > p.tol).any():
+        r = int(np.argmax(over * p.sens))
+        excess = over[r] * p.sens[r]
+        if p.cash_rows[r]:
+            c = p.cash
+            lot_value = p.lot * p.price_base
+            impact = c.impact * (lot_value / c.nav) ** 1.5 * c.nav
+            per_lot = np.maximum(lot_value * (1.0 - c.cost_sell) - impact, 0.0) / p.nav
+            k = np.where(per_lot > 0, np.ceil(excess / np.maximum(per_lot, 1e-300)), 1.0)
+        else:
+            coef = np.abs(p.W[r]) + np.maximum(np.abs(p.U[r]), np.abs(p.V[r]))
+            k = np.where(coef > 0, np.ceil(excess / np.maximum(coef * lot_w, 1e-300)), 1.0)
     for short in np.atleast_2d(v["holding"]):
         k = np.maximum(k, np.ceil(short / lot_w))
     k_te = np.ones_like(w)
@@ -47,10 +64,11 @@ def _lots_needed(p: RepairProblem, w: np.ndarray, v: dict) -> tuple[np.ndarray, 
     return np.clip(k, 1.0, 1e6), np.clip(k_te, 1.0, 1e6)
 
 
-def _candidates(p: RepairProblem, t, lo, hi, w, v) -> tuple[np.ndarray, np.ndarray]:
-    """The candidate trades per asset (``len(MOVES)`` x N) and whether each is allowed."""
+def _candidates(p: RepairProblem, t, lo, hi, w, v, ref=None) -> tuple[np.ndarray, np.ndarray]:
+    """The candidate trades per asset (``len(MOVES)`` x N) and whether each is allowed
+    (``ref``: as :func:`_lots_needed`)."""
     before = p.shares_before
-    k, k_te = (x * p.lot for x in _lots_needed(p, w, v))
+    k, k_te = (x * p.lot for x in _lots_needed(p, w, v, ref))
     ten = 10 * p.lot
     cand = np.vstack([
         t + p.lot, t - p.lot, np.zeros_like(t), -before, t + k, t - k, t + k_te, t - k_te,
@@ -64,31 +82,57 @@ def _candidates(p: RepairProblem, t, lo, hi, w, v) -> tuple[np.ndarray, np.ndarr
     return cand, ok
 
 
-def best_step(p: RepairProblem, t, lo, hi, v, scale, pairs: int = 12, hurry=False) -> list:
+def best_step(
+    p: RepairProblem, t, lo, hi, v, scale, pairs: int = 12, hurry=False, steps_left=None
+) -> list:
     """One allowed move, or a pair of moves, with the best breach reduction per utility lost
-    (``hurry``: the largest breach reduction)."""
+    (``hurry``: the largest breach reduction).
+
+    Pairs are tried when no single move is allowed, and also when the best single move
+    is too small to clear what is breached within ``steps_left`` moves at its rate (a
+    breach that only one-share lots of a cheap name can reduce one at a time, while a
+    sized buy funded by a sale clears it at once); the pair is then taken if it reduces
+    the breach by more than that single move.
+    """
     cand, valid, ok, red, gain = _score(p, t, lo, hi, v, scale)
     good = ok & (red > 1e-12)
+    single = []
     if good.any() and hurry:
         m, i = np.unravel_index(int(np.argmax(np.where(good, red, -np.inf))), red.shape)
-        return [(int(m), int(i), float(cand[m, i]))]
-    if good.any():
+        single = [(int(m), int(i), float(cand[m, i]))]
+    elif good.any():
         ratio = _ratio(red, gain, good)
         top = ratio.max()
         near = good & (ratio >= top - NEAR_BEST * abs(top))  # about as efficient: most progress
         m, i = np.unravel_index(int(np.argmax(np.where(near, red, -np.inf))), red.shape)
-        return [(int(m), int(i), float(cand[m, i]))]
+        single = [(int(m), int(i), float(cand[m, i]))]
+    if single:
+        m, i = single[0][:2]
+        left = sum(float((v[k] / scale[k]).sum()) for k in v)
+        if steps_left is None or left <= red[m, i] * steps_left:
+            return single
+        first = valid & ~ok & (red > red[m, i])
+        pair, _, pair_red = _best_pair(p, t, lo, hi, v, scale, cand, red, gain, first, pairs)
+        return pair if pair and pair_red > red[m, i] else single
     first = valid & ~ok & (red > 1e-12)
+    return _best_pair(p, t, lo, hi, v, scale, cand, red, gain, first, pairs)[0]
+
+
+def _best_pair(p: RepairProblem, t, lo, hi, v, scale, cand, red, gain, first, pairs: int):
+    """The best pair: one of the ``pairs`` best-scoring moves in ``first`` (moves that
+    would increase some breach), then the move that brings every breach back to at most
+    ``v`` with the best ratio, its size chosen for the row the first move pushed out.
+    Returns ``(moves, ratio, breach reduction)``."""
     order = np.argsort(-_ratio(red, gain, first), axis=None, kind="stable")[:pairs]
-    best, best_ratio = [], -np.inf
+    best, best_ratio, best_red = [], -np.inf, 0.0
     for flat in order:
         m, i = np.unravel_index(int(flat), red.shape)
         if not first[m, i]:
             break
         t1 = t.copy()
         t1[i] = cand[m, i]
-        c2, _, ok2, red2, gain2 = _score(p, t1, lo, hi, v, scale)
         v1 = p.violations(t1)  # per-asset rows of ``i`` are not seen by moves on others
+        c2, _, ok2, red2, gain2 = _score(p, t1, lo, hi, v, scale, size=v1)
         red2 = red2 + sum(
             float(((v[k][:, i] - v1[k][:, i]) / scale[k][:, i]).sum()) for k in ("holding", "trade")
         )
@@ -100,9 +144,9 @@ def best_step(p: RepairProblem, t, lo, hi, v, scale, pairs: int = 12, hurry=Fals
         ratio = _ratio(red2, total_gain, good2)
         m2, j = np.unravel_index(int(np.argmax(ratio)), red2.shape)
         if ratio[m2, j] > best_ratio:
-            best_ratio = ratio[m2, j]
+            best_ratio, best_red = ratio[m2, j], float(red2[m2, j])
             best = [(int(m), int(i), float(cand[m, i])), (int(m2), int(j), float(c2[m2, j]))]
-    return best
+    return best, best_ratio, best_red
 
 
 def _ratio(red: np.ndarray, gain: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -112,13 +156,18 @@ def _ratio(red: np.ndarray, gain: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.where(mask, score, -np.inf)
 
 
-def _score(p: RepairProblem, t, lo, hi, v, scale):
+def _score(p: RepairProblem, t, lo, hi, v, scale, size=None):
     """Every candidate move from ``t``: allowed by the bounds (``valid``), breaching
-    nothing more than ``v`` (``ok``), breach reduction vs ``v`` and utility gain."""
+    nothing more than ``v`` (``ok``), breach reduction vs ``v`` and utility gain.
+    ``size``: the violations at ``t`` when they are not ``v`` (the second move of a pair),
+    so the sized moves restore what the first move pushed out."""
     w = p.weights(t)
     a = w - p.data.benchmark
     Sa = p.B @ (p.F @ (p.B.T @ a)) + p.d * a
-    cand, valid = _candidates(p, t, lo, hi, w, v)
+    if size is None:
+        cand, valid = _candidates(p, t, lo, hi, w, v)
+    else:
+        cand, valid = _candidates(p, t, lo, hi, w, size, ref=v)
     ok = valid.copy()
     dw = (cand - t) * p.price_base / p.nav  # moves x N
     x_old = w - p.data.w0

@@ -16,7 +16,8 @@ exits with code 5, and the trade list is still written, marked ``DO_NOT_SEND.txt
 
 When the optimizer relaxed limits by priority (``OptimizationResult.relaxed``), rounding
 keeps each holding where the optimizer put it if a configured per-asset bound would undo the
-relaxation (:func:`portfolio.prepared.widen_to_target`), the repair leaves the relaxed
+relaxation, or to the next whole lot the unrelaxed limits allow when the relaxed target
+lies between two lots (:func:`portfolio.prepared.widen_to_target`), the repair leaves the relaxed
 limits alone, and a relaxed limit's breach up to its relaxation (plus ``RELAXED_SLACK``,
 about one board lot) is reported with ``relaxed`` set, not as a hard breach.
 
@@ -207,7 +208,9 @@ def round_and_check(
         )
     limits = ctx.holding_limits(constraints, p.check_data, p.book)
     if moved:  # limits moved by priority: rounding keeps the relaxed target
-        limits = widen_to_target(limits, weights, p.book)
+        unrelaxed = [c for c in constraints if c.label not in moved]
+        hard = ctx.holding_limits(unrelaxed, p.check_data, p.book)
+        limits = widen_to_target(limits, weights, p.book, hard=hard, lots=p.lots)
     tl = build_trades(
         inp,
         weights,

@@ -1,0 +1,122 @@
+"""The repair's funded pairs and the lot-aware widening of relaxed limits, on small funds
+built by hand, checked against the constraints' own violation measure and closed forms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from constraints import ProblemData, build_constraints, check_constraints
+from optimizers import FactorRiskModel
+from portfolio.book import Book
+from portfolio.fx import FxRules
+from portfolio.prepared import widen_to_target
+from portfolio.repair import lot_repair
+from portfolio.trades import TradeInputs, build_trades
+
+IDS = pd.Index(["A1", "A2", "B1", "B2", "B3"], name="asset_id")
+NAV = 1_000_000.0
+PRICE = pd.Series([1.0, 1.0, 10.0, 10.0, 10.0], index=IDS)  # USD
+LOT = pd.Series([1, 1, 10, 10, 10], index=IDS)
+# sector M (A1, A2) at 29.008 % against a 30 % minimum: USD 9,920 short, i.e. 9,920
+# one-share lots; cash USD 10,020 is USD 20 above its 1 % floor.
+SHARES = pd.Series([140_000, 150_080, 23_330, 23_330, 23_330], index=IDS)
+COST = 0.001  # buy and sell, fraction of notional; no impact, no FX (all USD)
+
+
+def _fund():
+    cash = NAV - float((SHARES * PRICE).sum())
+    assert cash == 10_020.0
+    assets = pd.DataFrame(
+        {"sector": ["M", "M", "T", "T", "T"], "adv_base": 1e9, "halted": False,
+         "cost_buy": COST, "cost_sell": COST, "impact": 0.0}, index=IDS,
+    )  # fmt: skip
+    risk = FactorRiskModel(
+        asset_ids=IDS,
+        factor_names=pd.Index(["mkt"]),
+        exposures=np.ones((5, 1)),
+        factor_cov=np.array([[0.04]]),
+        specific_var=np.full(5, 0.09),
+    )
+    w0 = SHARES * PRICE / NAV
+    data = ProblemData.from_series(assets, risk, w0 * 0.0, w0, NAV)
+    cons = build_constraints([
+        {"kind": "group_bounds", "column": "sector",
+         "bounds": {"M": [0.30, 1.0], "T": [0.68, 1.0]}},
+        {"kind": "cash_band", "min": 0.01, "max": 0.5},
+    ])  # fmt: skip
+    sec = pd.DataFrame(
+        {"ticker": IDS, "name": IDS, "currency": "USD", "price_local": PRICE, "adv_base": 1e9},
+        index=IDS,
+    )
+    inp = TradeInputs(
+        securities=sec, price_base=PRICE, lot_size=LOT, shares_before=SHARES, cash_base=cash,
+        cost_buy=assets["cost_buy"], cost_sell=assets["cost_sell"], impact=assets["impact"],
+        frozen=assets["halted"], cash_local=pd.Series({"USD": cash}),
+        fx_rates=pd.Series({"USD": 1.0}), base_currency="USD",
+    )  # fmt: skip
+    return inp, data, cons
+
+
+def test_a_breach_one_share_lots_cannot_clear_in_budget_is_cleared_by_a_funded_pair():
+    inp, data, cons = _fund()
+    budget = 50  # one-share buys would need 9,920 moves, and the cash room is USD 20
+    repair = lot_repair(inp, data, cons, pd.Series(0.0, index=IDS), 0.0, FxRules(),
+                        max_moves=budget)  # fmt: skip
+    lo = -SHARES.to_numpy(dtype=float)
+    hi = np.full(5, np.inf)
+    trade, report = repair(np.zeros(5), lo, hi)
+    assert report["status"] == "ok", report
+    assert len(report["moves"]) <= budget
+    assert (trade % LOT.to_numpy() == 0).all() and (SHARES.to_numpy() + trade >= 0).all()
+    after = pd.Series((SHARES.to_numpy() + trade) * PRICE.to_numpy() / NAV, index=IDS)
+    # independent checks: the constraints' own measure, and cash after costs by hand
+    assert check_constraints([c for c in cons if c.kind != "cash_band"], after, data,
+                             tol=1e-12) == []  # fmt: skip
+    notional = trade * PRICE.to_numpy()
+    cash = inp.cash_base - notional.sum() - COST * np.abs(notional).sum()
+    assert cash >= 0.01 * NAV - 1e-6, cash
+    # the funding sale is sized to the shortfall: at most one lot more than needed
+    bought = notional[notional > 0].sum()
+    sold = -notional[notional < 0].sum()
+    needed = (bought * (1 + COST) - (inp.cash_base - 0.01 * NAV)) / (1 - COST)
+    assert needed <= sold < needed + 100.0 + 1e-9, (sold, needed)
+
+
+def test_widening_a_relaxed_limit_lands_on_the_lot_the_unrelaxed_limits_allow():
+    """A name above its (relaxed) position cap whose sale liquidity caps: the relaxed
+    cap equals the liquidity point, 95.5 lots of sale, between two whole lots."""
+    ids = pd.Index(["X", "Y"])
+    price = pd.Series([2.0, 5.0], index=ids)
+    lot = pd.Series([1000, 100], index=ids)
+    shares = pd.Series([600_000, 10_000], index=ids)
+    book = Book(price_base=price, shares=shares, cash_base=0.0, nav_base=1e8,
+                weights=shares * price / 1e8, benchmark=price * 0.0, notes=[])  # fmt: skip
+    target_sh = pd.Series([504_500.0, 10_050.0], index=ids)  # Y: inside its bounds
+    weights = target_sh * price / 1e8
+    # configured bounds (shares after): X's position cap 500,000 crosses its liquidity
+    # floor 504,500; the unrelaxed (liquidity) bounds alone
+    floor = pd.Series([504_500.0, 9_000.0], index=ids)
+    limits = (floor, pd.Series([500_000.0, 12_000.0], index=ids))
+    hard = (floor, pd.Series([np.inf, 12_000.0], index=ids))
+
+    lo, hi = widen_to_target(limits, weights, book, hard=hard, lots=lot)
+    assert lo["X"] == 504_500.0 and hi["X"] == 505_000.0  # the next lot up meets liquidity
+    assert (lo["Y"], hi["Y"]) == (9_000.0, 12_000.0)  # a name whose bounds hold: unchanged
+
+    inp = TradeInputs(
+        securities=pd.DataFrame({"ticker": ids, "name": ids, "currency": "USD",
+                                 "price_local": price, "adv_base": 1e9}, index=ids),
+        price_base=price, lot_size=lot, shares_before=shares, cash_base=0.0,
+        cost_buy=pd.Series(0.0, index=ids), cost_sell=pd.Series(0.0, index=ids),
+        impact=pd.Series(0.0, index=ids), frozen=pd.Series(False, index=ids),
+        cash_local=pd.Series({"USD": 0.0}), fx_rates=pd.Series({"USD": 1.0}),
+        base_currency="USD",
+    )  # fmt: skip
+    tl = build_trades(inp, weights, holding_limits=(lo, hi))
+    after = tl.holdings["shares_after"]
+    assert after["X"] == 505_000  # the sale (95 lots) keeps to the liquidity limit
+    # without the unrelaxed bounds the single-point interval rounds past liquidity
+    lo0, hi0 = widen_to_target(limits, weights, book)
+    plain = build_trades(inp, weights, holding_limits=(lo0, hi0))
+    assert plain.holdings["shares_after"]["X"] == 504_000

@@ -21,7 +21,10 @@ Limits repaired, each row in its own units (violation ``max(g - hi, lo - g, 0) /
   (group and attribute bounds, China caps, turnover total / by side / by group);
 * the cash band on cash **after trading costs and FX costs** (:mod:`portfolio.cash`);
 * tracking-error caps ``sqrt(a' S a) <= max`` (exact update in factor form);
-* ``max_names`` (``#{w_i > 1e-6} <= K``), ``min_holding`` and ``min_trade``.
+* ``max_names`` (``#{w_i > 1e-6} <= K``), ``min_holding`` and ``min_trade``;
+* the per-asset trade bounds themselves (weight outside ``[lo_i, hi_i]``): rounding keeps
+  inside them, but the minimum-trade filter can cancel a sale a position cap needs, and a
+  cash cut can shrink a buy a minimum needs.
 
 Breach reduction is the sum over breached rows of the reduction divided by the row's
 breach when the repair started (so fixing any one row completely counts 1). Utility is
@@ -63,6 +66,7 @@ def _dense(m, n: int, rows: int) -> np.ndarray:
     return np.zeros((rows, n)) if m is None else np.asarray(m.toarray(), dtype=float)
 
 
+BOUNDS = "per-asset bounds (position, liquidity, lists)"  # the trade bounds' breach name
 MAX_DENSE = 8  # dense row sets kept in a repair cache (one per distinct limit structure)
 MAX_ROWS = 64  # limit sets kept in a repair cache (one per distinct set of constraints)
 
@@ -133,6 +137,7 @@ class RepairProblem:
     tol: float = 1e-9
     time_limit_s: float = 600.0
     cache: dict | None = None
+    trade_bounds: tuple[np.ndarray, np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         d = self.data
@@ -213,6 +218,17 @@ class RepairProblem:
         cost = s["trade_cost"] + s["fx_cost"]
         return float(self.alpha @ w - self.risk_aversion * var - cost / self.nav)
 
+    def outside(self, trade: np.ndarray) -> np.ndarray:
+        """How far each trade lies outside its per-asset bounds ``[lo, hi]`` (weight; 0 for
+        frozen names, which never trade). Rounding keeps inside them, but a trade cut to 0
+        as below the minimum trade value, or a buy cut for cash, may leave a position past
+        its cap or a sale short of what a limit needs."""
+        if self.trade_bounds is None:
+            return np.zeros_like(np.asarray(trade, dtype=float))
+        lo, hi = self.trade_bounds
+        ex = np.maximum(np.maximum(lo - trade, trade - hi), 0.0) * self.price_base / self.nav
+        return ex if self.frozen is None else np.where(self.frozen, 0.0, ex)
+
     def _rows(self, g: np.ndarray) -> np.ndarray:
         lo = self.lo.reshape(-1, *([1] * (g.ndim - 1)))
         hi = self.hi.reshape(lo.shape)
@@ -235,6 +251,7 @@ class RepairProblem:
                                for c in self.max_names]),
             "holding": _small(w, [c.min for c in self.min_holding], w.size),
             "trade": _small(np.abs(x), [c.min for c in self.min_trade], w.size),
+            "bounds": self.outside(trade)[None, :],
         }  # fmt: skip
 
     def breaches(self, trade: np.ndarray) -> list[dict]:
@@ -249,6 +266,10 @@ class RepairProblem:
             for (lab, _), x in zip(self.te_caps, v["te"], strict=True)
             if x > self.tol
         ]
+        bounds = v["bounds"][0]
+        if (bounds > self.tol).any():
+            out.append({"name": BOUNDS, "violation": float(bounds.max()),
+                        "rows": int((bounds > self.tol).sum())})  # fmt: skip
         for key, cons in (
             ("names", self.max_names),
             ("holding", self.min_holding),
@@ -294,6 +315,7 @@ def repair_lots(
     t = np.asarray(trade, dtype=float).copy()
     lo = np.where(np.isfinite(lo), lo, -np.inf)
     hi = np.where(np.isfinite(hi), hi, np.inf)
+    p.trade_bounds = (lo, hi)
     u0 = p.utility(t)
     start = p.breaches(t)
     v = p.violations(t)

@@ -52,7 +52,7 @@ def _lots_needed(
         else:
             coef = np.abs(p.W[r]) + np.maximum(np.abs(p.U[r]), np.abs(p.V[r]))
             k = np.where(coef > 0, np.ceil(excess / np.maximum(coef * lot_w, 1e-300)), 1.0)
-    for short in np.atleast_2d(v["holding"]):
+    for short in (*np.atleast_2d(v["holding"]), *np.atleast_2d(v["bounds"])):
         k = np.maximum(k, np.ceil(short / lot_w))
     k_te = np.ones_like(w)
     if len(v["te"]) and (v["te"] > p.tol).any():
@@ -134,7 +134,8 @@ def _best_pair(p: RepairProblem, t, lo, hi, v, scale, cand, red, gain, first, pa
         v1 = p.violations(t1)  # per-asset rows of ``i`` are not seen by moves on others
         c2, _, ok2, red2, gain2 = _score(p, t1, lo, hi, v, scale, size=v1)
         red2 = red2 + sum(
-            float(((v[k][:, i] - v1[k][:, i]) / scale[k][:, i]).sum()) for k in ("holding", "trade")
+            float(((v[k][:, i] - v1[k][:, i]) / scale[k][:, i]).sum())
+            for k in ("holding", "trade", "bounds")
         )
         good2 = ok2 & (red2 > 1e-12)
         good2[:, i] = False
@@ -209,6 +210,9 @@ def _score(p: RepairProblem, t, lo, hi, v, scale, size=None):
             vn = np.where(val > HELD_TOL, np.maximum(c.min - val, 0.0), 0.0)
             ok &= vn <= v[key][k] + tol
             red += (v[key][k] - vn) / scale[key][k]
+    vb = p.outside(cand)  # each candidate moves its own asset only
+    ok &= vb <= v["bounds"] + tol
+    red += (v["bounds"] - vb) / scale["bounds"]
     gain = p.alpha * dw - p.risk_aversion * (2 * Sa * dw + p.S_ii * dw**2) - d_cost / p.nav
     return cand, valid, ok, red, gain
 

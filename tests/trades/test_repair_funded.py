@@ -1,5 +1,6 @@
-"""The repair's funded pairs and the lot-aware widening of relaxed limits, on small funds
-built by hand, checked against the constraints' own violation measure and closed forms."""
+"""The repair's funded pairs, its per-asset bounds and the lot-aware widening of relaxed
+limits, on small funds built by hand, checked against the constraints' own violation
+measure and closed forms."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from constraints import ProblemData, build_constraints, check_constraints
-from optimizers import FactorRiskModel
+from optimizers import FactorRiskModel, per_asset_bounds
 from portfolio.book import Book
 from portfolio.fx import FxRules
 from portfolio.prepared import widen_to_target
@@ -24,7 +25,13 @@ SHARES = pd.Series([140_000, 150_080, 23_330, 23_330, 23_330], index=IDS)
 COST = 0.001  # buy and sell, fraction of notional; no impact, no FX (all USD)
 
 
-def _fund():
+SECTORS = [
+    {"kind": "group_bounds", "column": "sector", "bounds": {"M": [0.30, 1.0], "T": [0.68, 1.0]}},
+    {"kind": "cash_band", "min": 0.01, "max": 0.5},
+]
+
+
+def _fund(specs=SECTORS):
     cash = NAV - float((SHARES * PRICE).sum())
     assert cash == 10_020.0
     assets = pd.DataFrame(
@@ -40,11 +47,7 @@ def _fund():
     )
     w0 = SHARES * PRICE / NAV
     data = ProblemData.from_series(assets, risk, w0 * 0.0, w0, NAV)
-    cons = build_constraints([
-        {"kind": "group_bounds", "column": "sector",
-         "bounds": {"M": [0.30, 1.0], "T": [0.68, 1.0]}},
-        {"kind": "cash_band", "min": 0.01, "max": 0.5},
-    ])  # fmt: skip
+    cons = build_constraints(specs)
     sec = pd.DataFrame(
         {"ticker": IDS, "name": IDS, "currency": "USD", "price_local": PRICE, "adv_base": 1e9},
         index=IDS,
@@ -81,6 +84,33 @@ def test_a_breach_one_share_lots_cannot_clear_in_budget_is_cleared_by_a_funded_p
     sold = -notional[notional < 0].sum()
     needed = (bought * (1 + COST) - (inp.cash_base - 0.01 * NAV)) / (1 - COST)
     assert needed <= sold < needed + 100.0 + 1e-9, (sold, needed)
+
+
+def test_a_trade_cut_below_the_minimum_trade_is_repaired_back_inside_its_bounds():
+    """B1..B3 each weigh 23.33 % against a 23.296 % cap: 34 shares over, so rounding
+    sells 4 lots (USD 400), below the USD 1,000 minimum trade, and the filter cancels
+    it. The repair's smallest allowed sale is 10 lots (USD 1,000)."""
+    specs = [{"kind": "position_bounds", "min": 0.0, "max": 0.23296}, SECTORS[1]]
+    inp, data, cons = _fund(specs)
+    lb, ub = per_asset_bounds(data, cons)
+    bounds = (pd.Series(lb, index=IDS) * NAV / PRICE, pd.Series(ub, index=IDS) * NAV / PRICE)
+    target = (SHARES * PRICE / NAV).clip(upper=0.23296)
+    alpha = pd.Series(0.0, index=IDS)
+
+    def rounded(repair):
+        return build_trades(inp, target, min_trade_base=1_000.0, min_cash_weight=0.01,
+                            holding_limits=bounds, fx_rules=FxRules(), repair=repair)  # fmt: skip
+
+    plain = rounded(None)
+    assert {f["asset_id"] for f in plain.filtered} == {"B1", "B2", "B3"}
+    hard = [c for c in cons if c.kind != "cash_band"]
+    assert check_constraints(hard, plain.weights_after, data, tol=1e-12) != []
+    fixed = rounded(lot_repair(inp, data, cons, alpha, 0.0, FxRules(), min_trade_base=1_000.0))
+    assert fixed.repair["status"] == "ok", fixed.repair
+    assert check_constraints(hard, fixed.weights_after, data, tol=1e-12) == []
+    assert fixed.holdings["trade_shares"].to_dict() == {"A1": 0, "A2": 0, "B1": -100,
+                                                        "B2": -100, "B3": -100}  # fmt: skip
+    assert [m["move"] for m in fixed.repair["moves"]] == ["sell 10 lots"] * 3
 
 
 def test_widening_a_relaxed_limit_lands_on_the_lot_the_unrelaxed_limits_allow():

@@ -9,7 +9,9 @@ Rules, in order:
 2. It is rounded to the nearest whole board lot (``lot_size``), so that
    ``shares_after = shares_before + trade`` and the trade is a whole number of lots. A
    target weight of exactly zero sells the whole position, odd lot included.
-3. Trades worth less than ``min_trade_base`` are not sent (each is reported).
+3. Trades worth less than ``min_trade_base`` are not sent (each is reported), except a
+   sale of the whole position that the per-asset limits require (a restricted name, an
+   upper bound of zero shares): a stub must still be sold out.
 4. A rounded trade that would take the holding outside its per-asset limits
    (``holding_limits``: the shares-after bounds implied by position bounds, liquidity and
    list constraints) is rounded toward the limit instead, in whole lots.
@@ -212,7 +214,8 @@ def build_trades(
     trade = np.maximum(trade, -before)  # never short: a sale is at most the holding
 
     notional = trade * price
-    small = (trade != 0) & (np.abs(notional) < min_trade_base)
+    must_close = (before > 0) & (trade == -before) & (hi_lots <= -before)
+    small = (trade != 0) & (np.abs(notional) < min_trade_base) & ~must_close
     filtered = [
         {
             "asset_id": ids[i],

@@ -31,9 +31,8 @@ SECTORS = [
 ]
 
 
-def _fund(specs=SECTORS):
-    cash = NAV - float((SHARES * PRICE).sum())
-    assert cash == 10_020.0
+def _fund(specs=SECTORS, shares=SHARES):
+    cash = NAV - float((shares * PRICE).sum())
     assets = pd.DataFrame(
         {"sector": ["M", "M", "T", "T", "T"], "adv_base": 1e9, "halted": False,
          "cost_buy": COST, "cost_sell": COST, "impact": 0.0}, index=IDS,
@@ -45,7 +44,7 @@ def _fund(specs=SECTORS):
         factor_cov=np.array([[0.04]]),
         specific_var=np.full(5, 0.09),
     )
-    w0 = SHARES * PRICE / NAV
+    w0 = shares * PRICE / NAV
     data = ProblemData.from_series(assets, risk, w0 * 0.0, w0, NAV)
     cons = build_constraints(specs)
     sec = pd.DataFrame(
@@ -53,7 +52,7 @@ def _fund(specs=SECTORS):
         index=IDS,
     )
     inp = TradeInputs(
-        securities=sec, price_base=PRICE, lot_size=LOT, shares_before=SHARES, cash_base=cash,
+        securities=sec, price_base=PRICE, lot_size=LOT, shares_before=shares, cash_base=cash,
         cost_buy=assets["cost_buy"], cost_sell=assets["cost_sell"], impact=assets["impact"],
         frozen=assets["halted"], cash_local=pd.Series({"USD": cash}),
         fx_rates=pd.Series({"USD": 1.0}), base_currency="USD",
@@ -63,6 +62,7 @@ def _fund(specs=SECTORS):
 
 def test_a_breach_one_share_lots_cannot_clear_in_budget_is_cleared_by_a_funded_pair():
     inp, data, cons = _fund()
+    assert inp.cash_base == 10_020.0
     budget = 50  # one-share buys would need 9,920 moves, and the cash room is USD 20
     repair = lot_repair(inp, data, cons, pd.Series(0.0, index=IDS), 0.0, FxRules(),
                         max_moves=budget)  # fmt: skip
@@ -111,6 +111,25 @@ def test_a_trade_cut_below_the_minimum_trade_is_repaired_back_inside_its_bounds(
     assert fixed.holdings["trade_shares"].to_dict() == {"A1": 0, "A2": 0, "B1": -100,
                                                         "B2": -100, "B3": -100}  # fmt: skip
     assert [m["move"] for m in fixed.repair["moves"]] == ["sell 10 lots"] * 3
+
+
+def test_a_restricted_stub_below_the_minimum_trade_is_still_sold_out():
+    """B1 restricted, 35 shares (USD 350, an odd lot) against a USD 1,000 minimum trade."""
+    shares = SHARES.copy()
+    shares["B1"] = 35
+    inp, data, cons = _fund([{"kind": "restricted", "assets": ["B1"]}, SECTORS[1]], shares)
+    lb, ub = per_asset_bounds(data, cons)
+    bounds = (pd.Series(lb, index=IDS) * NAV / PRICE, pd.Series(ub, index=IDS) * NAV / PRICE)
+    target = (shares * PRICE / NAV).where(IDS != "B1", 0.0)
+    for repair in (None, lot_repair(inp, data, cons, target * 0.0, 0.0, FxRules(),
+                                    min_trade_base=1_000.0)):  # fmt: skip
+        tl = build_trades(inp, target, min_trade_base=1_000.0, min_cash_weight=0.01,
+                          holding_limits=bounds, fx_rules=FxRules(), repair=repair)  # fmt: skip
+        assert tl.holdings.loc["B1", "shares_after"] == 0 and tl.filtered == []
+        assert check_constraints(cons[:1], tl.weights_after, data, tol=1e-12) == []
+    # a stub the limits do not require sold stays below the minimum trade: not sent
+    free = build_trades(inp, target, min_trade_base=1_000.0, fx_rules=FxRules())
+    assert [f["asset_id"] for f in free.filtered] == ["B1"]
 
 
 def test_widening_a_relaxed_limit_lands_on_the_lot_the_unrelaxed_limits_allow():

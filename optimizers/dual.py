@@ -107,18 +107,18 @@ def name_trades(c1, c2, a, k, lo, hi) -> tuple[np.ndarray, np.ndarray]:
     ``free`` where the name trades strictly inside its bounds.
     """
     k15 = 1.5 * k
-    x = np.zeros_like(c1)
-    for side, c, sign in ((c1 < 0.0, c1, 1.0), (c2 > 0.0, c2, -1.0)):
-        num = 2.0 * np.abs(c[side])
-        den = k15[side] + np.sqrt(k15[side] ** 2 + 4.0 * a[side] * np.abs(c[side]))
-        # den = 0 when a = k = 0: a linear cost falling in the trade's direction, so the
-        # minimiser is the bound (an infinite trade, clipped below); also when 4 a |c|
-        # underflows (|c| subnormal, k = 0), where the minimiser is sqrt(|c| / a)
-        lin = np.full_like(num, np.inf)
-        tiny = (den == 0.0) & (a[side] > 0.0)
-        lin[tiny] = np.sqrt(np.abs(c[side][tiny]) / a[side][tiny])
-        s = np.divide(num, den, out=lin, where=den > 0.0)
-        x[side] = sign * s * s
+    buy, sell = c1 < 0.0, c2 > 0.0  # never both: c1 >= c2
+    c = np.where(buy, -c1, np.where(sell, c2, 0.0))  # |slope| in the trade's direction
+    # one pass over every name (no per-side masks): a name that does not trade gets 0
+    num = 2.0 * c
+    den = k15 + np.sqrt(k15**2 + 4.0 * a * c)
+    # den = 0 when a = k = 0: a linear cost falling in the trade's direction, so the
+    # minimiser is the bound (an infinite trade, clipped below); also when 4 a |c|
+    # underflows (|c| subnormal, k = 0), where the minimiser is sqrt(|c| / a)
+    s = np.divide(num, den, out=np.full_like(num, np.inf), where=den > 0.0)
+    tiny = np.flatnonzero((den == 0.0) & (a > 0.0) & (buy | sell))
+    s[tiny] = np.sqrt(c[tiny] / a[tiny])
+    x = np.where(buy, s * s, np.where(sell, -(s * s), 0.0))
     xc = np.minimum(np.maximum(x, lo), hi)
     return xc, (xc == x) & (x != 0.0)
 

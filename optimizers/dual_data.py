@@ -40,11 +40,51 @@ _FIELDS = (
 )
 
 
+def _split_columns(G, n: int, K: int):
+    """``G``'s column blocks ``[w | buy | sell | f]`` as ``Gw, Gb, Gs`` (CSR, ``R x N``)
+    and ``Gf`` (dense, ``R x K``), by masks over its entries (no column slicing)."""
+    G = sp.csr_matrix(G)
+    G.sum_duplicates()
+    R = G.shape[0]
+    rows = np.repeat(np.arange(R), np.diff(G.indptr))
+    cols, vals = G.indices, G.data
+    part = (cols >= n).astype(np.int8) + (cols >= 2 * n) + (cols >= 3 * n)
+    out = []
+    for j in range(3):
+        m = part == j
+        indptr = np.zeros(R + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows[m], minlength=R), out=indptr[1:])
+        out.append(sp.csr_matrix((vals[m], cols[m] - j * n, indptr), shape=(R, n)))
+    m = part == 3
+    Gf = np.zeros((R, K))
+    Gf[rows[m], cols[m] - 3 * n] = vals[m]
+    return (*out, Gf)
+
+
+def _name_coefficients(Gw, Gb, Gs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows with an entry on the names (``live``) and their per-name coefficients
+    when buying, ``(Gw + Gb)'``, and selling, ``(Gw - Gs)'`` (``N x L``, dense)."""
+    counts = np.diff(Gw.indptr) + np.diff(Gb.indptr) + np.diff(Gs.indptr)
+    live = np.flatnonzero(counts)
+    Ebuy = np.ascontiguousarray((Gw + Gb)[live].toarray().T)
+    Esell = np.ascontiguousarray((Gw - Gs)[live].toarray().T)
+    return live, Ebuy, Esell
+
+
 class DualStatic:
     """The parts fixed per universe: risk model and shared-row matrices (built once).
 
     ``G`` holds the shared rows ``G [w; buy; sell; f] <= h`` as one sparse matrix with
-    ``3 N + K`` columns.
+    ``3 N + K`` columns. It is split by column range into ``Gw``, ``Gb``, ``Gs``
+    (sparse, ``R x N``) and ``Gf`` (dense, ``R x K``) in one pass over its entries;
+    the transposes the dual point needs (``GwT`` ...) are views, never copies.
+
+    Only the rows with an entry on the names (budget, cash band, attribute and
+    turnover rows; ``live``) reach the per-name rows of the Newton system: a limit
+    placed on a factor has none. ``Ebuy`` / ``Esell`` (``N x L``, dense) hold those
+    ``L`` rows' per-name coefficients when buying (``Gw + Gb``) and selling (``Gw -
+    Gs``), so nothing ``N x R`` is formed (most of the ``R`` rows are sector and
+    country limits on factors).
 
     A singular factor covariance (a fundamental model whose country factors sum to
     zero, say) is handled exactly: with ``F = U_r L U_r'`` (eigenvalues at most
@@ -70,17 +110,13 @@ class DualStatic:
         self.Finv = np.diag(1.0 / vals[pos])
         self.finv = 1.0 / vals[pos]
         self.d = d
-        G = sp.csr_matrix(G)
-        Gf = G[:, 3 * n :].toarray()
+        self.Gw, self.Gb, self.Gs, Gf = _split_columns(G, n, F.shape[0])
         self.Gf = Gf @ Ur
         self.W0 = (Gf @ U0) @ (U0.T @ B.T) if U0.shape[1] and Gf.any() else None
-        self.Gw, self.Gb, self.Gs = G[:, :n], G[:, n : 2 * n], G[:, 2 * n : 3 * n]
         if self.W0 is not None:
             self.Gw = sp.csr_matrix(self.Gw + self.W0)
-        # per-name row coefficients when buying (Gw + Gb) and selling (Gw - Gs)
-        self.Ebuy = np.ascontiguousarray((self.Gw + self.Gb).T.toarray())
-        self.Esell = np.ascontiguousarray((self.Gw - self.Gs).T.toarray())
-        self.GwT, self.GbT, self.GsT = (m.T.tocsr() for m in (self.Gw, self.Gb, self.Gs))
+        self.live, self.Ebuy, self.Esell = _name_coefficients(self.Gw, self.Gb, self.Gs)
+        self.GwT, self.GbT, self.GsT = self.Gw.T, self.Gb.T, self.Gs.T
 
     def row_shift(self, b: np.ndarray) -> np.ndarray | float:
         """What the shared rows' limits gain from the null-space rewrite (``W0 b``)."""
@@ -144,13 +180,15 @@ class DualData:
             self.d = S.d + self.reg
         if self.keep is None or self.keep.all():
             self.Gw, self.Gb, self.Gs, self.Gf = S.Gw, S.Gb, S.Gs, S.Gf
-            self.Ebuy, self.Esell = S.Ebuy, S.Esell
+            self.Ebuy, self.Esell, self.erows = S.Ebuy, S.Esell, S.live
             self.GwT, self.GbT, self.GsT = S.GwT, S.GbT, S.GsT
         else:
             k = self.keep
             self.Gw, self.Gb, self.Gs, self.Gf = S.Gw[k], S.Gb[k], S.Gs[k], S.Gf[k]
-            self.Ebuy, self.Esell = S.Ebuy[:, k], S.Esell[:, k]
-            self.GwT, self.GbT, self.GsT = (m.T.tocsr() for m in (self.Gw, self.Gb, self.Gs))
+            kept = k[S.live]  # the live rows kept, renumbered among the kept rows
+            self.erows = (np.cumsum(k) - 1)[S.live[kept]]
+            self.Ebuy, self.Esell = S.Ebuy[:, kept], S.Esell[:, kept]
+            self.GwT, self.GbT, self.GsT = self.Gw.T, self.Gb.T, self.Gs.T
         self.Bb = self.B.T @ self.b
         # per-solve vectors the dual points reuse: w0 - b and the trade bounds
         self.dw0, self.xlo, self.xhi = self.w0 - self.b, self.lb - self.w0, self.ub - self.w0

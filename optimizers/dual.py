@@ -115,10 +115,15 @@ def name_trades(c1, c2, a, k, lo, hi) -> tuple[np.ndarray, np.ndarray]:
     # den = 0 when a = k = 0: a linear cost falling in the trade's direction, so the
     # minimiser is the bound (an infinite trade, clipped below); also when 4 a |c|
     # underflows (|c| subnormal, k = 0), where the minimiser is sqrt(|c| / a)
-    s = np.divide(num, den, out=np.full_like(num, np.inf), where=den > 0.0)
-    tiny = np.flatnonzero((den == 0.0) & (a > 0.0) & (buy | sell))
-    s[tiny] = np.sqrt(c[tiny] / a[tiny])
-    x = np.where(buy, s * s, np.where(sell, -(s * s), 0.0))
+    zero = den == 0.0
+    if zero.any():
+        s = np.divide(num, den, out=np.full_like(num, np.inf), where=~zero)
+        tiny = np.flatnonzero(zero & (a > 0.0) & (buy | sell))
+        s[tiny] = np.sqrt(c[tiny] / a[tiny])
+    else:
+        s = num / den
+    s *= s
+    x = np.where(buy, s, np.where(sell, -s, 0.0))
     xc = np.minimum(np.maximum(x, lo), hi)
     return xc, (xc == x) & (x != 0.0)
 
@@ -133,7 +138,7 @@ class _Point:
         nu = float(v[P.inu]) if P.vol is not None else 0.0
         rho = P.lam + mu
         self.v, self.rho, self.mu, self.nu, self.P = v, rho + nu, mu, nu, P
-        g = -P.alpha + P.B @ y + P.GwT @ pi
+        g = -P.alpha + P.bmul(y) + P.GwT @ pi
         cb = P.cb + P.GbT @ pi
         cs = P.cs + P.GsT @ pi
         self.ok = bool((cb + cs >= -1e-14).all()) and rho + nu > 0
@@ -185,7 +190,7 @@ class _Point:
         if self._grad is None:
             P, K, R = self.P, self.P.K, self.P.R
             grad = np.empty(P.p)
-            grad[:K] = P.B.T @ self.dw - self.f
+            grad[:K] = P.btmul(self.dw) - self.f
             rows = P.Gw @ self.w + P.Gb @ self.xp + P.Gs @ self.xm + P.Gf @ self.f
             grad[K : K + R] = rows - P.h
             if P.te is not None:
@@ -215,7 +220,7 @@ def _check(P: DualData, pt: _Point) -> tuple[bool, float, float, float, float]:
     P = P.original()  # certify the problem as posed: true d, exact dual bound
     dual = _Point(P, pt.v).value if reg else pt.value
     dw = pt.w - P.b
-    f = P.B.T @ dw
+    f = P.btmul(dw)
     fvar = float(P.fv @ (f * f))
     var = fvar + float(np.sum(P.d * dw * dw))
     ax = np.abs(pt.w - P.w0)

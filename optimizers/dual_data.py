@@ -99,12 +99,14 @@ class DualStatic:
         diagonal = _is_diagonal(F)  # (Ledoit-Wolf, OAS, ...): its own eigenbasis
         vals, U = (np.diagonal(F).copy(), None) if diagonal else np.linalg.eigh(F)
         pos = vals > EIG_TOL * max(float(vals.max(initial=0.0)), 1e-300)
-        if U is None:  # U = I: columns are picked, not rotated (no N K^2 product)
+        if U is None:  # U = I: columns are picked, not rotated
             U = np.eye(len(vals))
-            self.B = np.ascontiguousarray(B[:, pos])
-        else:
-            self.B = np.ascontiguousarray(B @ U[:, pos])
         Ur, U0 = U[:, pos], U[:, ~pos]
+        # B U_r is never formed (an N x K copy and N K^2 flops): products with it go
+        # through K-vectors (bmul, btmul); U_r = None when it is the identity
+        self.B0 = B
+        self.Ur = None if diagonal and pos.all() else Ur
+        self.K = int(pos.sum())
         self.fv = vals[pos]  # F's eigenvalues: the factor covariance is diag(fv) here
         self.F = np.diag(vals[pos])
         self.Finv = np.diag(1.0 / vals[pos])
@@ -117,6 +119,23 @@ class DualStatic:
             self.Gw = sp.csr_matrix(self.Gw + self.W0)
         self.live, self.Ebuy, self.Esell = _name_coefficients(self.Gw, self.Gb, self.Gs)
         self.GwT, self.GbT, self.GsT = self.Gw.T, self.Gb.T, self.Gs.T
+
+    @property
+    def B(self) -> np.ndarray:
+        """The exposures in ``F``'s eigenbasis, ``B U_r`` (``N x K``; formed on each call)."""
+        return self.B0 if self.Ur is None else self.B0 @ self.Ur
+
+    def bmul(self, y: np.ndarray) -> np.ndarray:
+        """``B U_r y`` (``N``), through the ``K``-vector ``U_r y``."""
+        return self.B0 @ (y if self.Ur is None else self.Ur @ y)
+
+    def btmul(self, x: np.ndarray) -> np.ndarray:
+        """``U_r' B' x`` (``K``)."""
+        return self.B0.T @ x if self.Ur is None else self.Ur.T @ (self.B0.T @ x)
+
+    def brows(self, idx: np.ndarray) -> np.ndarray:
+        """Rows ``idx`` of ``B U_r``."""
+        return self.B0[idx] if self.Ur is None else self.B0[idx] @ self.Ur
 
     def row_shift(self, b: np.ndarray) -> np.ndarray | float:
         """What the shared rows' limits gain from the null-space rewrite (``W0 b``)."""
@@ -174,7 +193,8 @@ class DualData:
 
     def __post_init__(self):
         S = self.static
-        self.B, self.F, self.Finv, self.finv, self.d = S.B, S.F, S.Finv, S.finv, S.d
+        self.F, self.Finv, self.finv, self.d = S.F, S.Finv, S.finv, S.d
+        self.bmul, self.btmul, self.brows = S.bmul, S.btmul, S.brows
         self.fv = S.fv
         if self.reg is not None:
             self.d = S.d + self.reg
@@ -189,10 +209,10 @@ class DualData:
             self.erows = (np.cumsum(k) - 1)[S.live[kept]]
             self.Ebuy, self.Esell = S.Ebuy[:, kept], S.Esell[:, kept]
             self.GwT, self.GbT, self.GsT = self.Gw.T, self.Gb.T, self.Gs.T
-        self.Bb = self.B.T @ self.b
+        self.Bb = S.btmul(self.b)
         # per-solve vectors the dual points reuse: w0 - b and the trade bounds
         self.dw0, self.xlo, self.xhi = self.w0 - self.b, self.lb - self.w0, self.ub - self.w0
-        self.K, self.R = self.B.shape[1], self.Gw.shape[0]
+        self.K, self.R = S.K, self.Gw.shape[0]
         self.imu = self.K + self.R if self.te is not None else None
         self.inu = self.K + self.R + (self.te is not None) if self.vol is not None else None
         self.p = self.K + self.R + (self.te is not None) + (self.vol is not None)

@@ -99,10 +99,16 @@ def dense_hessian(P, pt) -> np.ndarray:
     Mz, zc, sd = _name_rows(P, pt)
     H = np.zeros((P.p, P.p))
     if len(pt.free):
-        M = np.hstack([P.B[pt.free], Mz]) * sd[:, None]
+        S = P.static  # B's rows as given, rotated to F's eigenbasis in K x K algebra
+        M = np.hstack([S.B0[pt.free], Mz]) * sd[:, None]
         Q = dsyrk(1.0, M.T, trans=0)  # upper triangle of M'M
+        Q = np.triu(Q) + np.triu(Q, 1).T
+        if S.Ur is not None:
+            k0, U = S.B0.shape[1], S.Ur
+            Qyy = U.T @ Q[:k0, :k0] @ U
+            Q = np.block([[0.5 * (Qyy + Qyy.T), U.T @ Q[:k0, k0:]], [Q[k0:, :k0] @ U, Q[k0:, k0:]]])
         idx = np.r_[np.arange(K), K + zc]
-        H[np.ix_(idx, idx)] = -(np.triu(Q) + np.triu(Q, 1).T)
+        H[np.ix_(idx, idx)] = -Q
     phi = P.finv / (2.0 * pt.rho)
     Jz = _factor_cols(P, pt)
     X = Jz * phi[:, None]  # Phi Jz
@@ -136,7 +142,7 @@ class NewtonSystem:
         Mc, zc, sd = _name_rows(P, pt)
         Mz = np.zeros((nf, P.p - K))
         Mz[:, zc] = Mc
-        self.Bs = P.B[pt.free] * sd[:, None]  # sqrt|D| B_f
+        self.Bs = P.brows(pt.free) * sd[:, None]  # sqrt|D| B_f
         self.Ms = Mz[:, self.zfr] * sd[:, None]  # sqrt|D| M_z
         self.phi = P.finv / (2.0 * pt.rho)
         Jz = _factor_cols(P, pt)[:, self.zfr]

@@ -209,6 +209,22 @@ class DirectMatrices:
         return np.arange(first, self.n_nonneg), self._nonneg.matrix(PER_NAME_BLOCKS)
 
     @property
+    def A_pow(self) -> sp.csr_matrix:
+        """The power cones' rows ``-(t_i, 0, buy_i + sell_i)`` (formed on first use: only
+        Clarabel reads them)."""
+        if self._A_pow is None:
+            m = len(self.impact_idx)
+            pw = _Rows(self.nz)
+            if m:
+                r = np.arange(m)
+                k = self.impact_idx
+                rr = np.r_[3 * r, 3 * r + 2, 3 * r + 2]
+                cc = np.r_[self.it + r, self.ib + k, self.isl + k]
+                pw.add(_Block(rr, cc, -np.ones(3 * m), 3 * m))
+            self._A_pow = pw.matrix()
+        return self._A_pow
+
+    @property
     def P_unit(self) -> sp.csc_matrix:
         """``P`` per unit risk aversion (formed on first use: only Clarabel and PIQP read it)."""
         if self._P_unit is None:
@@ -230,7 +246,7 @@ class DirectMatrices:
 
     def _build_static(self, data: ProblemData) -> None:
         n = self.n
-        self._A_zero = self._A = self._A_nonneg = self._P_unit = None
+        self._A_zero = self._A = self._A_nonneg = self._A_pow = self._P_unit = None
         self._bnnz = None
         self.n_zero = n + self.K if self.use_risk else n
         rows = _Rows(self.nz)
@@ -276,21 +292,13 @@ class DirectMatrices:
                 self.blocks.append(blk)
                 self.socs.append((blk, self._soc_rows(c).matrix()))
         m = len(self.impact_idx)
-        pw = _Rows(self.nz)
-        if m:
-            r = np.arange(m)
-            k = self.impact_idx
-            rr = np.r_[3 * r, 3 * r + 2, 3 * r + 2]
-            cc = np.r_[self.it + r, self.ib + k, self.isl + k]
-            pw.add(_Block(rr, cc, -np.ones(3 * m), 3 * m))
-        self.A_pow = pw.matrix()
         self.off_soc = self.n_zero + rows.count
         off = self.off_soc
         for blk, s in self.socs:
             blk.risk_row = off
             off += s.shape[0]
         self.off_pow = off
-        self.n_rows = off + pw.count
+        self.n_rows = off + 3 * m
         cones = [clarabel.ZeroConeT(self.n_zero), clarabel.NonnegativeConeT(rows.count)]
         cones += [clarabel.SecondOrderConeT(s.shape[0]) for _, s in self.socs]
         cones += [clarabel.PowerConeT(2.0 / 3.0)] * m

@@ -69,25 +69,29 @@ class DualPath:
         """Per row of ``G``: the name ``i`` when the row is ``a_b buy_i + a_s sell_i`` with
         ``a_b, a_s >= 0`` (no weight, factor or other name's entry), else -1.
 
-        Over the rows' entries at once: a row's non-zero entries all lie on ``buy`` or
-        ``sell``, none is negative, and their smallest and largest name agree."""
+        Only rows with one or two non-zeros can be such a row; over their entries at
+        once: every non-zero lies on ``buy`` or ``sell``, none is negative, and their
+        smallest and largest name agree."""
         n = self.n
         G = sp.csr_matrix(G)
         R = G.shape[0]
-        rows = np.repeat(np.arange(R), np.diff(G.indptr))
+        out = np.full(R, -1)
+        # at most two non-zeros (buy_i, sell_i): only those rows are examined
+        seen = np.r_[0, np.cumsum(G.data != 0)]
+        count = seen[G.indptr[1:]] - seen[G.indptr[:-1]]
+        cand = np.flatnonzero((count >= 1) & (count <= 2))
+        if not len(cand):
+            return out
+        G = G[cand]
+        rows = np.repeat(np.arange(len(cand)), np.diff(G.indptr))
         nz = G.data != 0
         r, c, v = rows[nz], G.indices[nz], G.data[nz]
-        count = np.bincount(r, minlength=R)
-        bad = np.bincount(r, weights=(c < n) | (c >= 3 * n) | (v < 0), minlength=R) > 0
-        out = np.full(R, -1)
-        has = np.flatnonzero(count)
-        if not len(has):
-            return out
-        starts = (np.cumsum(count) - count)[has]  # each non-empty row's first entry
+        bad = np.bincount(r, weights=(c < n) | (c >= 3 * n) | (v < 0), minlength=len(cand)) > 0
+        starts = np.cumsum(count[cand]) - count[cand]  # each row's first non-zero
         name = c % n
         lo, hi = np.minimum.reduceat(name, starts), np.maximum.reduceat(name, starts)
-        ok = (lo == hi) & ~bad[has]
-        out[has[ok]] = lo[ok]
+        ok = (lo == hi) & ~bad
+        out[cand[ok]] = lo[ok]
         return out
 
     def _name_row_bounds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:

@@ -138,22 +138,33 @@ class _Point:
         nu = float(v[P.inu]) if P.vol is not None else 0.0
         rho = P.lam + mu
         self.v, self.rho, self.mu, self.nu, self.P = v, rho + nu, mu, nu, P
-        g = -P.alpha + P.bmul(y) + P.GwT @ pi
-        cb = P.cb + P.GbT @ pi
-        cs = P.cs + P.GsT @ pi
+        # in place where it changes no bit (x - a is x + (-a); sums commute): N-vectors
+        # are the cost at large N, fresh ones the more so
+        g = P.bmul(y)
+        g -= P.alpha
+        g += P.GwT @ pi  # g = -alpha + B y + Gw' pi
+        cb = P.GbT @ pi
+        cb += P.cb
+        cs = P.GsT @ pi
+        cs += P.cs
         self.ok = bool((cb + cs >= -1e-14).all()) and rho + nu > 0
         if not self.ok:
             return
         # per name: rho d (w - b)^2 + nu d w^2 (active and total variance) + g w + costs
         self.qa, self.qn = 2.0 * rho * P.d, 2.0 * nu * P.d
         a = self.qa + self.qn if nu else self.qa
-        base = self.qa * P.dw0 + g
+        base = self.qa * P.dw0
+        base += g
         if nu:
             base += self.qn * P.w0
-        xc, free = name_trades(base + cb, base - cs, a, P.k, P.xlo, P.xhi)
+        c1 = base + cb
+        base -= cs
+        xc, free = name_trades(c1, base, a, P.k, P.xlo, P.xhi)
         ax = np.abs(xc)
         w = P.w0 + xc
-        xp, xm = np.maximum(xc, 0.0), np.maximum(-xc, 0.0)
+        xp = np.maximum(xc, 0.0)
+        xm = np.negative(xc)
+        np.maximum(xm, 0.0, out=xm)
         self.free = np.flatnonzero(free)
         xf = ax[self.free]
         self.D = -1.0 / (a[self.free] + 0.75 * P.k[self.free] / np.sqrt(xf))
@@ -174,7 +185,9 @@ class _Point:
         self.tfvar = float(P.fv @ (ft * ft))
         # sum of 0.5 qa dw^2 + 0.5 qn w^2 + g w + cb x+ + cs x- + k |x|^1.5 over names
         per = rho * self.spec + nu * float(np.sum(P.d * w * w)) if nu else rho * self.spec
-        per += float(g @ w + cb @ xp + cs @ xm + P.k @ (ax * np.sqrt(ax)))
+        ax15 = np.sqrt(ax)
+        ax15 *= ax  # |x|^1.5
+        per += float(g @ w + cb @ xp + cs @ xm + P.k @ ax15)
         fac = rho * self.fvar + nu * self.tfvar + c_f @ f
         self.value = float(per + fac - y @ P.Bb - pi @ P.h)
         if P.te is not None:

@@ -164,6 +164,7 @@ class DirectProblem(DirectMatrices, DualPath, ConicSolve):
         self.lam, self.tau = lam, obj.turnover_penalty
         bz = [w0]
         Btb = self.B.T @ b if self.use_risk else None  # B'b, once (not per factor row block)
+        self.Btb = Btb  # (the dual method's data takes it too)
         if self.use_risk:
             bz.append(-Btb)
         bn = np.zeros(self.n_nonneg)

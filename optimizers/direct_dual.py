@@ -157,6 +157,7 @@ class DualPath:
             keep=keep,
             reg=reg,
             vol=vol,
+            Btb=self.Btb,
         )
 
     def _smallest_cap(self, kind) -> tuple[float | None, int | None]:

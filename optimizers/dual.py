@@ -203,7 +203,8 @@ class _Point:
         if self._grad is None:
             P, K, R = self.P, self.P.K, self.P.R
             grad = np.empty(P.p)
-            grad[:K] = P.btmul(self.dw) - self.f
+            self.Bdw = P.btmul(self.dw)  # U_r'B'(w - b), also the certificate's f
+            grad[:K] = self.Bdw - self.f
             rows = P.Gw @ self.w + P.Gb @ self.xp + P.Gs @ self.xm + P.Gf @ self.f
             grad[K : K + R] = rows - P.h
             if P.te is not None:
@@ -233,7 +234,7 @@ def _check(P: DualData, pt: _Point) -> tuple[bool, float, float, float, float]:
     P = P.original()  # certify the problem as posed: true d, exact dual bound
     dual = _Point(P, pt.v).value if reg else pt.value
     dw = pt.w - P.b
-    f = P.btmul(dw)
+    f = pt.Bdw if pt._grad is not None else P.btmul(dw)
     fvar = float(P.fv @ (f * f))
     var = fvar + float(np.sum(P.d * dw * dw))
     ax = np.abs(pt.w - P.w0)

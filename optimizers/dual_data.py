@@ -37,6 +37,7 @@ _FIELDS = (
     "te",
     "keep",
     "vol",
+    "Btb",
 )
 
 
@@ -131,7 +132,11 @@ class DualStatic:
 
     def btmul(self, x: np.ndarray) -> np.ndarray:
         """``U_r' B' x`` (``K``)."""
-        return self.B0.T @ x if self.Ur is None else self.Ur.T @ (self.B0.T @ x)
+        return self.rotate(self.B0.T @ x)
+
+    def rotate(self, x: np.ndarray) -> np.ndarray:
+        """``U_r' x`` of a ``B' (.)`` product (``btmul(v) = rotate(B' v)``)."""
+        return x if self.Ur is None else self.Ur.T @ x
 
     def brows(self, idx: np.ndarray) -> np.ndarray:
         """Rows ``idx`` of ``B U_r``."""
@@ -190,6 +195,7 @@ class DualData:
     keep: np.ndarray | None = None
     reg: np.ndarray | None = None
     vol: float | None = None
+    Btb: np.ndarray | None = None  # B'b when the caller has it (else formed here)
 
     def __post_init__(self):
         S = self.static
@@ -209,7 +215,7 @@ class DualData:
             self.erows = (np.cumsum(k) - 1)[S.live[kept]]
             self.Ebuy, self.Esell = S.Ebuy[:, kept], S.Esell[:, kept]
             self.GwT, self.GbT, self.GsT = self.Gw.T, self.Gb.T, self.Gs.T
-        self.Bb = S.btmul(self.b)
+        self.Bb = S.btmul(self.b) if self.Btb is None else S.rotate(self.Btb)
         # per-solve vectors the dual points reuse: w0 - b and the trade bounds
         self.dw0, self.xlo, self.xhi = self.w0 - self.b, self.lb - self.w0, self.ub - self.w0
         self.K, self.R = S.K, self.Gw.shape[0]

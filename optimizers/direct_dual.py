@@ -49,9 +49,10 @@ class DualPath:
         if on_t.any():  # a row on the impact epigraph: not of the form
             return None
         single = self._single_name_rows(G)
-        self.dual_rows, self.name_rows = rows[single < 0], rows[single >= 0]
-        self.name_of_row = single[single >= 0]
-        Gn = G[single >= 0].tocoo()
+        single_rows = single >= 0
+        self.dual_rows, self.name_rows = rows[~single_rows], rows[single_rows]
+        self.name_of_row = single[single_rows]
+        Gn = G[single_rows].tocoo()
         n = self.n
         on_b = (Gn.col >= self.ib) & (Gn.col < self.ib + n)
         on_s = (Gn.col >= self.isl) & (Gn.col < self.isl + n)
@@ -59,7 +60,7 @@ class DualPath:
         self.name_ab = np.bincount(Gn.row[on_b], weights=Gn.data[on_b], minlength=r)
         self.name_as = np.bincount(Gn.row[on_s], weights=Gn.data[on_s], minlength=r)
         # the impact columns [it, ifac) hold no entry: drop them by shifting the factors'
-        Gd = G[single < 0]
+        Gd = G[~single_rows] if single_rows.any() else G  # (a row copy only when needed)
         m = self.ifac - self.it
         cols = np.where(Gd.indices >= self.ifac, Gd.indices - m, Gd.indices)
         Gd = sp.csr_matrix((Gd.data, cols, Gd.indptr), shape=(Gd.shape[0], self.nz - m))

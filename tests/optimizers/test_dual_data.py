@@ -6,7 +6,8 @@
   there, and products with the rotated exposures equal ``B U_r`` formed densely;
 * the single-name rows found over all entries at once equal a row-by-row loop (exactly);
 * the factor-row match on the row's non-zeros equals the element-by-element comparison
-  over all ``N`` names (exactly), for equal, nearly equal and different columns.
+  over all ``N`` names (exactly), for equal, nearly equal and different columns;
+* with rows left out (infinite limits) the Hessian still matches finite differences.
 """
 
 import numpy as np
@@ -150,3 +151,33 @@ def test_factor_rows_equal_the_dense_comparison():
         m.K, m.B, m._bnnz = K, B, None
         got = m._factor_rows(_Lin(sp.csr_matrix(W)))
         np.testing.assert_array_equal(got, _factor_reference(B, W))
+
+
+def test_rows_left_out_keep_the_hessian_exact():
+    """Rows with an infinite limit are left out (``keep``): the kept rows on the names are
+    renumbered, and the generalised Hessian still matches central finite differences of
+    the gradient (as in ``test_dual.py``, rtol 1e-4)."""
+    from optimizers.dual import DualData, _Point
+    from tests.optimizers.test_dual import small_problem
+
+    full = small_problem(5)
+    rng = np.random.default_rng(5)
+    keep = rng.random(full.R) < 0.6
+    keep[full.static.live[0]] = False  # a row on the names goes too
+    keep[full.static.live[-1]] = True
+    P = DualData(
+        full.static, full.alpha, full.b, full.w0, full.lb, full.ub, full.lam, full.cb,
+        full.cs, full.k, full.h[keep], full.te, keep=keep, vol=full.vol,
+    )  # fmt: skip
+    assert P.R == keep.sum() and len(P.erows) < len(full.static.live)
+    v = np.r_[rng.normal(0, 1e-3, P.K), rng.uniform(0, 1e-3, P.p - P.K)]
+    pt = _Point(P, v)
+    assert pt.ok and len(pt.free)
+    eps = 1e-7
+    fd = np.empty((P.p, P.p))
+    for j in range(P.p):
+        e = np.zeros(P.p)
+        e[j] = eps
+        fd[:, j] = (_Point(P, v + e).grad - _Point(P, v - e).grad) / (2 * eps)
+    H = pt.hessian(P)
+    np.testing.assert_allclose(H, fd, rtol=1e-4, atol=1e-6 * np.abs(H).max())

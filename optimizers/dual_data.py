@@ -168,7 +168,9 @@ class DualData:
     ``Gw w + Gb x+ + Gs x- + Gf f <= h`` and ``f'Ff + sum d (w-b)^2 <= te^2`` when
     ``te`` is set, and ``(f + B'b)'F(f + B'b) + sum d w^2 <= vol^2`` (total risk) when
     ``vol`` is set. ``keep`` selects the static rows used (rows with an infinite limit
-    are dropped); ``h`` holds the kept rows' limits.
+    are dropped); ``h`` holds the kept rows' limits; ``erows`` the positions, among the
+    kept rows, of the rows on the names (the columns of ``Ebuy`` / ``Esell``). ``Btb``
+    (optional) is ``B'b`` when the caller has formed it already.
 
     ``reg`` (optional, per name, >= 0) is added to ``d`` for the Newton iterations: a
     name with zero specific variance and no impact has a linear Lagrangian, whose

@@ -184,7 +184,7 @@ def _woodbury_inner(risk) -> np.ndarray:
     K = B.shape[1]
     Q = np.zeros((K, K), order="F")
     sd = np.sqrt(d)
-    for s in range(0, B.shape[0], CHUNK):
+    for s in range(0, B.shape[0] if K else 0, CHUNK):  # (no factor: nothing to add)
         Bs = np.asarray(B[s : s + CHUNK], dtype=float) / sd[s : s + CHUNK, None]
         Q = dsyrk(1.0, Bs.T, beta=1.0, c=Q, trans=0, overwrite_c=True)
     BdB = np.triu(Q) + np.triu(Q, 1).T

@@ -85,9 +85,11 @@ def _rows(c: Constraint, weights: pd.Series, w: np.ndarray, data: ProblemData):
     if not rows:
         return np.zeros(0), None
     starts = np.cumsum([0] + [len(r) for r in rows])
-    blocks = c.row_labels(data)
+    blocks: list = []  # the labels, read only when a row is breached
 
     def label(i: int):
+        if not blocks:
+            blocks.extend(c.row_labels(data))
         b = int(np.searchsorted(starts, i, side="right")) - 1
         return blocks[b][i - starts[b]]
 

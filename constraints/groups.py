@@ -47,7 +47,7 @@ def group_membership(
         names = [str(x) for x in names]
         rows, cols = codes, np.arange(data.n)
     else:
-        present = set(values.dropna().unique())  # distinct values only: no walk over assets
+        present = set(values.unique().dropna())  # distinct values only: no walk over assets
         names, rows_l, cols_l = [], [], []
         for g, members in groups.items():
             members = [members] if isinstance(members, str) else list(members)

@@ -164,9 +164,10 @@ class DirectProblem(DirectMatrices, DualPath, ConicSolve):
         self.lam, self.tau = lam, obj.turnover_penalty
         bz = [w0]
         Btb = self.B.T @ b if self.use_risk else None  # B'b, once (not per factor row block)
+        self.Btb = Btb  # (the dual method's data takes it too)
         if self.use_risk:
             bz.append(-Btb)
-        bn = np.zeros(self.A_nonneg.shape[0])
+        bn = np.zeros(self.n_nonneg)
         bn[self.r_lb], bn[self.r_ub] = -self.lb.value, self.ub.value
         bn[self.r_budget] = 1.0
         for blk in self.blocks:
@@ -221,8 +222,15 @@ class DirectProblem(DirectMatrices, DualPath, ConicSolve):
             q[self.it : self.it + m] = np.sqrt(direct_solve.IMPACT_SCALES[0]) * self.k
         self.q = q
         self.scale = direct_solve.IMPACT_SCALES[0]
-        self.P = (2.0 * lam) * self.P_unit
+        self._P = None  # (2 lambda) P_unit, formed when Clarabel or PIQP reads it
         self.obj = obj
+
+    @property
+    def P(self):
+        """``P = 2 lambda P_unit`` of this solve (:mod:`optimizers.direct_build`)."""
+        if self._P is None:
+            self._P = (2.0 * self.lam) * self.P_unit
+        return self._P
 
     def set_bounds(self, lb: np.ndarray, ub: np.ndarray) -> None:
         """Replace the folded per-asset bounds (integer heuristic rounds)."""

@@ -32,6 +32,7 @@ from optimizers.objective import ObjectiveSpec
 __all__ = ["DirectMatrices", "DirectBlock", "Value", "RISK_KINDS", "SAME_REL"]
 
 SAME_REL = 1e-12  # a limit's column is a factor's when equal element-wise to this
+PER_NAME_BLOCKS = 4  # the non-negative cone starts with lb, ub, buy >= 0, sell >= 0
 RISK_KINDS = (TrackingError, TotalRisk, FactorRiskShare)
 
 
@@ -79,26 +80,32 @@ class _Rows:
     def __init__(self, nz: int):
         self.nz = nz
         self.blocks: list[_Block] = []
+        self.starts: list[int] = []  # each block's first row
         self.count = 0
 
     def add(self, blk: _Block) -> np.ndarray:
         rows = np.arange(self.count, self.count + blk.nrows)
         self.blocks.append(_Block(blk.r + self.count, blk.c, blk.v, blk.nrows))
+        self.starts.append(self.count)
         self.count += blk.nrows
         return rows
 
-    def coords(self, offset: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if not self.blocks:
+    def coords(self, offset: int = 0, first: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Coordinates of the blocks from ``first`` on (rows as numbered here + ``offset``)."""
+        blocks = self.blocks[first:]
+        if not blocks:
             e = np.zeros(0, dtype=np.int64)
             return e, e, np.zeros(0)
-        r = np.concatenate([b.r for b in self.blocks]) + offset
-        c = np.concatenate([b.c for b in self.blocks])
-        v = np.concatenate([b.v for b in self.blocks])
+        r = np.concatenate([b.r for b in blocks]) + offset
+        c = np.concatenate([b.c for b in blocks])
+        v = np.concatenate([b.v for b in blocks])
         return r, c, v
 
-    def matrix(self) -> sp.csr_matrix:
-        r, c, v = self.coords()
-        return sp.csr_matrix((v, (r, c)), shape=(self.count, self.nz))
+    def matrix(self, first: int = 0) -> sp.csr_matrix:
+        """The blocks from ``first`` on as one matrix, its rows numbered from 0."""
+        start = self.starts[first] if first < len(self.starts) else self.count
+        r, c, v = self.coords(-start, first)
+        return sp.csr_matrix((v, (r, c)), shape=(self.count - start, self.nz))
 
 
 def _coords(p) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
@@ -187,6 +194,44 @@ class DirectMatrices:
         return self._A_zero
 
     @property
+    def A_nonneg(self) -> sp.csr_matrix:
+        """The non-negative cone's rows (formed on first use: the dual method reads only
+        the shared rows, :meth:`shared_rows`)."""
+        if self._A_nonneg is None:
+            self._A_nonneg = self._nonneg.matrix()
+        return self._A_nonneg
+
+    def shared_rows(self) -> tuple[np.ndarray, sp.csr_matrix]:
+        """The non-negative rows other than the per-name ones (``lb``, ``ub``, ``buy >= 0``,
+        ``sell >= 0``: the first :data:`PER_NAME_BLOCKS` blocks) and their matrix, formed
+        from those rows' coordinates only."""
+        first = self._nonneg.starts[PER_NAME_BLOCKS]
+        return np.arange(first, self.n_nonneg), self._nonneg.matrix(PER_NAME_BLOCKS)
+
+    @property
+    def A_pow(self) -> sp.csr_matrix:
+        """The power cones' rows ``-(t_i, 0, buy_i + sell_i)`` (formed on first use: only
+        Clarabel reads them)."""
+        if self._A_pow is None:
+            m = len(self.impact_idx)
+            pw = _Rows(self.nz)
+            if m:
+                r = np.arange(m)
+                k = self.impact_idx
+                rr = np.r_[3 * r, 3 * r + 2, 3 * r + 2]
+                cc = np.r_[self.it + r, self.ib + k, self.isl + k]
+                pw.add(_Block(rr, cc, -np.ones(3 * m), 3 * m))
+            self._A_pow = pw.matrix()
+        return self._A_pow
+
+    @property
+    def P_unit(self) -> sp.csc_matrix:
+        """``P`` per unit risk aversion (formed on first use: only Clarabel and PIQP read it)."""
+        if self._P_unit is None:
+            self._P_unit = self._p_unit(len(self.impact_idx))
+        return self._P_unit
+
+    @property
     def A(self) -> sp.csc_matrix:
         """Clarabel's whole constraint matrix, formed on first use.
 
@@ -201,8 +246,8 @@ class DirectMatrices:
 
     def _build_static(self, data: ProblemData) -> None:
         n = self.n
-        self._A_zero = self._A = None
-        self._bsq = np.einsum("ij,ij->j", self.B, self.B) if self.K else None  # no N x K temp
+        self._A_zero = self._A = self._A_nonneg = self._A_pow = self._P_unit = None
+        self._bnnz = None
         self.n_zero = n + self.K if self.use_risk else n
         rows = _Rows(self.nz)
         i = np.arange(n)
@@ -211,6 +256,7 @@ class DirectMatrices:
         self.r_buy = rows.add(self._diag(-1.0, n))
         self.r_sell = rows.add(self._diag(-1.0, 2 * n))
         self.r_budget = rows.add(_Block(np.zeros(n, dtype=np.int64), i, np.ones(n), 1))
+        assert len(rows.blocks) == PER_NAME_BLOCKS + 1
         self.blocks: list[DirectBlock] = []
         self.lin_const: dict[tuple[int, int], np.ndarray] = {}
         self.fac_rows: dict[tuple[int, int], np.ndarray] = {}
@@ -238,7 +284,7 @@ class DirectMatrices:
                     blk.hi_rows, blk.con_hi = rows.add(G), Value()
                 self.lin_const[(ci, ti)] = lin.const
                 self.blocks.append(blk)
-        self.A_nonneg = rows.matrix()
+        self._nonneg, self.n_nonneg = rows, rows.count
         self.socs: list[tuple[DirectBlock, sp.csr_matrix]] = []
         for ci, c in enumerate(self.constraints):
             if isinstance(c, RISK_KINDS):
@@ -246,26 +292,17 @@ class DirectMatrices:
                 self.blocks.append(blk)
                 self.socs.append((blk, self._soc_rows(c).matrix()))
         m = len(self.impact_idx)
-        pw = _Rows(self.nz)
-        if m:
-            r = np.arange(m)
-            k = self.impact_idx
-            rr = np.r_[3 * r, 3 * r + 2, 3 * r + 2]
-            cc = np.r_[self.it + r, self.ib + k, self.isl + k]
-            pw.add(_Block(rr, cc, -np.ones(3 * m), 3 * m))
-        self.A_pow = pw.matrix()
         self.off_soc = self.n_zero + rows.count
         off = self.off_soc
         for blk, s in self.socs:
             blk.risk_row = off
             off += s.shape[0]
         self.off_pow = off
-        self.n_rows = off + pw.count
+        self.n_rows = off + 3 * m
         cones = [clarabel.ZeroConeT(self.n_zero), clarabel.NonnegativeConeT(rows.count)]
         cones += [clarabel.SecondOrderConeT(s.shape[0]) for _, s in self.socs]
         cones += [clarabel.PowerConeT(2.0 / 3.0)] * m
         self.cones = cones
-        self.P_unit = self._p_unit(m)
 
     def _p_unit(self, m: int) -> sp.csc_matrix:
         """``P`` per unit risk aversion: ``D`` on ``w``, ``triu(L L')`` on ``f``, else 0
@@ -290,26 +327,28 @@ class DirectMatrices:
         :data:`SAME_REL` of the larger magnitude (zeros exactly), so the rewritten row
         differs from the configured one by at most ``SAME_REL * sum_i |x_i| w_i``; a
         column that is only close to a factor (a vendor exposure rounded to 4 decimals)
-        stays on the weights. Candidates are screened by the squared distance through
-        ``W B`` and then compared element-wise.
+        stays on the weights. Zeros exactly means the same non-zero positions, so only
+        factors with as many non-zeros as the row are candidates; each is compared on
+        the row's non-zeros (its first few first), never over all ``N`` names.
         """
         rows = len(lin.const)
         out = np.full(rows, -1)
         if not self.K or lin.w is None:
             return out
         W = sp.csr_matrix(lin.w)
-        S = np.asarray(W @ self.B)
-        wsq = np.asarray(W.multiply(W).sum(axis=1)).ravel()
-        bsq = self._bsq
-        dist = wsq[:, None] - 2.0 * S + bsq[None, :]
-        near = np.abs(dist) <= 1e-6 * np.maximum(1.0, np.maximum(wsq[:, None], bsq[None, :]))
-        for r, k in zip(*np.nonzero(near), strict=True):
-            if out[r] >= 0:
-                continue
-            x = W[r].toarray().ravel()
-            col = self.B[:, k]
-            if (np.abs(x - col) <= SAME_REL * np.maximum(np.abs(x), np.abs(col))).all():
-                out[r] = k
+        if not W.has_canonical_format:  # one entry per position (the memo's is read-only)
+            W = W.copy()
+            W.sum_duplicates()
+        if self._bnnz is None:  # non-zeros per factor column, once
+            self._bnnz = np.count_nonzero(self.B, axis=0)
+        for r in range(rows):
+            x = W.data[W.indptr[r] : W.indptr[r + 1]]
+            idx = W.indices[W.indptr[r] : W.indptr[r + 1]][x != 0]
+            x = x[x != 0]
+            for k in np.flatnonzero(self._bnnz == len(idx)):
+                if _same(x[:8], self.B[idx[:8], k]) and _same(x, self.B[idx, k]):
+                    out[r] = k
+                    break
         return out
 
     def _soc_rows(self, c: Constraint) -> _Rows:
@@ -321,6 +360,11 @@ class DirectMatrices:
         if not isinstance(c, FactorRiskShare):
             rows.add(self._diag(-np.sqrt(self.d), 0))
         return rows
+
+
+def _same(x: np.ndarray, col: np.ndarray) -> bool:
+    """Element by element equal to :data:`SAME_REL` of the larger magnitude."""
+    return bool((np.abs(x - col) <= SAME_REL * np.maximum(np.abs(x), np.abs(col))).all())
 
 
 class _Ctx:

@@ -12,6 +12,7 @@ Newton steps and certified on the problem without the regularisation.
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from constraints import TotalRisk, TrackingError
 from optimizers.certify import original_violation
@@ -43,41 +44,55 @@ class DualPath:
         F = self.Lt.T @ self.Lt
         if not DualStatic.eligible(F, self.d):
             return None
-        own = np.r_[self.r_lb, self.r_ub, self.r_buy, self.r_sell]
-        shared = np.ones(self.A_nonneg.shape[0], dtype=bool)
-        shared[own] = False  # (np.setdiff1d hashes: 0.8 s at N = 100,000)
-        rows = np.flatnonzero(shared)
-        G = self.A_nonneg[rows]
-        if G[:, self.it : self.ifac].nnz:  # a row on the impact epigraph: not of the form
+        rows, G = self.shared_rows()  # every row but lb, ub, buy >= 0, sell >= 0
+        on_t = (G.indices >= self.it) & (G.indices < self.ifac)
+        if on_t.any():  # a row on the impact epigraph: not of the form
             return None
         single = self._single_name_rows(G)
-        self.dual_rows, self.name_rows = rows[single < 0], rows[single >= 0]
-        self.name_of_row = single[single >= 0]
-        Gn = G[single >= 0].tocsc()
+        single_rows = single >= 0
+        self.dual_rows, self.name_rows = rows[~single_rows], rows[single_rows]
+        self.name_of_row = single[single_rows]
+        Gn = G[single_rows].tocoo()
         n = self.n
-        self.name_ab = np.asarray(Gn[:, self.ib : self.ib + n].sum(axis=1)).ravel()
-        self.name_as = np.asarray(Gn[:, self.isl : self.isl + n].sum(axis=1)).ravel()
-        cols = np.r_[np.arange(self.it), np.arange(self.ifac, self.nz)]
-        return DualStatic(self.B, F, self.d, G[single < 0][:, cols])
+        on_b = (Gn.col >= self.ib) & (Gn.col < self.ib + n)
+        on_s = (Gn.col >= self.isl) & (Gn.col < self.isl + n)
+        r = len(self.name_rows)
+        self.name_ab = np.bincount(Gn.row[on_b], weights=Gn.data[on_b], minlength=r)
+        self.name_as = np.bincount(Gn.row[on_s], weights=Gn.data[on_s], minlength=r)
+        # the impact columns [it, ifac) hold no entry: drop them by shifting the factors'
+        Gd = G[~single_rows] if single_rows.any() else G  # (a row copy only when needed)
+        m = self.ifac - self.it
+        cols = np.where(Gd.indices >= self.ifac, Gd.indices - m, Gd.indices)
+        Gd = sp.csr_matrix((Gd.data, cols, Gd.indptr), shape=(Gd.shape[0], self.nz - m))
+        return DualStatic(self.B, F, self.d, Gd)
 
     def _single_name_rows(self, G) -> np.ndarray:
         """Per row of ``G``: the name ``i`` when the row is ``a_b buy_i + a_s sell_i`` with
-        ``a_b, a_s >= 0`` (no weight, factor or other name's entry), else -1."""
+        ``a_b, a_s >= 0`` (no weight, factor or other name's entry), else -1.
+
+        Only rows with one or two non-zeros can be such a row; over their entries at
+        once: every non-zero lies on ``buy`` or ``sell``, none is negative, and their
+        smallest and largest name agree."""
         n = self.n
-        G = G.tocsr()
-        out = np.full(G.shape[0], -1)
-        for r in range(G.shape[0]):
-            cols, vals = (
-                G.indices[G.indptr[r] : G.indptr[r + 1]],
-                G.data[G.indptr[r] : G.indptr[r + 1]],
-            )
-            keep = vals != 0
-            cols, vals = cols[keep], vals[keep]
-            if not len(cols) or (cols < n).any() or (cols >= 3 * n).any() or (vals < 0).any():
-                continue
-            names = np.unique(cols % n)
-            if len(names) == 1:
-                out[r] = names[0]
+        G = sp.csr_matrix(G)
+        R = G.shape[0]
+        out = np.full(R, -1)
+        # at most two non-zeros (buy_i, sell_i): only those rows are examined
+        seen = np.r_[0, np.cumsum(G.data != 0)]
+        count = seen[G.indptr[1:]] - seen[G.indptr[:-1]]
+        cand = np.flatnonzero((count >= 1) & (count <= 2))
+        if not len(cand):
+            return out
+        G = G[cand]
+        rows = np.repeat(np.arange(len(cand)), np.diff(G.indptr))
+        nz = G.data != 0
+        r, c, v = rows[nz], G.indices[nz], G.data[nz]
+        bad = np.bincount(r, weights=(c < n) | (c >= 3 * n) | (v < 0), minlength=len(cand)) > 0
+        starts = np.cumsum(count[cand]) - count[cand]  # each row's first non-zero
+        name = c % n
+        lo, hi = np.minimum.reduceat(name, starts), np.maximum.reduceat(name, starts)
+        ok = (lo == hi) & ~bad
+        out[cand[ok]] = lo[ok]
         return out
 
     def _name_row_bounds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
@@ -143,6 +158,7 @@ class DualPath:
             keep=keep,
             reg=reg,
             vol=vol,
+            Btb=self.Btb,
         )
 
     def _smallest_cap(self, kind) -> tuple[float | None, int | None]:

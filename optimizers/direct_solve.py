@@ -76,7 +76,7 @@ class ConicSolve:
         """PIQP data: the zero rows as ``A x = b``, the bound rows of ``w``, ``buy`` and
         ``sell`` as variable bounds, every other non-negative row as ``G x <= h_u``."""
         nzero = self.n_zero
-        nn = np.arange(nzero, nzero + self.A_nonneg.shape[0])
+        nn = np.arange(nzero, nzero + self.n_nonneg)
         bound = np.zeros(len(nn), dtype=bool)
         bound[np.r_[self.r_lb, self.r_ub, self.r_buy, self.r_sell]] = True
         self._g_rows = nn[~bound]
@@ -187,7 +187,7 @@ class ConicSolve:
         w, buy, sell = z[:n], z[n : 2 * n], z[2 * n : 3 * n]
         self.ctx.w.value, self.ctx.buy.value, self.ctx.sell.value = w, buy, sell
         self.problem.value = -obj_val - self.const
-        yn = y[self.n_zero : self.n_zero + self.A_nonneg.shape[0]]
+        yn = y[self.n_zero : self.n_zero + self.n_nonneg]
         self.con_lb.dual_value, self.con_ub.dual_value = yn[self.r_lb], yn[self.r_ub]
         for blk in self.blocks:
             if blk.risk_row is not None:

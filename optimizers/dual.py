@@ -107,18 +107,23 @@ def name_trades(c1, c2, a, k, lo, hi) -> tuple[np.ndarray, np.ndarray]:
     ``free`` where the name trades strictly inside its bounds.
     """
     k15 = 1.5 * k
-    x = np.zeros_like(c1)
-    for side, c, sign in ((c1 < 0.0, c1, 1.0), (c2 > 0.0, c2, -1.0)):
-        num = 2.0 * np.abs(c[side])
-        den = k15[side] + np.sqrt(k15[side] ** 2 + 4.0 * a[side] * np.abs(c[side]))
-        # den = 0 when a = k = 0: a linear cost falling in the trade's direction, so the
-        # minimiser is the bound (an infinite trade, clipped below); also when 4 a |c|
-        # underflows (|c| subnormal, k = 0), where the minimiser is sqrt(|c| / a)
-        lin = np.full_like(num, np.inf)
-        tiny = (den == 0.0) & (a[side] > 0.0)
-        lin[tiny] = np.sqrt(np.abs(c[side][tiny]) / a[side][tiny])
-        s = np.divide(num, den, out=lin, where=den > 0.0)
-        x[side] = sign * s * s
+    buy, sell = c1 < 0.0, c2 > 0.0  # never both: c1 >= c2
+    c = np.where(buy, -c1, np.where(sell, c2, 0.0))  # |slope| in the trade's direction
+    # one pass over every name (no per-side masks): a name that does not trade gets 0
+    num = 2.0 * c
+    den = k15 + np.sqrt(k15**2 + 4.0 * a * c)
+    # den = 0 when a = k = 0: a linear cost falling in the trade's direction, so the
+    # minimiser is the bound (an infinite trade, clipped below); also when 4 a |c|
+    # underflows (|c| subnormal, k = 0), where the minimiser is sqrt(|c| / a)
+    zero = den == 0.0
+    if zero.any():
+        s = np.divide(num, den, out=np.full_like(num, np.inf), where=~zero)
+        tiny = np.flatnonzero(zero & (a > 0.0) & (buy | sell))
+        s[tiny] = np.sqrt(c[tiny] / a[tiny])
+    else:
+        s = num / den
+    s *= s
+    x = np.where(buy, s, np.where(sell, -s, 0.0))
     xc = np.minimum(np.maximum(x, lo), hi)
     return xc, (xc == x) & (x != 0.0)
 
@@ -133,22 +138,33 @@ class _Point:
         nu = float(v[P.inu]) if P.vol is not None else 0.0
         rho = P.lam + mu
         self.v, self.rho, self.mu, self.nu, self.P = v, rho + nu, mu, nu, P
-        g = -P.alpha + P.B @ y + P.GwT @ pi
-        cb = P.cb + P.GbT @ pi
-        cs = P.cs + P.GsT @ pi
+        # in place where it changes no bit (x - a is x + (-a); sums commute): N-vectors
+        # are the cost at large N, fresh ones the more so
+        g = P.bmul(y)
+        g -= P.alpha
+        g += P.GwT @ pi  # g = -alpha + B y + Gw' pi
+        cb = P.GbT @ pi
+        cb += P.cb
+        cs = P.GsT @ pi
+        cs += P.cs
         self.ok = bool((cb + cs >= -1e-14).all()) and rho + nu > 0
         if not self.ok:
             return
         # per name: rho d (w - b)^2 + nu d w^2 (active and total variance) + g w + costs
         self.qa, self.qn = 2.0 * rho * P.d, 2.0 * nu * P.d
         a = self.qa + self.qn if nu else self.qa
-        base = self.qa * P.dw0 + g
+        base = self.qa * P.dw0
+        base += g
         if nu:
             base += self.qn * P.w0
-        xc, free = name_trades(base + cb, base - cs, a, P.k, P.xlo, P.xhi)
+        c1 = base + cb
+        base -= cs
+        xc, free = name_trades(c1, base, a, P.k, P.xlo, P.xhi)
         ax = np.abs(xc)
         w = P.w0 + xc
-        xp, xm = np.maximum(xc, 0.0), np.maximum(-xc, 0.0)
+        xp = np.maximum(xc, 0.0)
+        xm = np.negative(xc)
+        np.maximum(xm, 0.0, out=xm)
         self.free = np.flatnonzero(free)
         xf = ax[self.free]
         self.D = -1.0 / (a[self.free] + 0.75 * P.k[self.free] / np.sqrt(xf))
@@ -169,7 +185,9 @@ class _Point:
         self.tfvar = float(P.fv @ (ft * ft))
         # sum of 0.5 qa dw^2 + 0.5 qn w^2 + g w + cb x+ + cs x- + k |x|^1.5 over names
         per = rho * self.spec + nu * float(np.sum(P.d * w * w)) if nu else rho * self.spec
-        per += float(g @ w + cb @ xp + cs @ xm + P.k @ (ax * np.sqrt(ax)))
+        ax15 = np.sqrt(ax)
+        ax15 *= ax  # |x|^1.5
+        per += float(g @ w + cb @ xp + cs @ xm + P.k @ ax15)
         fac = rho * self.fvar + nu * self.tfvar + c_f @ f
         self.value = float(per + fac - y @ P.Bb - pi @ P.h)
         if P.te is not None:
@@ -185,7 +203,8 @@ class _Point:
         if self._grad is None:
             P, K, R = self.P, self.P.K, self.P.R
             grad = np.empty(P.p)
-            grad[:K] = P.B.T @ self.dw - self.f
+            self.Bdw = P.btmul(self.dw)  # U_r'B'(w - b), also the certificate's f
+            grad[:K] = self.Bdw - self.f
             rows = P.Gw @ self.w + P.Gb @ self.xp + P.Gs @ self.xm + P.Gf @ self.f
             grad[K : K + R] = rows - P.h
             if P.te is not None:
@@ -215,7 +234,7 @@ def _check(P: DualData, pt: _Point) -> tuple[bool, float, float, float, float]:
     P = P.original()  # certify the problem as posed: true d, exact dual bound
     dual = _Point(P, pt.v).value if reg else pt.value
     dw = pt.w - P.b
-    f = P.B.T @ dw
+    f = pt.Bdw if pt._grad is not None else P.btmul(dw)
     fvar = float(P.fv @ (f * f))
     var = fvar + float(np.sum(P.d * dw * dw))
     ax = np.abs(pt.w - P.w0)

@@ -13,7 +13,9 @@ part's derivative and ``Phi = F^-1 / (2 rho)`` (diagonal: :class:`DualStatic` wo
 held at zero, two ways, whichever costs fewer flops at this point:
 
 * **dense** (:func:`dense_hessian`): form the ``p x p`` matrix (a symmetric rank-``n_f``
-  update, ``n_f p^2``) and factor it (``p^3 / 3``): cheap with few factors;
+  update of ``M``'s columns that can be non-zero, ``n_f m^2``: ``K`` factors, the rows
+  with an entry on the names and the risk caps -- a limit placed on a factor has a
+  zero column) and factor it (``p^3 / 3``): cheap with few factors;
 * **Woodbury**: with many factors and few free names (the 504-factor Ledoit-Wolf form,
   where ~30 of 1,200 names trade inside their bounds) the ``y`` block ``Lambda + B_f'
   |D| B_f`` (``Lambda = Phi + reg I``, diagonal) is inverted through the ``n_f x n_f``
@@ -56,15 +58,23 @@ def _cho_solve(c: np.ndarray, b: np.ndarray) -> np.ndarray:
     return x
 
 
-def _name_rows(P, pt) -> tuple[np.ndarray, np.ndarray]:
-    """The free names' rows of ``M`` for ``z`` (``n_f x q``) and ``sqrt|D|``."""
+def _name_rows(P, pt) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The free names' rows of ``M`` for ``z`` on its columns that can be non-zero
+    (``n_f x m``), those columns' positions in ``z`` and ``sqrt|D|``.
+
+    A row without an entry on the names (a limit on a factor) has a zero column in
+    ``M``: only the ``live`` rows (:class:`~optimizers.dual_data.DualStatic`) and the
+    risk caps' columns are formed."""
     i = pt.free
     cols = [np.where(pt.buying[:, None], P.Ebuy[i], P.Esell[i])]
+    zc = [P.erows]
     if P.te is not None:
         cols.append((2.0 * P.d[i] * (pt.w[i] - P.b[i]))[:, None])
+        zc.append([P.imu - P.K])
     if P.vol is not None:
         cols.append((2.0 * P.d[i] * pt.w[i])[:, None])
-    return np.hstack(cols), np.sqrt(-pt.D)
+        zc.append([P.inu - P.K])
+    return np.hstack(cols), np.concatenate(zc).astype(np.int64), np.sqrt(-pt.D)
 
 
 def _factor_cols(P, pt) -> np.ndarray:
@@ -86,13 +96,19 @@ def dense_hessian(P, pt) -> np.ndarray:
     product.
     """
     K = P.K
-    Mz, sd = _name_rows(P, pt)
-    M = np.hstack([P.B[pt.free], Mz]) * sd[:, None]
+    Mz, zc, sd = _name_rows(P, pt)
+    H = np.zeros((P.p, P.p))
     if len(pt.free):
+        S = P.static  # B's rows as given, rotated to F's eigenbasis in K x K algebra
+        M = np.hstack([S.B0[pt.free], Mz]) * sd[:, None]
         Q = dsyrk(1.0, M.T, trans=0)  # upper triangle of M'M
-        H = -(np.triu(Q) + np.triu(Q, 1).T)
-    else:
-        H = np.zeros((P.p, P.p))
+        Q = np.triu(Q) + np.triu(Q, 1).T
+        if S.Ur is not None:
+            k0, U = S.B0.shape[1], S.Ur
+            Qyy = U.T @ Q[:k0, :k0] @ U
+            Q = np.block([[0.5 * (Qyy + Qyy.T), U.T @ Q[:k0, k0:]], [Q[k0:, :k0] @ U, Q[k0:, k0:]]])
+        idx = np.r_[np.arange(K), K + zc]
+        H[np.ix_(idx, idx)] = -Q
     phi = P.finv / (2.0 * pt.rho)
     Jz = _factor_cols(P, pt)
     X = Jz * phi[:, None]  # Phi Jz
@@ -115,15 +131,18 @@ class NewtonSystem:
         self.K, self.fr = K, fr
         self.zfr = fr[fr >= K] - K  # free multipliers among z
         nf, q, p = len(pt.free), len(self.zfr), K + len(self.zfr)
-        dense = nf * p * p + p**3 / 3
+        m = K + len(P.erows) + (P.te is not None) + (P.vol is not None)  # M's live columns
+        dense = nf * m * m + p**3 / 3
         wood = nf * nf * K + nf**3 / 3 + 3 * nf * K * (q + 1) + 2 * K * q * q + q**3 / 3
         self.woodbury = K > 0 and (wood < dense if method is None else method == "woodbury")
         if not self.woodbury:
             self.Hf = -dense_hessian(P, pt)[np.ix_(fr, fr)]
             self.top = float(np.abs(np.diag(self.Hf)).max(initial=0.0))
             return
-        Mz, sd = _name_rows(P, pt)
-        self.Bs = P.B[pt.free] * sd[:, None]  # sqrt|D| B_f
+        Mc, zc, sd = _name_rows(P, pt)
+        Mz = np.zeros((nf, P.p - K))
+        Mz[:, zc] = Mc
+        self.Bs = P.brows(pt.free) * sd[:, None]  # sqrt|D| B_f
         self.Ms = Mz[:, self.zfr] * sd[:, None]  # sqrt|D| M_z
         self.phi = P.finv / (2.0 * pt.rho)
         Jz = _factor_cols(P, pt)[:, self.zfr]

@@ -22,6 +22,7 @@ import weakref
 
 import numpy as np
 import pandas as pd
+from scipy.linalg.blas import dsyrk
 
 from optimizers.problem import BuiltProblem
 
@@ -82,15 +83,15 @@ def binding_constraints(built: BuiltProblem, constraints, data) -> list[dict]:
     only rows whose price exceeds :data:`DUAL_TOL_BP` are labelled.
     """
     pieces: dict[int, list] = {}
-    limits: dict[int, tuple] = {}
+    limits: dict[int, list] = {}
+    labels: dict[int, list] = {}  # read only for a constraint with a binding row
     for blk in built.blocks:
         if blk.mode != "hard":
             continue
+        c = constraints[blk.ci]
         if blk.ci not in limits:
-            c = constraints[blk.ci]
-            limits[blk.ci] = (c.limits(data), c.row_labels(data))
-        lims, labs = limits[blk.ci]
-        lim, labels = lims[blk.ti], labs[blk.ti]
+            limits[blk.ci] = c.limits(data)
+        lim = limits[blk.ci][blk.ti]
         for con in (blk.con_lo, blk.con_hi):
             y = _dual(con)
             if y is None:
@@ -98,8 +99,11 @@ def binding_constraints(built: BuiltProblem, constraints, data) -> list[dict]:
             bp = 100.0 * y * lim.sens
             idx = np.flatnonzero(bp > DUAL_TOL_BP)
             if len(idx):
+                if blk.ci not in labels:
+                    labels[blk.ci] = c.row_labels(data)
+                term = labels[blk.ci][blk.ti]
                 rows = np.empty(len(idx), dtype=object)
-                rows[:] = [labels[i] for i in idx]
+                rows[:] = [term[i] for i in idx]
                 pieces.setdefault(blk.ci, []).append((rows, bp[idx]))
     for ci, found in _binding_bounds(built, constraints, data).items():
         pieces.setdefault(ci, []).extend(found)
@@ -114,8 +118,8 @@ def _sinv(alpha: np.ndarray, risk) -> np.ndarray | None:
     if (d <= 0).any():
         return None
     da = alpha / d
-    Bd, inner = _woodbury_parts(risk)
-    return da - Bd @ (F @ np.linalg.solve(inner, B.T @ da))
+    inner = _woodbury_inner(risk)
+    return da - (B @ (F @ np.linalg.solve(inner, B.T @ da))) / d
 
 
 def alpha_breadth_ratio(alpha: np.ndarray, risk) -> float:
@@ -136,45 +140,57 @@ def alpha_breadth_ratio(alpha: np.ndarray, risk) -> float:
     return float(np.sqrt(q_s / q_d)) if q_s > 0 and q_d > 0 else float("nan")
 
 
-def transfer_coefficient(alpha: np.ndarray, active: np.ndarray, risk) -> float:
+def transfer_coefficient(
+    alpha: np.ndarray, active: np.ndarray, risk, active_var: float | None = None
+) -> float:
     r"""``TC = corr(S^-1/2 alpha, S^1/2 a) = alpha' a / sqrt(alpha' S^-1 alpha * a' S a)``.
 
     The (uncentred) correlation of risk-adjusted forecasts and risk-adjusted active
     weights (Clarke, de Silva & Thorley 2002). ``S^-1 alpha`` uses the Woodbury identity
     ``S^-1 = D^-1 - D^-1 B F (I + B' D^-1 B F)^-1 B' D^-1`` (K x K algebra, no N x N);
-    NaN when some specific variance is zero or either vector is zero.
+    NaN when some specific variance is zero or either vector is zero. ``active_var``:
+    ``a' S a`` when the caller has it already.
     """
     sinv_alpha = _sinv(alpha, risk)
     if sinv_alpha is None:
         return float("nan")
     q_alpha = float(alpha @ sinv_alpha)
-    q_active = risk.variance(active)
+    q_active = risk.variance(active) if active_var is None else active_var
     if q_alpha <= 0 or q_active <= 0:
         return float("nan")
     return float(alpha @ active / np.sqrt(q_alpha * q_active))
 
 
-# per risk model: D^-1 B and I + B' D^-1 B F, which re-solves on the same model share
+# per risk model: I + B' D^-1 B F, which re-solves on the same model share
 _PARTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+CHUNK = 8192  # rows of B scaled at a time for B' D^-1 B (a cache-sized block, no N x K copy)
 
 
-def _woodbury_parts(risk) -> tuple[np.ndarray, np.ndarray]:
-    """``D^-1 B`` and ``I + B' D^-1 B F`` of ``risk``, kept while the model's arrays are the
-    same objects (a re-solve on one model forms them once: ~10 ms at N = 50,000)."""
+def _woodbury_inner(risk) -> np.ndarray:
+    """``I + B' D^-1 B F`` of ``risk``, kept while the model's arrays are the same objects
+    (a re-solve on one model forms it once).
+
+    ``B' D^-1 B`` is a symmetric rank-``N`` update (``dsyrk``, half a general product's
+    flops) accumulated over blocks of :data:`CHUNK` rows of ``D^-1/2 B``, so no ``N x K``
+    temporary is formed. The optimizer runs with one BLAS thread (a threaded product
+    right after a Clarabel solve contended with its spinning workers: 60-160 ms)."""
     B, F, d = risk.exposures, risk.factor_cov, risk.specific_var
     try:
         hit = _PARTS.get(risk)
     except TypeError:  # not weak-referenceable: no memo
         hit = None
     if hit is not None and hit[0] is B and hit[1] is F and hit[2] is d:
-        return hit[3], hit[4]
-    # B' D^-1 B by BLAS: the optimizer runs with one BLAS thread (a threaded GEMM right
-    # after a Clarabel solve contended with its spinning workers: 60-160 ms; einsum
-    # took ~20 ms at N = 50,000, one-thread GEMM a few ms)
-    Bd = B / d[:, None]
-    inner = np.eye(B.shape[1]) + (Bd.T @ B) @ F
+        return hit[3]
+    K = B.shape[1]
+    Q = np.zeros((K, K), order="F")
+    sd = np.sqrt(d)
+    for s in range(0, B.shape[0] if K else 0, CHUNK):  # (no factor: nothing to add)
+        Bs = np.asarray(B[s : s + CHUNK], dtype=float) / sd[s : s + CHUNK, None]
+        Q = dsyrk(1.0, Bs.T, beta=1.0, c=Q, trans=0, overwrite_c=True)
+    BdB = np.triu(Q) + np.triu(Q, 1).T
+    inner = np.eye(K) + BdB @ F
     try:
-        _PARTS[risk] = (B, F, d, Bd, inner)
+        _PARTS[risk] = (B, F, d, inner)
     except TypeError:
         pass
-    return Bd, inner
+    return inner

@@ -33,6 +33,33 @@ TE_CAP_NAME = "TE cap (objective)"
 _THREADS = None  # the process's threadpoolctl controller (its loaded BLAS libraries)
 
 
+def _blas_controller():
+    """threadpoolctl's controller of the loaded native libraries, listed without the
+    Python extension modules on Linux.
+
+    threadpoolctl resolves the real path of every loaded library (an ``lstat`` per path
+    component); most are extension modules (``*.cpython-*.so``, ``*.abi3.so``, 109 of
+    137 here), and none of those is a BLAS or OpenMP runtime (threadpoolctl matches
+    ``libopenblas``, ``libmkl_rt``, ``libgomp``, ... file names), so they are skipped:
+    4.5 ms -> 2 ms per process. Any failure of that listing (another threadpoolctl
+    version) falls back to threadpoolctl's own."""
+    from threadpoolctl import ThreadpoolController
+
+    class _NativeOnly(ThreadpoolController):
+        def _find_libraries_with_linux(self):
+            with open("/proc/self/maps", "rb") as fh:
+                maps = fh.read()
+            for raw in set(self._PATH_RE.findall(maps)):
+                path = raw.decode("utf-8")
+                if ".cpython-" not in path and not path.endswith(".abi3.so"):
+                    self._make_controller_from_path(path)
+
+    try:
+        return _NativeOnly()
+    except Exception:  # a private hook changed: the full listing
+        return ThreadpoolController()
+
+
 class PortfolioOptimizer(IntegerKinds):
     """Long-only portfolio optimizer with factor-form risk, built once per universe.
 
@@ -130,10 +157,8 @@ class PortfolioOptimizer(IntegerKinds):
         loaded 2-core machine, 0.07 s with one), and one thread gives the same bytes
         whatever the machine's thread count."""
         global _THREADS
-        if _THREADS is None:  # finding the loaded BLAS libraries takes 10-60 ms: once
-            from threadpoolctl import ThreadpoolController
-
-            _THREADS = ThreadpoolController()
+        if _THREADS is None:  # finding the loaded BLAS libraries takes 2-60 ms: once
+            _THREADS = _blas_controller()
         return _THREADS.limit(limits=1, user_api="blas")
 
     def _build(self, assets, risk, constraints, objective, nav_base, solver, direct) -> None:

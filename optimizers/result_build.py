@@ -25,6 +25,7 @@ def build_result(
         for k, v in built.terms.items()
     }
     active = w - b
+    active_var = risk.variance(active)  # a'Sa, for the TE and the transfer coefficient
     exact = method is None or method.startswith("mixed")
     binding = binding_constraints(built, cons, data) if method is None else []
     violations = check_constraints(cons, pd.Series(w, index=ids), data, tol=1e-6)
@@ -43,10 +44,10 @@ def build_result(
         solver=solver,
         objective=float(built.problem.value),
         terms=terms,
-        ex_ante_te=float(risk.volatility(active)),
+        ex_ante_te=float(np.sqrt(max(active_var, 0.0))),
         turnover=float(0.5 * np.abs(w - data.w0).sum()),
         binding=binding,
-        transfer_coefficient=transfer_coefficient(a, active, risk),
+        transfer_coefficient=transfer_coefficient(a, active, risk, active_var),
         relaxed=relaxed,
         violations=violations,
         integer_method=method,

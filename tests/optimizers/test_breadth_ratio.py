@@ -35,3 +35,31 @@ def test_one_for_alpha_with_no_factor_exposure_and_less_for_a_factor_bet():
     np.testing.assert_allclose(alpha_breadth_ratio(pure, p.risk), 1.0, rtol=1e-9)
     bet = B[:, -1] * np.sqrt(d)
     assert alpha_breadth_ratio(bet, p.risk) < 0.99
+
+
+def test_blocked_inner_matrix_equals_one_product(monkeypatch):
+    """``B' D^-1 B`` accumulated over blocks of rows (here 7, so the last block is partial)
+    gives the dense formula's ratio (rtol 1e-9)."""
+    import optimizers.explain as explain
+
+    monkeypatch.setattr(explain, "CHUNK", 7)
+    p = synthetic_problem(100, n_style=4, seed=3)
+    a = p.alpha.to_numpy()
+    np.testing.assert_allclose(alpha_breadth_ratio(a, p.risk), _dense(a, p.risk), rtol=1e-9)
+
+
+def test_transfer_coefficient_without_factors():
+    """A model with no factor (``S = D``): ``TC = alpha'a / sqrt(alpha'D^-1 alpha a'Da)``
+    (rtol 1e-12)."""
+    import pandas as pd
+
+    from optimizers import FactorRiskModel, transfer_coefficient
+
+    n = 20
+    rng = np.random.default_rng(0)
+    d = rng.uniform(0.01, 0.1, n)
+    ids = pd.Index([f"a{i}" for i in range(n)])
+    risk = FactorRiskModel(ids, pd.Index([]), np.zeros((n, 0)), np.zeros((0, 0)), d)
+    a, act = rng.normal(size=n), rng.normal(size=n)
+    ref = a @ act / np.sqrt((a @ (a / d)) * (act @ (d * act)))
+    np.testing.assert_allclose(transfer_coefficient(a, act, risk), ref, rtol=1e-12)

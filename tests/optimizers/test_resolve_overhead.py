@@ -158,3 +158,16 @@ def test_overrides_use_fresh_instances(prob):
     again = opt.solve(p.alpha * 3.0, p.benchmark, p.w0)
     assert again.turnover == pytest.approx(base.turnover, abs=1e-9)
     assert dataclasses.replace(opt.constraints[5]).memo is not opt.constraints[5].memo
+
+
+def test_blas_controller_finds_what_threadpoolctl_finds():
+    """The controller that skips extension modules lists the same native libraries (and
+    thread counts) as threadpoolctl's full listing."""
+    from threadpoolctl import ThreadpoolController
+
+    from optimizers.optimizer import _blas_controller
+
+    def key(info):
+        return sorted((d["filepath"], d["user_api"], d["num_threads"]) for d in info)
+
+    assert key(_blas_controller().info()) == key(ThreadpoolController().info())

@@ -80,3 +80,25 @@ def test_planted_is_strict_json(market):
         assert key in market.planted
     assert market.planted["seed"] == 20261122
     assert sum(market.planted["blend_weights"].values()) == pytest.approx(1.0)
+
+
+def test_records_are_computed_on_first_access_and_kept():
+    """``planted`` and the histories come from one call of ``records``, made when one of
+    them is first read; a copy made by ``dataclasses.replace`` computes the same values."""
+    from dataclasses import replace
+
+    base = generate_demo_market(seed=11, n_securities=200)
+    calls = []
+
+    def counted():
+        calls.append(1)
+        return base.records()
+
+    market = replace(base, records=counted)
+    assert calls == []
+    planted, history = market.planted, market.securities_history
+    assert calls == [1]
+    assert market.fx_history is market.fx_history and market.planted is planted
+    assert calls == [1]
+    assert planted == base.planted and planted["seed"] == market.seed == 11
+    pd.testing.assert_frame_equal(history, base.securities_history, check_exact=True)

@@ -244,5 +244,7 @@ def publish_fundamentals(
             **{k: v[rows, names] for k, v in cols.items()},
         }
     )
-    frame = frame.sort_values(["date", "asset_id"], kind="stable").reset_index(drop=True)
+    ids = np.asarray(asset_id)
+    if not (ids[:-1] < ids[1:]).all():  # rows are date-major: sorted when the ids are
+        frame = frame.sort_values(["date", "asset_id"], kind="stable").reset_index(drop=True)
     return frame[list(FUNDAMENTAL_COLUMNS)]

@@ -36,13 +36,15 @@ def test_cli_import_is_light():
 
 def test_help_imports_no_numpy_or_pandas():
     """``active-etf --help`` builds the whole parser (every subcommand, the fund list) from
-    plain-data modules: not even numpy or pandas is imported."""
+    plain-data modules: not even numpy or pandas is imported, nor pydantic and yaml (the
+    config and scenarios file models)."""
     code = (
         "from portfolio.cli import build_parser\n"
         "text = build_parser().format_help()\n"
         "assert 'backtest' in text and 'demo' in text\n"
         "import sys\n"
-        "print(sorted(m for m in ('numpy', 'pandas', 'scipy') if m in sys.modules))"
+        "print(sorted(m for m in ('numpy', 'pandas', 'scipy', 'pydantic', 'yaml')"
+        " if m in sys.modules))"
     )
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     out = subprocess.run(

@@ -177,6 +177,7 @@ def _infeasible_files(config, data, diagnosis: dict, as_of, report: bool) -> dic
 
 def cmd_demo(args) -> int:
     with loading():
+        import portfolio.datasets.demo  # noqa: F401 (the generator, imported by fund_demo)
         from portfolio.datasets.styles import fund_demo
         from portfolio.demo import demo_market_data
 

@@ -26,6 +26,7 @@ from importlib import resources
 from pathlib import Path
 
 from portfolio.demo_data import cmd_demo_data
+from portfolio.startup import loading
 
 __all__ = ["main"]
 
@@ -81,14 +82,21 @@ def _rebalance_and_write(
     ``replace``) previous run folder, else exit code 2. An infeasible run never replaces a
     previous run that holds a trade list: its diagnosis goes to a new folder next to it.
     """
-    from threadpoolctl import threadpool_limits
+    with loading():
+        from threadpoolctl import threadpool_limits
 
-    from optimizers import InfeasibleError
-    from optimizers.solvers import time_budget
-    from portfolio.outputs import check_out, dumps_json, is_run_folder, new_run_id, probe_writable
-    from portfolio.rebalance import Rebalancer
-    from portfolio.report import manifest, run_folder_files, terminal_summary
-    from portfolio.runlog import RunLog
+        from optimizers import InfeasibleError
+        from optimizers.solvers import time_budget
+        from portfolio.outputs import (
+            check_out,
+            dumps_json,
+            is_run_folder,
+            new_run_id,
+            probe_writable,
+        )
+        from portfolio.rebalance import Rebalancer
+        from portfolio.report import manifest, run_folder_files, terminal_summary
+        from portfolio.runlog import RunLog
 
     log = log or RunLog()
     if out is not None:
@@ -168,8 +176,10 @@ def _infeasible_files(config, data, diagnosis: dict, as_of, report: bool) -> dic
 
 
 def cmd_demo(args) -> int:
-    from portfolio.datasets.styles import fund_demo
-    from portfolio.demo import demo_market_data
+    with loading():
+        import portfolio.datasets.demo  # noqa: F401 (the generator, imported by fund_demo)
+        from portfolio.datasets.styles import fund_demo
+        from portfolio.demo import demo_market_data
 
     config, market = fund_demo(args.fund, args.seed)
     data = demo_market_data(market, config)
@@ -186,9 +196,10 @@ def cmd_demo(args) -> int:
 
 
 def _load(config_path: str):
-    from portfolio.config import load_config
-    from portfolio.input_rules import check_fresh
-    from portfolio.inputs import load_market_data
+    with loading():
+        from portfolio.config import load_config
+        from portfolio.input_rules import check_fresh
+        from portfolio.inputs import load_market_data
 
     path = Path(config_path)
     config = load_config(path)
@@ -380,7 +391,8 @@ def main(argv: list[str] | None = None) -> int:
     from portfolio.errors import ActiveEtfError, environment_failure
     from portfolio.runlog import RunLog, c_stdout_silenced
 
-    args = build_parser().parse_args(argv)
+    with loading():
+        args = build_parser().parse_args(argv)
     args.log = log = RunLog(args.verbosity)
     try:
         with log.capture(), c_stdout_silenced():  # solver banners never reach stdout

@@ -155,8 +155,9 @@ def build_panel(
         if name not in f.columns and name in securities.columns:
             f[name] = securities[name].reindex(index.get_level_values("asset_id")).to_numpy()
 
-    dates = pd.DatetimeIndex(sorted(f["date"].unique()))
-    assets = pd.Index(sorted(f["asset_id"].unique()))
+    # the sorted distinct dates and assets: the index's levels (no second pass over the rows)
+    dates = pd.DatetimeIndex(index.levels[0], name=None)
+    assets = pd.Index(index.levels[1], name=None)
     rets = None if returns is None else returns.loc[returns.index <= as_of]
     cum = None if rets is None else cumulative_log_returns(rets)
     out = pd.DataFrame(index=index)
@@ -195,8 +196,8 @@ def _median_groups(spec: AlphaSpec) -> set[str]:
 def _momentum(f, rets, dates, min_obs, name, cum) -> np.ndarray:
     if rets is not None:
         mom = momentum_12_1(rets, dates, min_obs, cum)
-        d = dates.get_indexer(f["date"])
-        a = rets.columns.get_indexer(f["asset_id"])
+        d = _row_positions(dates, f.index, 0)
+        a = _row_positions(rets.columns, f.index, 1)
         vals = mom.to_numpy()[d, np.where(a >= 0, a, 0)]
         return np.where(a >= 0, vals, np.nan)
     if "return_12m_1m" in f.columns:
@@ -205,6 +206,14 @@ def _momentum(f, rets, dates, min_obs, name, cum) -> np.ndarray:
         "returns",
         f"factor {name!r} needs a returns history or a 'return_12m_1m' fundamentals column",
     )
+
+
+def _row_positions(labels: pd.Index, index: pd.MultiIndex, level: int) -> np.ndarray:
+    """``labels.get_indexer(index.get_level_values(level))``, looked up once per distinct
+    value of the level and gathered per row (-1 where absent)."""
+    codes = index.codes[level]
+    found = labels.get_indexer(index.levels[level])
+    return np.where(codes >= 0, found[codes], -1)
 
 
 def _forward(rets: pd.DataFrame, dates: pd.DatetimeIndex, assets: pd.Index, cum) -> np.ndarray:

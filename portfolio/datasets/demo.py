@@ -8,7 +8,9 @@ tool runs with no input files. Same seed and parameters, same frames, bit for bi
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property, partial
 
 import numpy as np
 import pandas as pd
@@ -75,6 +77,7 @@ class DemoMarket:
     ----------
     as_of : the as-of date (last day of ``returns``, last fundamentals date).
     base_currency : ``"USD"``.
+    seed : the seed the market was generated from.
     securities : indexed by ``asset_id``; columns ``SECURITIES_COLUMNS``. Prices in local
         currency, ``market_cap_base`` and ``adv_base`` (average daily traded value) in USD,
         ``lot_size`` only for Hong Kong (others take the market table's lot),
@@ -92,19 +95,39 @@ class DemoMarket:
     fx_history : ``date, currency, base_per_unit`` at each month-end.
     planted : JSON-serialisable record of the generation: seed, IC, factor definitions,
         blend weights, month-start dates, realised ICs, true risk parameters.
+    records : the function computing ``planted``, ``securities_history`` and
+        ``fx_history`` (a dict with those keys) from the generator's arrays, called on the
+        first access of one of them; the three are kept from then on. A rebalance on the
+        demo market reads none of them (they are a sixth of the generator's time); a
+        backtest and ``active-etf demo-data`` read them all.
     """
 
     as_of: pd.Timestamp
     base_currency: str
+    seed: int
     securities: pd.DataFrame
     fundamentals: pd.DataFrame
     returns: pd.DataFrame
     holdings: pd.DataFrame
     cash: pd.DataFrame
     fx: pd.DataFrame
-    planted: dict
-    securities_history: pd.DataFrame | None = None
-    fx_history: pd.DataFrame | None = None
+    records: Callable[[], dict] = field(repr=False)
+
+    @cached_property
+    def _recorded(self) -> dict:
+        return self.records()
+
+    @property
+    def planted(self) -> dict:
+        return self._recorded["planted"]
+
+    @property
+    def securities_history(self) -> pd.DataFrame:
+        return self._recorded["securities_history"]
+
+    @property
+    def fx_history(self) -> pd.DataFrame:
+        return self._recorded["fx_history"]
 
 
 def _check_params(seed, n_securities, as_of, years, ic) -> pd.Timestamp:
@@ -263,25 +286,52 @@ def generate_demo_market(
         }
     )
 
-    sec_history = securities_history(
-        uni, dates, me, sim.listed, price_me, shares_me, fx_me, spread_noise, paths,
-        SECURITIES_COLUMNS,
-    )  # fmt: skip
     returns = pd.DataFrame(
         sim.returns,
         index=pd.DatetimeIndex(dates, freq=None, name="date"),
         columns=pd.Index(asset_id, name="asset_id", dtype="str"),
     )
+    records = partial(
+        _records,
+        uni=uni, dates=dates, me=me, sim=sim, paths=paths, price_me=price_me,
+        shares_me=shares_me, fx_me=fx_me, spread_noise=spread_noise,
+        params={"seed": seed, "ic": ic, "as_of": as_of_ts, "n_securities": n_securities},
+        fund={"equity": equity, "n_holdings": len(holdings), "prev": prev},
+    )  # fmt: skip
+    return DemoMarket(
+        as_of=as_of_ts,
+        base_currency=BASE_CURRENCY,
+        seed=int(seed),
+        securities=securities,
+        fundamentals=fundamentals,
+        returns=returns,
+        holdings=holdings,
+        cash=cash,
+        fx=fx,
+        records=records,
+    )
+
+
+def _records(
+    *, uni, dates, me, sim, paths, price_me, shares_me, fx_me, spread_noise, params, fund
+) -> dict:
+    """``planted``, ``securities_history`` and ``fx_history`` of a generated market (see
+    :class:`DemoMarket`): the generator's intermediate arrays in, nothing random drawn."""
+    asset_id = uni["asset_id"].to_numpy()
+    sec_history = securities_history(
+        uni, dates, me, sim.listed, price_me, shares_me, fx_me, spread_noise, paths,
+        SECURITIES_COLUMNS,
+    )  # fmt: skip
     total = monthly_total_returns(sim.returns, me)
     realised = realised_ics(
         dates[me[:-1]], sim.composite[:-1], sim.resid_month, sim.sigma_month, total
     )
     planted = {
-        "seed": int(seed),
-        "ic": float(ic),
-        "as_of": as_of_ts.strftime("%Y-%m-%d"),
+        "seed": int(params["seed"]),
+        "ic": float(params["ic"]),
+        "as_of": params["as_of"].strftime("%Y-%m-%d"),
         "base_currency": BASE_CURRENCY,
-        "n_securities": int(n_securities),
+        "n_securities": int(params["n_securities"]),
         "n_days": len(dates),
         "factors": list(PLANTED_FACTORS),
         "factor_definitions": FACTOR_DEFINITIONS,
@@ -312,24 +362,16 @@ def generate_demo_market(
         },
         "benchmark": "cap-weighted over all securities, halted names included at last price",
         "fund": {
-            "nav_base": equity / (1 - FUND_CASH_SHARE),
+            "nav_base": fund["equity"] / (1 - FUND_CASH_SHARE),
             "cash_share": FUND_CASH_SHARE,
-            "n_holdings": int(len(holdings)),
-            "rebalanced_on": dates[me[prev]].strftime("%Y-%m-%d"),
+            "n_holdings": int(fund["n_holdings"]),
+            "rebalanced_on": dates[me[fund["prev"]]].strftime("%Y-%m-%d"),
         },
         "halted": sorted(asset_id[uni["halted"].to_numpy()].tolist()),
         "listed_during_history": sorted(asset_id[uni["listing_pos"].to_numpy() >= 0].tolist()),
     }
-    return DemoMarket(
-        as_of=as_of_ts,
-        base_currency=BASE_CURRENCY,
-        securities=securities,
-        fundamentals=fundamentals,
-        returns=returns,
-        holdings=holdings,
-        cash=cash,
-        fx=fx,
-        planted=_jsonable(planted),
-        securities_history=sec_history,
-        fx_history=fx_history(uni, dates, me, fx_me, USD_PER_UNIT),
-    )
+    return {
+        "planted": _jsonable(planted),
+        "securities_history": sec_history,
+        "fx_history": fx_history(uni, dates, me, fx_me, USD_PER_UNIT),
+    }

@@ -65,7 +65,7 @@ def securities_history(
     frame = pd.DataFrame(
         {
             "date": pd.DatetimeIndex(dates[me])[rows],
-            "asset_id": pd.array(uni["asset_id"].to_numpy()[names], dtype="str"),
+            "asset_id": pd.array(uni["asset_id"].to_numpy(), dtype="str").take(names),
             **{k: cols[k] for k in columns},
         }
     )

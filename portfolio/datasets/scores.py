@@ -78,6 +78,25 @@ INTEREST_COVER_FLOOR = -10.0
 INTEREST_COVER_LOG_FLOOR = -0.99
 
 
+def linear_percentiles(x: np.ndarray, q) -> np.ndarray:
+    """``numpy.percentile(x, q)`` (its default ``"linear"`` method) with the same arithmetic,
+    for a 1-D array of finite values (the numpy function costs 90 us a call, this 15 us;
+    the demo generator calls it 250 times).
+
+    With ``s`` the sorted values, ``v = (n - 1) q / 100``, ``k = floor(v)``, ``g = v - k``:
+    ``s[k] + (s[k+1] - s[k]) g``, or ``s[k+1] - (s[k+1] - s[k]) (1 - g)`` when ``g >= 0.5``
+    (numpy's ``_lerp``, exact at both ends).
+    """
+    s = np.sort(x)
+    v = (len(s) - 1) * (np.asarray(q, dtype=float) / 100)
+    k = np.floor(v)
+    g = v - k
+    a = s[k.astype(np.intp)]
+    b = s[np.minimum(k + 1, len(s) - 1).astype(np.intp)]
+    diff = b - a
+    return np.where(g >= 0.5, b - diff * (1 - g), a + diff * g)
+
+
 def winsorized_zscore(x: np.ndarray) -> np.ndarray:
     """Winsorise at the 1st/99th percentiles, z-score (equal weights, ddof=0), missing -> 0.
 
@@ -95,7 +114,7 @@ def winsorized_zscore(x: np.ndarray) -> np.ndarray:
     out = np.zeros_like(x)
     if ok.sum() < 2:
         return out
-    lo, hi = np.percentile(x[ok], WINSOR_PERCENTILES)
+    lo, hi = linear_percentiles(x[ok], WINSOR_PERCENTILES)
     w = np.clip(x[ok], lo, hi)
     sd = w.std()
     if not sd > 0:

@@ -104,7 +104,7 @@ def fund_market(market, name: str = DEFAULT_FUND, benchmark: pd.Series | None = 
     ok = ids[~sec.loc[ids, "halted"].astype(bool).to_numpy()]
     ratio = _selection_ratio(market, style).reindex(ok)
     z = (ratio - ratio.mean()) / ratio.std(ddof=0)
-    rng = np.random.default_rng([zlib.crc32(name.encode()), int(market.planted["seed"])])
+    rng = np.random.default_rng([zlib.crc32(name.encode()), int(market.seed)])
     score = z + 0.5 * rng.standard_normal(len(z))
     for column, value in style.avoid:  # the book already respects the fund's mandate
         score = score - 2.0 * (sec.loc[ok, column] == value).astype(float)

@@ -23,7 +23,7 @@ __all__ = ["add_parser", "cmd_whatif", "terminal_table"]
 def add_parser(subparsers) -> None:
     """Register ``whatif`` on the ``active-etf`` subparsers."""
     from portfolio.cli import _OUT_HELP, _REPLACE_HELP, add_no_report
-    from portfolio.studies.spec import DEFAULT_MAX_SCENARIOS
+    from portfolio.studies.limits import DEFAULT_MAX_SCENARIOS
 
     p = subparsers.add_parser(
         "whatif",

@@ -44,6 +44,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from portfolio.errors import ConfigError
+from portfolio.studies.limits import DEFAULT_MAX_SCENARIOS
 
 __all__ = [
     "FrontierSpec",
@@ -54,8 +55,6 @@ __all__ = [
     "grid_scenarios",
     "DEFAULT_MAX_SCENARIOS",
 ]
-
-DEFAULT_MAX_SCENARIOS = 10_000
 
 
 class _Strict(BaseModel):

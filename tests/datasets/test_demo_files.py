@@ -80,3 +80,54 @@ def test_planted_is_strict_json(market):
         assert key in market.planted
     assert market.planted["seed"] == 20261122
     assert sum(market.planted["blend_weights"].values()) == pytest.approx(1.0)
+
+
+def test_records_are_computed_on_first_access_and_kept():
+    """``planted`` and the histories come from one call of ``records``, made when one of
+    them is first read; a copy made by ``dataclasses.replace`` computes the same values."""
+    from dataclasses import replace
+
+    base = generate_demo_market(seed=11, n_securities=200)
+    calls = []
+
+    def counted():
+        calls.append(1)
+        return base.records()
+
+    market = replace(base, records=counted)
+    assert calls == []
+    planted, history = market.planted, market.securities_history
+    assert calls == [1]
+    assert market.fx_history is market.fx_history and market.planted is planted
+    assert calls == [1]
+    assert planted == base.planted and planted["seed"] == market.seed == 11
+    pd.testing.assert_frame_equal(history, base.securities_history, check_exact=True)
+
+
+def test_published_fundamentals_sorted_whatever_the_id_order():
+    """Ids given in any order: rows sorted by date then asset_id; the same rows as with
+    the ids given sorted (the generator gives them sorted, so it skips the sort)."""
+    from portfolio.datasets.fundamentals import PER_SHARE, TOTALS, publish_fundamentals
+
+    rng = np.random.default_rng(3)
+    m, n = 3, 5
+    paths = {k: rng.normal(size=(m, n)) for k in (*PER_SHARE, *TOTALS)}
+    paths["analyst_count"] = rng.integers(0, 9, size=(m, n))
+    paths["esg_score"] = rng.uniform(0, 100, size=(m, n))
+    listed = rng.uniform(size=(m, n)) > 0.2
+    dates = pd.date_range("2026-01-30", periods=m, freq="BME")
+    ones = np.ones((m, n))
+    args = (listed, 1 + ones, np.round(100 * ones), ones, 2 + np.zeros(n), 10 + np.zeros(n))
+    ids = np.array(["C", "A", "E", "B", "D"], dtype=object)
+    order = np.argsort(ids)
+    shuffled = publish_fundamentals(paths, ids, dates, *args)
+    in_order = publish_fundamentals(
+        {k: v[:, order] for k, v in paths.items()},
+        ids[order],
+        dates,
+        *(a[:, order] if np.ndim(a) == 2 else a[order] for a in args),
+    )
+    assert list(shuffled["asset_id"]) == list(
+        shuffled.sort_values(["date", "asset_id"])["asset_id"]
+    )
+    pd.testing.assert_frame_equal(shuffled, in_order, check_exact=True)

@@ -191,3 +191,21 @@ def test_momentum_from_logs_is_momentum_12_1_exactly():
     logs = np.log1p(np.where(ok, r, 0.0))
     for m in range(len(me)):
         np.testing.assert_array_equal(momentum_from_logs(logs, ok, me, m), momentum_12_1(r, me, m))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_linear_percentiles_equal_numpy_bit_for_bit(seed):
+    """The generator's percentile is ``numpy.percentile`` (linear method), exactly: random
+    sizes, ties, wide ranges and quantiles anywhere in [0, 100]."""
+    from portfolio.datasets.scores import linear_percentiles
+
+    rng = np.random.default_rng(seed)
+    for i in range(400):
+        n = int(rng.integers(1, 1500))
+        x = (
+            rng.normal(size=n),
+            rng.integers(0, 5, size=n).astype(float),
+            np.exp(5 * rng.normal(size=n)),
+        )[i % 3]
+        q = (1.0, 99.0) if i % 2 else (0.0, *rng.uniform(0, 100, size=3), 100.0)
+        np.testing.assert_array_equal(linear_percentiles(x, q), np.percentile(x, q))

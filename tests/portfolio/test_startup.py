@@ -6,6 +6,7 @@ holds everything) and lists the heavy modules present after the imports.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -35,13 +36,15 @@ def test_cli_import_is_light():
 
 def test_help_imports_no_numpy_or_pandas():
     """``active-etf --help`` builds the whole parser (every subcommand, the fund list) from
-    plain-data modules: not even numpy or pandas is imported."""
+    plain-data modules: not even numpy or pandas is imported, nor pydantic and yaml (the
+    config and scenarios file models)."""
     code = (
         "from portfolio.cli import build_parser\n"
         "text = build_parser().format_help()\n"
         "assert 'backtest' in text and 'demo' in text\n"
         "import sys\n"
-        "print(sorted(m for m in ('numpy', 'pandas', 'scipy') if m in sys.modules))"
+        "print(sorted(m for m in ('numpy', 'pandas', 'scipy', 'pydantic', 'yaml')"
+        " if m in sys.modules))"
     )
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     out = subprocess.run(
@@ -93,3 +96,40 @@ def test_rankdata_matches_scipy(seed):
     r = np.random.default_rng(seed)
     for x in (r.normal(size=60), r.integers(0, 6, size=60).astype(float)):
         np.testing.assert_allclose(rankdata(x), reference(x), rtol=0, atol=1e-12)
+
+
+def _tracked(obj) -> bool:
+    """True when the cyclic collector's generations (not the frozen ones) hold ``obj``."""
+    return any(o is obj for o in gc.get_objects())
+
+
+def test_loading_freezes_what_it_loaded_and_switches_the_collector_back_on():
+    from portfolio.startup import loading
+
+    assert gc.isenabled()
+    before = gc.get_freeze_count()
+    with loading():
+        assert not gc.isenabled()
+        with loading():  # nested: still off after the inner block
+            loaded = [object()]
+        assert not gc.isenabled()
+        assert not _tracked(loaded)  # the inner block froze it
+    assert gc.isenabled()
+    assert gc.get_freeze_count() > before
+    after = [object()]
+    assert _tracked(after)  # made after the block: collected as usual
+
+
+def test_loading_switches_the_collector_back_on_after_an_error_and_keeps_it_off_if_it_was():
+    from portfolio.startup import loading
+
+    with pytest.raises(RuntimeError), loading():
+        raise RuntimeError("boom")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with loading():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

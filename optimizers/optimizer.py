@@ -197,6 +197,24 @@ class PortfolioOptimizer(IntegerKinds):
             self.chain = chain
         return self._cvx
 
+    @property
+    def warm_start(self) -> np.ndarray | None:
+        """The multipliers the next solve's dual method starts from (a copy): those of
+        the last certified dual answer, ``None`` before one or off the direct path.
+
+        Setting it (``None``: a cold start) makes a re-solve a function of the given
+        start only, whatever was solved before: a what-if study starts each scenario
+        from a scenario it chose (:mod:`portfolio.studies.warm`), so its rows do not
+        depend on the order the scenarios run in or on the executor.
+        """
+        v = getattr(self.built, "_dual_v", None)
+        return None if v is None else v.copy()
+
+    @warm_start.setter
+    def warm_start(self, v: np.ndarray | None) -> None:
+        if isinstance(self.built, DirectProblem):
+            self.built._dual_v = None if v is None else np.array(v, dtype=float)
+
     # ----------------------------------------------------------------- helpers
     def _te_budget(self, cons) -> float | None:
         caps = [c.max for c in cons if isinstance(c, TrackingError)]

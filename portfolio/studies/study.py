@@ -187,6 +187,7 @@ class Study:
         from portfolio.executor import ExecutorSpec, map_units
         from portfolio.studies.engine import StudyUnit, run_scenarios, run_unit
         from portfolio.studies.frontier import run_frontier
+        from portfolio.studies.warm import warm_plan
 
         t0 = time.perf_counter()
         spec = ExecutorSpec(self.workers, self.scheduler)
@@ -194,16 +195,20 @@ class Study:
         by_fit: dict[str, list[int]] = {}
         for i, s in enumerate(scen):
             by_fit.setdefault(s.fit_key, []).append(i)
+        parents, blocks = warm_plan(scen)
         total, done = len(scen), [0]
         outcomes: list = [None] * total
         fit_cache: dict = {}
         prepared: dict = {}
-        if spec.distributed and len(by_fit) > 1:
-            groups = list(by_fit.values())
-            units = [
-                StudyUnit([scen[i] for i in g], self.data, str(self.base_dir), self.keep_files)
-                for g in groups
-            ]
+        if spec.distributed and len(blocks) > 1:
+            groups = _units(scen, blocks, max(spec.workers, 2))
+            units = []
+            for g in groups:
+                local = {i: k for k, i in enumerate(g)}
+                units.append(StudyUnit(
+                    [scen[i] for i in g], self.data, str(self.base_dir), self.keep_files,
+                    [None if parents[i] is None else local[parents[i]] for i in g],
+                ))  # fmt: skip
 
             def unit_done(k, res):
                 for i, o in zip(groups[k], res, strict=True):
@@ -223,8 +228,9 @@ class Study:
 
             with threadpool_limits(limits=1):
                 outcomes = run_scenarios(
-                    scen, self.data, self.base_dir, one_done, self.keep_files, fit_cache, prepared
-                )
+                    scen, self.data, self.base_dir, one_done, self.keep_files, fit_cache,
+                    prepared, parents,
+                )  # fmt: skip
             executor = "serial"
         t1 = time.perf_counter()
         frontiers = []
@@ -256,6 +262,23 @@ class Study:
         else:
             reb = CachedFitRebalancer(self.config, self.base_dir, fit_cache)
             prep = reb.prepare(self.data)
-        return [
-            run_frontier(reb, prep, self.config, f, self._raw, self._refs) for f in self.frontiers
-        ]
+        out = []
+        for f in self.frontiers:
+            prep.optimizer.warm_start = None  # from a cold start, whatever ran before
+            out.append(run_frontier(reb, prep, self.config, f, self._raw, self._refs))
+        return out
+
+
+def _units(scenarios, blocks: list[list[int]], n: int) -> list[list[int]]:
+    """Executor units of whole warm-start blocks: the blocks of each fit (alpha / risk
+    setting) dealt round-robin into at most ``n`` units (one fit per unit, so a worker
+    fits once per unit; neighbouring blocks, often of similar cost, go to different
+    units)."""
+    by_fit: dict[str, list[list[int]]] = {}
+    for b in blocks:
+        by_fit.setdefault(scenarios[b[0]].fit_key, []).append(b)
+    units = []
+    for fit_blocks in by_fit.values():
+        k = min(n, len(fit_blocks))
+        units += [sorted(i for b in fit_blocks[j::k] for i in b) for j in range(k)]
+    return units

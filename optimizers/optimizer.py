@@ -16,6 +16,7 @@ from constraints import (
     TrackingError,
 )
 from constraints.errors import ConstraintSpecError
+from constraints.shared import SharedInstances
 from optimizers.diagnosis import Diagnosis, diagnose, relax_by_priority
 from optimizers.direct import DirectProblem, direct_supported
 from optimizers.elastic import linear_feasible
@@ -155,6 +156,7 @@ class PortfolioOptimizer(IntegerKinds):
         if dup:
             raise ConstraintSpecError(f"constraints: duplicate names {dup}; give each a 'name'")
         self.constraints = cons
+        self._shared = SharedInstances()  # overridden constraints, one per distinct value
         self.data0 = self._data(assets, risk, None, None)
         self.assets = self.data0.assets
         self.risk = self.data0.risk
@@ -255,8 +257,10 @@ class PortfolioOptimizer(IntegerKinds):
         for i, c in enumerate(cons):
             if c.label in overrides:
                 # overrides are keyed by the configured label; an unnamed constraint's
-                # label then states its new limit in reports ("tracking error <= 1.50%")
-                cons[i] = dataclasses.replace(c, **overrides[c.label])
+                # label then states its new limit in reports ("tracking error <= 1.50%").
+                # An equal override gives the same instance, with its memo of row
+                # structure (constraints.shared): a sweep derives it once per value.
+                cons[i] = self._shared.one(dataclasses.replace(c, **overrides[c.label]))
         return cons
 
     # ------------------------------------------------------------------- solve

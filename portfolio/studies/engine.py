@@ -55,6 +55,7 @@ class StudyUnit:
     base_dir: str
     keep_files: bool = False  # also return each scenario's trades and holdings CSV
     parents: list[int | None] | None = None  # warm starts, indices into ``scenarios``
+    fits: dict | None = None  # alpha / risk fits made before (CachedFitRebalancer cache)
 
 
 @dataclass
@@ -184,8 +185,9 @@ def run_scenarios(
 
 
 def run_unit(unit: StudyUnit) -> list[ScenarioOutcome]:
-    """A unit on its own (an executor task): its scenarios with a fresh fit cache."""
+    """A unit on its own (an executor task): its scenarios, with the fits it carries or
+    a fresh fit cache."""
     return run_scenarios(
         unit.scenarios, unit.data, unit.base_dir, keep_files=unit.keep_files,
-        parents=unit.parents,
+        fit_cache=dict(unit.fits or {}), parents=unit.parents,
     )  # fmt: skip

@@ -23,7 +23,7 @@ import numpy as np
 
 __all__ = ["WARM_BLOCK", "warm_parents", "warm_plan", "override_values"]
 
-WARM_BLOCK = 128  # scenarios per block (a block is one executor unit in a parallel run)
+WARM_BLOCK = 32  # scenarios per block (executor units are made of whole blocks)
 
 
 def override_values(overrides: Mapping, prefix: str = "") -> dict[str, float]:

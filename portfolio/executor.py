@@ -88,20 +88,33 @@ def map_units(
     return _map_dask(fn, units, spec, on_result)
 
 
+# Dask starts worker processes with MALLOC_TRIM_THRESHOLD_=65536 (its memory-trimming
+# default). That fixes glibc's mmap threshold at 128 KiB, so every temporary array above
+# it (a what-if repair scores 10 x N candidates: 160 KiB at N = 2,000) is mmap'ed, page-
+# faulted and unmapped again: measured, a unit of 32 what-if scenarios at N = 2,000 took
+# 7.4 s of CPU in a worker against 3.4 s in this process. Local workers start without it.
+LOCAL_WORKER_ENV = {
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+    "distributed.worker.profile.enabled": False,
+}
+
+
 def _map_dask(fn, units: Sequence[Any], spec: ExecutorSpec, on_result) -> list[Any]:
+    import dask
     from dask.distributed import Client, LocalCluster, as_completed
 
     cluster = None
     if spec.scheduler is not None:
         client = Client(spec.scheduler)
     else:
-        cluster = LocalCluster(
-            n_workers=spec.workers,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-        )
+        with dask.config.set(LOCAL_WORKER_ENV):
+            cluster = LocalCluster(
+                n_workers=spec.workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+            )
         client = Client(cluster)
     try:
         futures = [client.submit(run_pinned, fn, u, pure=False) for u in units]

@@ -25,13 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from portfolio.studies.changes import Scenario, constraint_refs, resolve_scenario
-from portfolio.studies.warm import WARM_BLOCK
 from portfolio.studies.spec import (
     DEFAULT_MAX_SCENARIOS,
     FrontierSpec,
     StudyFile,
     grid_scenarios,
 )
+from portfolio.studies.warm import WARM_BLOCK
 
 __all__ = ["Study", "StudyResult"]
 

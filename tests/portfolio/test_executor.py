@@ -46,3 +46,15 @@ def test_unit_error_propagates():
 def test_negative_workers_rejected():
     with pytest.raises(ValueError, match="'workers' parameter of ExecutorSpec"):
         ExecutorSpec(workers=-1)
+
+
+def test_local_workers_start_without_dask_malloc_trim_threshold():
+    """Dask's MALLOC_TRIM_THRESHOLD_=65536 doubled a what-if unit's CPU in a worker (every
+    temporary array above 128 KiB mmap'ed and unmapped): local workers start without it,
+    with the other numpy settings Dask gives them (one OpenBLAS thread) kept."""
+    import os
+
+    expected = os.environ.get("MALLOC_TRIM_THRESHOLD_")  # None, unless set by hand here
+    got = map_units(os.getenv, ["MALLOC_TRIM_THRESHOLD_", "OPENBLAS_NUM_THREADS"], ExecutorSpec(2))
+    assert got[0] == expected
+    assert got[1] == os.environ.get("OPENBLAS_NUM_THREADS", "1")

@@ -12,8 +12,8 @@ from portfolio.studies.warm import override_values, warm_parents, warm_plan
 
 
 def _ov(t, c, r):
-    return {"risk_aversion": r,
-            "constraint_overrides": {"turnover": {"max": t}, "China": {"bounds": {"CN": (0.0, c)}}}}  # fmt: skip
+    limits = {"turnover": {"max": t}, "China": {"bounds": {"CN": (0.0, c)}}}
+    return {"risk_aversion": r, "constraint_overrides": limits}
 
 
 GRID = [{}] + [_ov(t, c, r) for t in (0.1, 0.2) for c in (0.05, 0.06) for r in (3.0, 6.0, 12.0)]
@@ -61,8 +61,8 @@ def test_rows_depend_on_the_blocks_not_on_how_they_are_run(small_fund):
     alone: dict[int, dict] = {}
     for b in reversed(blocks):
         local = {i: k for k, i in enumerate(b)}
-        unit = StudyUnit([scen[i] for i in b], data, ".", False,
-                         [None if parents[i] is None else local[parents[i]] for i in b])  # fmt: skip
+        starts = [None if parents[i] is None else local[parents[i]] for i in b]
+        unit = StudyUnit([scen[i] for i in b], data, ".", False, starts)
         for i, o in zip(b, run_pinned(run_unit, unit), strict=True):
             alone[i] = o.row
     rows = [o.row for o in serial]

@@ -185,6 +185,7 @@ class DualPath:
             full, K = self._dual_v, P.K
             v0 = np.r_[full[:K], full[K : K + len(keep)][keep], full[K + len(keep) :]]
         trace: list = []
+        self.dual_far = False
         res = solve_dual(P, v0, trace)
         if res is None and v0 is not None and trace and trace[-1][1] < NEAR_CERTIFIED:
             # a warm start can end at the rounding floor of the dual value just short of
@@ -194,6 +195,8 @@ class DualPath:
             # infeasible problem's dual diverges instead: Clarabel decides it at once.
             res = solve_dual(P, None)
         if res is None:
+            # ended far from feasibility: an infeasible problem's dual diverges
+            self.dual_far = bool(trace) and trace[-1][1] >= NEAR_CERTIFIED
             return None
         # the certificate covers the configured constraints, not only the rewritten rows
         worst, where = original_violation(

@@ -366,7 +366,10 @@ class PortfolioOptimizer(IntegerKinds):
         if (lb > ub + 1e-12).any():
             return "infeasible", "bounds", built
         if isinstance(built, DirectProblem):
-            status = built.solve()
+            proof = None  # the elastic LP decides a point the dual method diverged on
+            if params is not None and relax is None:
+                proof = lambda: not linear_feasible(params[0], params[2])  # noqa: E731
+            status = built.solve(proof)
             if status == "unbounded":
                 raise SolverError("the problem is unbounded (check alpha and bounds)")
             if status != "error":

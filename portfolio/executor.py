@@ -17,7 +17,7 @@ Dask is imported only when a cluster is used.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any
 
 __all__ = ["ExecutorSpec", "map_units", "run_pinned"]
@@ -66,18 +66,23 @@ def run_pinned(fn: Callable[[Any], Any], unit: Any) -> Any:
 
 def map_units(
     fn: Callable[[Any], Any],
-    units: Iterable[Any],
+    units: Iterable[Any] | Callable[[], Iterable[Any]],
     spec: ExecutorSpec | None = None,
     on_result: Callable[[int, Any], None] | None = None,
 ) -> list[Any]:
     """``[fn(u) for u in units]``, serially or on Dask (see the module docstring).
 
+    ``units`` may also be a function returning them: on a cluster it is called while the
+    cluster starts and its workers import ``fn``'s module (in a second thread), so work
+    that makes the units (a fit shipped to them) overlaps the start-up.
     ``on_result(i, result)`` is called as each unit finishes (in completion order on a
     cluster), e.g. for a progress line. An exception raised by a unit propagates.
     """
-    units = list(units)
     spec = spec or ExecutorSpec()
-    if not spec.distributed or len(units) == 0:
+    if not callable(units):
+        units = list(units)
+    if not spec.distributed or (not callable(units) and not units):
+        units = list(units() if callable(units) else units)
         out = []
         for i, u in enumerate(units):
             r = run_pinned(fn, u)
@@ -99,9 +104,11 @@ LOCAL_WORKER_ENV = {
 }
 
 
-def _map_dask(fn, units: Sequence[Any], spec: ExecutorSpec, on_result) -> list[Any]:
+def _connect(spec: ExecutorSpec, module: str):
+    """``(client, cluster or None, futures)``: the workers importing ``module`` (not
+    waited for)."""
     import dask
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import Client, LocalCluster
 
     cluster = None
     if spec.scheduler is not None:
@@ -116,6 +123,31 @@ def _map_dask(fn, units: Sequence[Any], spec: ExecutorSpec, on_result) -> list[A
                 dashboard_address=None,
             )
         client = Client(cluster)
+    workers = list(client.scheduler_info().get("workers", {}))
+    warm = [client.submit(_import, module, pure=False, workers=[w]) for w in workers]
+    return client, cluster, warm
+
+
+def _import(module: str) -> None:
+    """Import ``module`` in a worker (before its first unit needs it)."""
+    import importlib
+
+    importlib.import_module(module)
+
+
+def _map_dask(fn, units, spec: ExecutorSpec, on_result) -> list[Any]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dask.distributed import as_completed
+
+    with ThreadPoolExecutor(1) as pool:
+        starting = pool.submit(_connect, spec, fn.__module__)
+        try:
+            units = list(units() if callable(units) else units)
+        except BaseException:
+            _close(*starting.result()[:2])
+            raise
+        client, cluster, _warm = starting.result()
     try:
         futures = [client.submit(run_pinned, fn, u, pure=False) for u in units]
         index = {f.key: i for i, f in enumerate(futures)}
@@ -127,6 +159,10 @@ def _map_dask(fn, units: Sequence[Any], spec: ExecutorSpec, on_result) -> list[A
                 on_result(i, results[i])
         return results
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        _close(client, cluster)
+
+
+def _close(client, cluster) -> None:
+    client.close()
+    if cluster is not None:
+        cluster.close()

@@ -209,16 +209,19 @@ class Study:
         prepared: dict = {}
         if spec.distributed and len(blocks) > 1:
             groups = _units(scen, blocks, UNITS_PER_WORKER * max(spec.workers, 2))
-            with threadpool_limits(limits=1):  # the fit's bytes, as in every unit
-                fits = self._prefit(groups, fit_cache, prepared)
-            units = []
-            for g in groups:
-                local = {i: k for k, i in enumerate(g)}
-                units.append(StudyUnit(
-                    [scen[i] for i in g], self.data, str(self.base_dir), self.keep_files,
-                    [None if parents[i] is None else local[parents[i]] for i in g],
-                    fits.get(scen[g[0]].fit_key),
-                ))  # fmt: skip
+
+            def make_units() -> list:  # called while the cluster starts (executor)
+                with threadpool_limits(limits=1):  # the fit's bytes, as in every unit
+                    fits = self._prefit(groups, fit_cache, prepared)
+                units = []
+                for g in groups:
+                    local = {i: k for k, i in enumerate(g)}
+                    units.append(StudyUnit(
+                        [scen[i] for i in g], self.data, str(self.base_dir), self.keep_files,
+                        [None if parents[i] is None else local[parents[i]] for i in g],
+                        fits.get(scen[g[0]].fit_key),
+                    ))  # fmt: skip
+                return units
 
             def unit_done(k, res):
                 for i, o in zip(groups[k], res, strict=True):
@@ -227,7 +230,7 @@ class Study:
                 if progress is not None:
                     progress(done[0], total)
 
-            map_units(run_unit, units, spec, unit_done)
+            map_units(run_unit, make_units, spec, unit_done)
             executor = spec.describe()
         else:
 

@@ -79,8 +79,10 @@ class Study:
     base_dir : Path, optional
         Folder that relative paths of the config are resolved against.
     workers : int
-        ``N >= 2`` runs scenarios that need different fits on a Dask ``LocalCluster``
-        of N processes (:mod:`portfolio.executor`); 0 runs serially.
+        ``N >= 2`` runs the study on a Dask ``LocalCluster`` of N processes
+        (:mod:`portfolio.executor`): one unit per fit, and a fit with more than one
+        warm-start block as whole blocks dealt into up to :data:`UNITS_PER_WORKER` units
+        per worker (fitted once here and shipped); 0 runs serially. The rows are the same.
     scheduler : str, optional
         Address of an existing Dask scheduler (instead of ``workers``).
     max_scenarios : int

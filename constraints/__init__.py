@@ -32,6 +32,7 @@ from constraints.integer import HELD_TOL, MaxNames, MinHolding, MinTrade
 from constraints.linear import FullInvestment, LinearBounds
 from constraints.registry import CONSTRAINT_KINDS, build_constraint, build_constraints
 from constraints.risk import FactorRiskShare, TotalRisk, TrackingError
+from constraints.shared import SharedInstances
 from constraints.trading import Liquidity, Turnover
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
     "ProblemData",
     "Restricted",
     "Term",
+    "SharedInstances",
     "TotalRisk",
     "TrackingError",
     "Turnover",

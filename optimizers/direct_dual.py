@@ -22,6 +22,7 @@ from optimizers.problem import BIG
 __all__ = ["DualPath", "REG_SHARE"]
 
 REG_SHARE = 0.25  # share of the gap tolerance the zero-d regularisation may cost
+NEAR_CERTIFIED = 1e-6  # last projected residual (weights) of a failed warm start retried cold
 
 
 class DualPath:
@@ -199,8 +200,19 @@ class DualPath:
         if self._dual_v is not None:  # stored over every shared row: pick this solve's
             full, K = self._dual_v, P.K
             v0 = np.r_[full[:K], full[K : K + len(keep)][keep], full[K + len(keep) :]]
-        res = solve_dual(P, v0)
+        trace: list = []
+        self.dual_far = False
+        res = solve_dual(P, v0, trace)
+        if res is None and v0 is not None and trace and trace[-1][1] < NEAR_CERTIFIED:
+            # a warm start can end at the rounding floor of the dual value just short of
+            # the certificate (no step passes the Armijo test) where a cold start, a few
+            # milliseconds, is certified: try it before Clarabel and its fallbacks (the
+            # conic chain took 21 s for such a point of a 2,000-name what-if grid). An
+            # infeasible problem's dual diverges instead: Clarabel decides it at once.
+            res = solve_dual(P, None)
         if res is None:
+            # ended far from feasibility: an infeasible problem's dual diverges
+            self.dual_far = bool(trace) and trace[-1][1] >= NEAR_CERTIFIED
             return None
         # the certificate covers the configured constraints, not only the rewritten rows
         worst, where = original_violation(

@@ -16,6 +16,7 @@ from constraints import (
     TrackingError,
 )
 from constraints.errors import ConstraintSpecError
+from constraints.shared import SharedInstances
 from optimizers.diagnosis import Diagnosis, diagnose, relax_by_priority
 from optimizers.direct import DirectProblem, direct_supported
 from optimizers.elastic import linear_feasible
@@ -180,6 +181,7 @@ class PortfolioOptimizer(IntegerKinds):
         if dup:
             raise ConstraintSpecError(f"constraints: duplicate names {dup}; give each a 'name'")
         self.constraints = cons
+        self._shared = SharedInstances()  # overridden constraints, one per distinct value
         self.data0 = self._data(assets, risk, None, None)
         self.assets = self.data0.assets
         self.risk = self.data0.risk
@@ -222,6 +224,24 @@ class PortfolioOptimizer(IntegerKinds):
             self.chain = chain
         return self._cvx
 
+    @property
+    def warm_start(self) -> np.ndarray | None:
+        """The multipliers the next solve's dual method starts from (a copy): those of
+        the last certified dual answer, ``None`` before one or off the direct path.
+
+        Setting it (``None``: a cold start) makes a re-solve a function of the given
+        start only, whatever was solved before: a what-if study starts each scenario
+        from a scenario it chose (:mod:`portfolio.studies.warm`), so its rows do not
+        depend on the order the scenarios run in or on the executor.
+        """
+        v = getattr(self.built, "_dual_v", None)
+        return None if v is None else v.copy()
+
+    @warm_start.setter
+    def warm_start(self, v: np.ndarray | None) -> None:
+        if isinstance(self.built, DirectProblem):
+            self.built._dual_v = None if v is None else np.array(v, dtype=float)
+
     # ----------------------------------------------------------------- helpers
     def _te_budget(self, cons) -> float | None:
         caps = [c.max for c in cons if isinstance(c, TrackingError)]
@@ -262,8 +282,10 @@ class PortfolioOptimizer(IntegerKinds):
         for i, c in enumerate(cons):
             if c.label in overrides:
                 # overrides are keyed by the configured label; an unnamed constraint's
-                # label then states its new limit in reports ("tracking error <= 1.50%")
-                cons[i] = dataclasses.replace(c, **overrides[c.label])
+                # label then states its new limit in reports ("tracking error <= 1.50%").
+                # An equal override gives the same instance, with its memo of row
+                # structure (constraints.shared): a sweep derives it once per value.
+                cons[i] = self._shared.one(dataclasses.replace(c, **overrides[c.label]))
         return cons
 
     # ------------------------------------------------------------------- solve
@@ -369,7 +391,10 @@ class PortfolioOptimizer(IntegerKinds):
         if (lb > ub + 1e-12).any():
             return "infeasible", "bounds", built
         if isinstance(built, DirectProblem):
-            status = built.solve()
+            proof = None  # the elastic LP decides a point the dual method diverged on
+            if params is not None and relax is None:
+                proof = lambda: not linear_feasible(params[0], params[2])  # noqa: E731
+            status = built.solve(proof)
             if status == "unbounded":
                 raise SolverError("the problem is unbounded (check alpha and bounds)")
             if status != "error":

@@ -111,11 +111,12 @@ class CashModel:
         count = np.bincount(self.code, weights=(trade != 0), minlength=len(self.currencies))[c]
         touched = (count - (old != 0) + (new != 0)) > 0
         active_c = self.foreign[c] & touched
-        amt_old = fx_amounts(
-            self.cash_local[c] + s["flow_local"][c], rate, self.rules, s["active"][c]
-        )
+        # the current FX cost per currency, then per candidate (elementwise: the same
+        # numbers as evaluating it per candidate, at a few currencies' cost)
+        amt_old = fx_amounts(self.cash_local + s["flow_local"], self.rate, self.rules, s["active"])
+        fx_old = fx_cost_base(amt_old, self.rate, self.rules)[c]
         amt_new = fx_amounts(self.cash_local[c] + flow_c, rate, self.rules, active_c)
-        d_fx = fx_cost_base(amt_new, rate, self.rules) - fx_cost_base(amt_old, rate, self.rules)
+        d_fx = fx_cost_base(amt_new, rate, self.rules) - fx_old
         return s["cash_after_costs"] - d_value - d_cost - d_fx
 
     def _cost_at(self, idx: np.ndarray, shares: np.ndarray) -> np.ndarray:

@@ -256,12 +256,14 @@ def _linear_sparse(p: RepairProblem, g, dw, d_buy, d_sell, cash_new, v, scale):
     moved = ~(p._rows(g) == old) & ~p.cash_rows
     r, c, wk, uk, vk, cash = _pattern(p, moved)
     n_moves, n = dw.shape
-    gk = (
-        g[r][:, None]
-        + wk[:, None] * dw[:, c].T
-        + uk[:, None] * d_buy[:, c].T
-        + vk[:, None] * d_sell[:, c].T
-    )  # fmt: skip  (entries x moves)
+    # g + w dw + u d_buy + v d_sell (entries x moves), in that order; a zero coefficient's
+    # term (0 * finite, a signed zero) and the cash rows (replaced below) are skipped
+    gk = np.empty((len(r), n_moves))
+    gk[:] = g[r][:, None]
+    for coef, d in ((wk, dw), (uk, d_buy), (vk, d_sell)):
+        on = np.flatnonzero((coef != 0) & ~cash)
+        if len(on):
+            gk[on] += coef[on][:, None] * d[:, c[on]].T
     if cash.any():
         gk[cash] = (cash_new[:, c[cash]] / p.nav).T
     lo, hi, sens = p.lo[r][:, None], p.hi[r][:, None], p.sens[r][:, None]

@@ -29,13 +29,10 @@ buys ``B = sum_i max(x_i, 0)``, sells ``S = sum_i max(-x_i, 0)`` and one-way tur
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
-
-import numpy as np
 import pandas as pd
 
 from constraints import CashBand, check_constraints
+from constraints.shared import SharedInstances
 from portfolio.prepared import cash_floor, holding_share_limits, widen_to_target
 from portfolio.trades import TradeArrays, TradeInputs, TradeList, build_trades
 
@@ -72,23 +69,6 @@ def trade_inputs(prepared, config) -> TradeInputs:
     )
 
 
-class _Opaque(Exception):
-    """A field value without a faithful key (an array, an object): no sharing."""
-
-
-def _key(value):
-    """A hashable key equal for equal plain values (floats by ``repr``: -0.0 is not 0.0)."""
-    if value is None or isinstance(value, bool | int | str):
-        return (type(value).__name__, value)
-    if isinstance(value, float | np.floating):
-        return ("float", repr(float(value)))
-    if isinstance(value, tuple | list):
-        return (type(value).__name__, tuple(_key(v) for v in value))
-    if isinstance(value, Mapping):
-        return ("map", tuple((_key(k), _key(v)) for k, v in value.items()))
-    raise _Opaque
-
-
 class RoundingContext:
     """What lot rounding derives once from a prepared run, for every solve of it.
 
@@ -116,7 +96,7 @@ class RoundingContext:
         self.inputs = trade_inputs(prepared, config)
         self.arrays = TradeArrays.of(self.inputs)
         self.repair_cache: dict = {}
-        self._shared: dict = {}
+        self._shared = SharedInstances(self.MAX_SHARED)
         self._limits: dict = {}
 
     @classmethod
@@ -130,21 +110,8 @@ class RoundingContext:
 
     def shared(self, constraints) -> list:
         """Each constraint replaced by the first instance seen of the same class with the
-        same field values (values without a faithful key are left as they are)."""
-        out = []
-        for c in constraints:
-            try:
-                key = (type(c), tuple((f.name, _key(getattr(c, f.name)))
-                                      for f in dataclasses.fields(c)))  # fmt: skip
-            except _Opaque:
-                out.append(c)
-                continue
-            if key not in self._shared:
-                if len(self._shared) >= self.MAX_SHARED:
-                    self._shared.clear()
-                self._shared[key] = c
-            out.append(self._shared[key])
-        return out
+        same field values (:class:`constraints.shared.SharedInstances`)."""
+        return self._shared(constraints)
 
     def holding_limits(self, constraints, data, book) -> tuple[pd.Series, pd.Series]:
         """:func:`~portfolio.prepared.holding_share_limits`, once per set of (shared)

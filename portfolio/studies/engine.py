@@ -1,10 +1,12 @@
 """Run resolved scenarios: fit once per alpha / risk setting, build once per structure,
 re-solve per scenario warm-started, then lot rounding and the re-check.
 
-A :class:`StudyUnit` holds the scenarios that share one fit key; units run through the
-shared executor (:func:`portfolio.executor.map_units`), serially or on Dask, and give the
-same rows either way (every unit is a pure function of its inputs, BLAS pinned to one
-thread).
+Each re-solve starts from the multipliers of the scenario :mod:`portfolio.studies.warm`
+chose for it (its parent, solved before it in the same block), or cold, so a scenario's
+row depends on its block only. A :class:`StudyUnit` holds whole blocks; units run
+through the shared executor (:func:`portfolio.executor.map_units`), serially or on Dask,
+and give the same rows either way (every unit is a pure function of its inputs, BLAS
+pinned to one thread).
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ class StudyUnit:
     data: object  # MarketData
     base_dir: str
     keep_files: bool = False  # also return each scenario's trades and holdings CSV
+    parents: list[int | None] | None = None  # warm starts, indices into ``scenarios``
+    fits: dict | None = None  # alpha / risk fits made before (CachedFitRebalancer cache)
 
 
 @dataclass
@@ -133,12 +137,18 @@ def run_scenarios(
     keep_files: bool = False,
     fit_cache: dict | None = None,
     prepared_cache: dict | None = None,
+    parents: list[int | None] | None = None,
 ) -> list[ScenarioOutcome]:
     """Every scenario, in order: one prepare per build key (fits shared through
-    ``fit_cache``), then a warm re-solve per scenario. A failing prepare or scenario gives
-    a failed row; the study goes on."""
+    ``fit_cache``), then a re-solve per scenario started from its parent's multipliers
+    (``parents``, indices into ``scenarios``; default
+    :func:`~portfolio.studies.warm.warm_plan`'s). A failing prepare or scenario gives a
+    failed row; the study goes on."""
     from portfolio.errors import ActiveEtfError
+    from portfolio.studies.warm import warm_plan
 
+    if parents is None:
+        parents = warm_plan(scenarios)[0]
     fit_cache = {} if fit_cache is None else fit_cache
     prepared_cache = {} if prepared_cache is None else prepared_cache
     groups: dict[str, list[int]] = {}
@@ -162,13 +172,22 @@ def run_scenarios(
                 continue
             prepared_cache[key] = (reb, prepared)
         rows: dict = {}
+        opt = prepared.optimizer
+        starts: dict[int, object] = {}  # multipliers each scenario's solve ended with
         for i in idx:
+            p = parents[i]
+            opt.warm_start = None if p is None else starts.get(p)
             out[i] = solve_scenario(reb, prepared, scenarios[i], keep_files, rows)
+            starts[i] = opt.warm_start
             if on_outcome is not None:
                 on_outcome(i, out[i])
     return out  # type: ignore[return-value]
 
 
 def run_unit(unit: StudyUnit) -> list[ScenarioOutcome]:
-    """A unit on its own (an executor task): its scenarios with a fresh fit cache."""
-    return run_scenarios(unit.scenarios, unit.data, unit.base_dir, keep_files=unit.keep_files)
+    """A unit on its own (an executor task): its scenarios, with the fits it carries or
+    a fresh fit cache."""
+    return run_scenarios(
+        unit.scenarios, unit.data, unit.base_dir, keep_files=unit.keep_files,
+        fit_cache=dict(unit.fits or {}), parents=unit.parents,
+    )  # fmt: skip

@@ -290,3 +290,39 @@ def test_check_constraints_matches_reference(universe):
             for n, k, v, m, r in want
         ]
         assert len(got) >= 5
+
+
+def test_fast_check_follows_every_change_of_the_frame():
+    """The memo's hit check without Series (stored values by address / identity) misses on
+    each kind of change and hits otherwise: a reference recomputes on every call."""
+    ids = pd.Index([f"A{i}" for i in range(6)])
+    frame = pd.DataFrame(
+        {"x": np.arange(6.0), "s": list("aabbcc"), "c": pd.Categorical(list("xyxyxy"))},
+        index=ids,
+    )
+    memo, calls = UniverseCache(), []
+
+    def value(col):
+        calls.append(col)
+        return tuple(frame[col]) if col in frame else None
+
+    def check(col, computed):
+        n = len(calls)
+        got = memo.get(col, frame, (col,), lambda: value(col))
+        expected = tuple(frame[col]) if col in frame else None
+        assert got == expected
+        assert len(calls) == n + computed
+
+    for col in ("x", "s", "c", "missing"):
+        check(col, 1)
+        check(col, 0)  # unchanged: a hit
+    frame.loc["A1", "x"] = 9.0  # written in place
+    check("x", 1)
+    frame["s"] = list("zzzzzz")  # replaced
+    check("s", 1)
+    check("c", 0)
+    frame["missing"] = 1.0  # added after it was missing
+    check("missing", 1)
+    frame = frame.drop(columns="x")  # a new frame without it (same index object)
+    check("x", 1)
+    check("x", 0)

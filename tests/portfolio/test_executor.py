@@ -46,3 +46,38 @@ def test_unit_error_propagates():
 def test_negative_workers_rejected():
     with pytest.raises(ValueError, match="'workers' parameter of ExecutorSpec"):
         ExecutorSpec(workers=-1)
+
+
+def test_local_workers_start_without_dask_malloc_trim_threshold():
+    """Dask's MALLOC_TRIM_THRESHOLD_=65536 doubled a what-if unit's CPU in a worker (every
+    temporary array above 128 KiB mmap'ed and unmapped): local workers start without it,
+    with the other numpy settings Dask gives them (one OpenBLAS thread) kept."""
+    import os
+
+    expected = os.environ.get("MALLOC_TRIM_THRESHOLD_")  # None, unless set by hand here
+    got = map_units(os.getenv, ["MALLOC_TRIM_THRESHOLD_", "OPENBLAS_NUM_THREADS"], ExecutorSpec(2))
+    assert got[0] == expected
+    assert got[1] == os.environ.get("OPENBLAS_NUM_THREADS", "1")
+
+
+def test_units_made_while_the_cluster_starts():
+    """``units`` as a function: called once (while the workers start), same results; an
+    error making them propagates (and the cluster is closed)."""
+    calls = []
+
+    def make():
+        calls.append(1)
+        return [3, 1, 2]
+
+    dist = map_units(_unit, make, ExecutorSpec(workers=2))
+    assert calls == [1]
+    for seed, r in zip([3, 1, 2], dist, strict=True):
+        assert r.tobytes() == _unit(seed).tobytes()
+    assert len(map_units(_unit, make)) == 3  # serially: called too
+    assert len(calls) == 2
+
+    def broken():
+        raise ValueError("no units")
+
+    with pytest.raises(ValueError, match="no units"):
+        map_units(_unit, broken, ExecutorSpec(workers=2))

@@ -114,9 +114,7 @@ def test_cvxpy_fallback_forms_no_n_by_n_matrix(monkeypatch):
     # Clarabel on the direct path stops on its own time limit (a real stop, status
     # MaxTime): the optimizer falls back to the cvxpy form and its solver chain
     monkeypatch.setattr(direct_solve, "CALL_TIME_LIMIT_S", 1e-9)
-    opt = PortfolioOptimizer(
-        p.assets, p.risk, cons, obj, nav_base=p.nav_base, dual_newton=False
-    )
+    opt = PortfolioOptimizer(p.assets, p.risk, cons, obj, nav_base=p.nav_base, dual_newton=False)
     tracemalloc.start()
     try:
         r = opt.solve(p.alpha, p.benchmark, p.w0)

@@ -162,6 +162,8 @@ class DualPath:
         k = np.zeros(n)
         if len(self.impact_idx):
             k[self.impact_idx] = self.k
+        if free and not (k > 0).all():
+            return None  # a name without impact has a linear Lagrangian: no Newton step
         linear = self.obj.linear_costs
         reg = None if free else self._regularisation()
         if reg is not None and (k[reg > 0] == 0).any():
@@ -223,14 +225,27 @@ class DualPath:
         otherwise leaves ``rho = mu -> 0``, where the factor multipliers are undetermined
         and the Newton steps stall. When the relaxation breaks a cap, the cap binds and
         the method with its multiplier answers.
+
+        Clarabel is a poor stand-in there: with ``lambda = 0`` the problem is a linear
+        objective over the rows, one 3-D power cone per name (impact) and the TE cones
+        far from their boundary, and its interior-point path stalls
+        (``InsufficientProgress``, primal residual ~3e-3) at N = 5,000 for two of the
+        three impact-cone scales and at N = 20,000 for all of them.
         """
         self.uncertified = None
-        if self.lam <= 0:
-            out = self._solve_dual_with(free=True)
+        if self.lam > 0:
+            return self._solve_dual_with(free=False)
+        # a what-if re-solve usually keeps the cap binding or not: last time's first
+        why = {}
+        for free in (False, True) if self._cap_bound else (True, False):
+            self.uncertified = None
+            out = self._solve_dual_with(free)
             if out is not None:
+                self._cap_bound = not free
                 return out
-            self.uncertified = None  # the relaxation breaking a cap is no refusal
-        return self._solve_dual_with(free=False)
+            why[free] = self.uncertified
+        self.uncertified = why[False]  # the relaxation breaking a cap is no refusal
+        return None
 
     def _solve_dual_with(self, free: bool):
         """One dual solve: the relaxation without risk (``free``) or the full problem."""

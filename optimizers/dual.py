@@ -44,8 +44,10 @@ is returned and the caller solves with Clarabel, which also decides infeasible
 problems (an infeasible primal makes the dual unbounded: :data:`MAX_ITER` steps are
 spent first). The max-alpha mode (``lambda = 0``) starts from ``mu = 1`` and is
 certified when its TE cap binds; when it does not, ``rho = mu -> 0`` leaves the
-factor multipliers undetermined, Newton stalls, and the point where it stalls is used
-only if it passes the certificate (else Clarabel solves). Zero specific variances are
+factor multipliers undetermined and Newton stalls, so the caller first solves the
+risk-free relaxation (no factor part, ``K = 0``, no risk multiplier: each name's
+problem is linear plus its impact term) and keeps it when it meets the cap
+(:mod:`optimizers.direct_dual`). Zero specific variances are
 regularised for the Newton steps and certified on the problem without it
 (:class:`~optimizers.dual_data.DualData`). Not handled here (Clarabel solves):
 factor-risk caps, a zero specific variance on a name without impact (its Lagrangian

@@ -128,6 +128,8 @@ class DirectProblem(DirectMatrices, DualPath, ConicSolve):
         self.use_piqp = qp_solver == "PIQP" and piqp is not None and not self.socs and not m
         self._dual = self._dual_static() if dual_newton else None
         self._dual_v: np.ndarray | None = None
+        self._dual_v_free: np.ndarray | None = None  # the risk-free relaxation's (max-alpha)
+        self._cap_bound = False  # max-alpha mode: the last certified answer's TE cap bound
         self._fast = True
         self.certificate: dict | None = None
         self.uncertified: str | None = None  # why the last dual answer was refused

@@ -65,7 +65,22 @@ class DualPath:
         m = self.ifac - self.it
         cols = np.where(Gd.indices >= self.ifac, Gd.indices - m, Gd.indices)
         Gd = sp.csr_matrix((Gd.data, cols, Gd.indptr), shape=(Gd.shape[0], self.nz - m))
+        self._dual_G, self._free = Gd, None
         return DualStatic(self.B, F, self.d, Gd)
+
+    def _free_static(self) -> DualStatic:
+        """The risk-free relaxation's fixed data (built on first use): max-alpha mode
+        with its TE caps dropped.
+
+        Without a risk multiplier the factor exposures ``f`` are priced by nothing but
+        the rows, so they are eliminated: with ``F`` taken as zero every factor
+        direction is in its null space, and :class:`~optimizers.dual_data.DualStatic`
+        moves each row's factor part ``Gf B' (w - b)`` onto the row's weights and limit
+        (no factor multiplier is left; ``p`` = the rows)."""
+        if self._free is None:
+            K = self.B.shape[1]
+            self._free = DualStatic(self.B, np.zeros((K, K)), self.d, self._dual_G)
+        return self._free
 
     def _single_name_rows(self, G) -> np.ndarray:
         """Per row of ``G``: the name ``i`` when the row is ``a_b buy_i + a_s sell_i`` with
@@ -119,10 +134,17 @@ class DualPath:
 
     # ------------------------------------------------------------- parameters
 
-    def dual_data(self) -> DualData | None:
-        """This solve's problem in the dual method's form, ``None`` when not of it."""
+    def dual_data(self, free: bool = False) -> DualData | None:
+        """This solve's problem in the dual method's form, ``None`` when not of it.
+
+        ``free=True``: the risk-free relaxation of max-alpha mode (every TE cap dropped,
+        :meth:`_free_static`); ``None`` unless the problem is in max-alpha mode with TE
+        caps only."""
         if self._dual is None or (self.lam <= 0 and not self.socs):
             return None
+        if free and (self.lam > 0 or self._smallest_cap(TotalRisk)[0] is not None):
+            return None
+        static = self._free_static() if free else self._dual
         bounds = self._name_row_bounds()
         if bounds is None:
             return None
@@ -132,19 +154,23 @@ class DualPath:
         n, off = self.n, self.n_zero
         h = self.b[off + self.dual_rows]
         keep = h < 0.5 * BIG
-        h = h + self._dual.row_shift(self.data.benchmark)
+        h = h + static.row_shift(self.data.benchmark)
         te, self._te_cap = self._smallest_cap(TrackingError)
         vol, self._vol_cap = self._smallest_cap(TotalRisk)
+        if free:
+            te = None
         half_tau = 0.5 * self.tau * np.ones(n)
         k = np.zeros(n)
         if len(self.impact_idx):
             k[self.impact_idx] = self.k
+        if free and not (k > 0).all():
+            return None  # a name without impact has a linear Lagrangian: no Newton step
         linear = self.obj.linear_costs
-        reg = self._regularisation()
+        reg = None if free else self._regularisation()
         if reg is not None and (k[reg > 0] == 0).any():
             return None  # a zero-d name without impact: a linear Lagrangian (Clarabel)
         return DualData(
-            self._dual,
+            static,
             alpha=self.alpha,
             b=self.data.benchmark,
             w0=self.data.w0,
@@ -191,14 +217,46 @@ class DualPath:
 
     def _solve_dual(self):
         """Certified dual Newton (:mod:`optimizers.dual`), warm-started from the last
-        multipliers; ``(z, y, objective)`` in Clarabel's layout, or ``None``."""
-        P = self.dual_data()
+        multipliers; ``(z, y, objective)`` in Clarabel's layout, or ``None``.
+
+        Max-alpha mode tries the risk-free relaxation first (:meth:`_free_static`): when
+        its certified answer meets every TE cap it is the capped problem's optimum too
+        (a relaxation's optimum that is feasible; its dual bound is a bound on the
+        capped problem, with the caps' multipliers 0). A TE cap that does not bind
+        otherwise leaves ``rho = mu -> 0``, where the factor multipliers are undetermined
+        and the Newton steps stall. When the relaxation breaks a cap, the cap binds and
+        the method with its multiplier answers.
+
+        Clarabel is a poor stand-in there: with ``lambda = 0`` the problem is a linear
+        objective over the rows, one 3-D power cone per name (impact) and the TE cones
+        far from their boundary, and its interior-point path stalls
+        (``InsufficientProgress``, primal residual ~3e-3) at N = 5,000 for two of the
+        three impact-cone scales and at N = 20,000 for all of them.
+        """
+        self.uncertified = None
+        if self.lam > 0:
+            return self._solve_dual_with(free=False)
+        # a what-if re-solve usually keeps the cap binding or not: last time's first
+        why = {}
+        for free in (False, True) if self._cap_bound else (True, False):
+            self.uncertified = None
+            out = self._solve_dual_with(free)
+            if out is not None:
+                self._cap_bound = not free
+                return out
+            why[free] = self.uncertified
+        self.uncertified = why[False]  # the relaxation breaking a cap is no refusal
+        return None
+
+    def _solve_dual_with(self, free: bool):
+        """One dual solve: the relaxation without risk (``free``) or the full problem."""
+        P = self.dual_data(free)
         if P is None:
             return None
         n, off, keep, te = self.n, self.n_zero, P.keep, P.te
-        v0 = None
-        if self._dual_v is not None:  # stored over every shared row: pick this solve's
-            full, K = self._dual_v, P.K
+        v0, last = None, self._dual_v_free if free else self._dual_v
+        if last is not None:  # stored over every shared row: pick this solve's
+            full, K = last, P.K
             v0 = np.r_[full[:K], full[K : K + len(keep)][keep], full[K + len(keep) :]]
         trace: list = []
         self.dual_far = False
@@ -215,6 +273,7 @@ class DualPath:
             self.dual_far = bool(trace) and trace[-1][1] >= NEAR_CERTIFIED
             return None
         # the certificate covers the configured constraints, not only the rewritten rows
+        # (and, for the relaxation, the TE caps it dropped)
         worst, where = original_violation(
             self.cons, self.data, res.w, self.lb.value, self.ub.value, self.relax
         )
@@ -224,7 +283,10 @@ class DualPath:
         pi = np.zeros(len(keep))
         pi[keep] = res.pi
         risk_v = ([res.mu] if te is not None else []) + ([res.nu] if P.vol is not None else [])
-        self._dual_v = np.r_[res.v[: P.K], pi, risk_v]
+        if free:
+            self._dual_v_free = pi
+        else:
+            self._dual_v = np.r_[res.v[: P.K], pi, risk_v]
         self.certificate = {
             "duality_gap": res.gap,
             "max_violation": max(res.max_violation, worst),

@@ -44,8 +44,10 @@ is returned and the caller solves with Clarabel, which also decides infeasible
 problems (an infeasible primal makes the dual unbounded: :data:`MAX_ITER` steps are
 spent first). The max-alpha mode (``lambda = 0``) starts from ``mu = 1`` and is
 certified when its TE cap binds; when it does not, ``rho = mu -> 0`` leaves the
-factor multipliers undetermined, Newton stalls, and the point where it stalls is used
-only if it passes the certificate (else Clarabel solves). Zero specific variances are
+factor multipliers undetermined and Newton stalls, so the caller first solves the
+risk-free relaxation (no factor part, ``K = 0``, no risk multiplier: each name's
+problem is linear plus its impact term) and keeps it when it meets the cap
+(:mod:`optimizers.direct_dual`). Zero specific variances are
 regularised for the Newton steps and certified on the problem without it
 (:class:`~optimizers.dual_data.DualData`). Not handled here (Clarabel solves):
 factor-risk caps, a zero specific variance on a name without impact (its Lagrangian
@@ -147,7 +149,9 @@ class _Point:
         cb += P.cb
         cs = P.GsT @ pi
         cs += P.cs
-        self.ok = bool((cb + cs >= -1e-14).all()) and rho + nu > 0
+        # without a risk multiplier only a problem with no factor part stays bounded
+        # (the risk-free relaxation of max-alpha mode, :mod:`optimizers.direct_dual`)
+        self.ok = bool((cb + cs >= -1e-14).all()) and (rho + nu > 0 or K == 0)
         if not self.ok:
             return
         # per name: rho d (w - b)^2 + nu d w^2 (active and total variance) + g w + costs
@@ -173,7 +177,7 @@ class _Point:
         self.g, self.cb, self.cs, self.a = g, cb, cs, a
         c_f = -y + P.Gf.T @ pi
         # factor part: min_f rho f'Ff + nu (f + B'b)'F(f + B'b) + c_f'f
-        f = -(P.finv * c_f + 2.0 * nu * P.Bb) / (2.0 * self.rho)
+        f = -(P.finv * c_f + 2.0 * nu * P.Bb) / (2.0 * self.rho) if K else np.zeros(0)
         self.f = f
         dw = w - P.b
         self.dw = dw
@@ -267,7 +271,7 @@ def solve_dual(
     dual value)`` per step.
     """
     start = np.zeros(P.p)
-    if P.lam <= 0:  # max-alpha mode: only a risk multiplier makes the names' problems convex
+    if P.lam <= 0 and P.K:  # max-alpha mode: a risk multiplier bounds the factor part
         start[P.imu if P.imu is not None else P.inu] = 1.0
     v = start if v0 is None or len(v0) != P.p else np.maximum(v0, P.lo)
     pt = _Point(P, v)

@@ -208,7 +208,8 @@ class PortfolioOptimizer(IntegerKinds):
         else:
             self.built = self._cvxpy()
             t1 = time.perf_counter()
-            self.built.problem.get_problem_data(self.chain[0])
+            if not self.built.ignore_dpp:  # compiled once, re-solved through parameters
+                self.built.problem.get_problem_data(self.chain[0])
         self.timings = {"build_s": t1 - t0, "compile_s": time.perf_counter() - t1}
 
     def _cvxpy(self) -> BuiltProblem:
@@ -411,9 +412,11 @@ class PortfolioOptimizer(IntegerKinds):
             cv = self._cvxpy()
             cv.set_parameters(*params, relax=relax)
             cv.lb.value, cv.ub.value = built.lb.value, built.ub.value
-            status, solver = solve_with_fallback(cv.problem, self.chain)
+            status, solver = solve_with_fallback(cv.problem, self.chain, ignore_dpp=cv.ignore_dpp)
             return status, solver, cv
-        status, solver = solve_with_fallback(built.problem, chain or self.chain)
+        status, solver = solve_with_fallback(
+            built.problem, chain or self.chain, ignore_dpp=built.ignore_dpp
+        )
         return status, solver, built
 
     def _relax_by_priority(self, data, a, cons, obj):

@@ -115,7 +115,7 @@ class IntegerKinds:
                 by = built.solver_name
             else:
                 built.lb.value, built.ub.value = lo, np.maximum(hi, 0.0)
-                st, by = solve_with_fallback(built.problem, self.chain)
+                st, by = solve_with_fallback(built.problem, self.chain, ignore_dpp=built.ignore_dpp)
             if st == "infeasible":
                 return None
             new = np.maximum(built.ctx.w.value, 0.0)

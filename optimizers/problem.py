@@ -25,9 +25,26 @@ from constraints.errors import ConstraintSpecError
 from constraints.lazy import cp
 from optimizers.objective import ObjectiveSpec
 
-__all__ = ["Block", "BuiltProblem", "build_problem", "fold_bounds", "resolve_modes", "BIG"]
+__all__ = [
+    "BIG",
+    "DPP_MAX_N",
+    "Block",
+    "BuiltProblem",
+    "build_problem",
+    "fold_bounds",
+    "resolve_modes",
+]
 
 BIG = 1e6  # stands in for an infinite entry inside a finite parameter vector
+#: Largest universe whose cvxpy problem is compiled with parameters (DPP). cvxpy's
+#: parametrised compilation holds a sparse tensor whose index arrays grow as (rows x
+#: variables), so its memory grows as N^2 once the problem has cones: measured here on
+#: the demo constraint set with impact and a TE cap, 0.8 GB at N = 1,000 and 3.1 GB at
+#: N = 2,000 (about 800 N^2 bytes; 74.6 GiB were asked for at N = 20,000). Above this
+#: size every solve compiles the problem afresh with its current parameter values
+#: (``ignore_dpp``): no re-use between solves, but memory linear in N (48 MB at N =
+#: 2,000). The problem itself is in factor form: no N x N matrix is ever formed.
+DPP_MAX_N = 1000
 
 
 @dataclass
@@ -70,6 +87,7 @@ class BuiltProblem:
     integer_vars: dict[str, cp.Variable] = field(default_factory=dict)
     lb_src: np.ndarray | None = None
     ub_src: np.ndarray | None = None
+    ignore_dpp: bool = False  # compile each solve afresh (N > DPP_MAX_N, see there)
 
     def set_parameters(
         self,
@@ -290,6 +308,7 @@ def build_problem(
         risk_lin,
         risk_const,
         integer_vars,
+        ignore_dpp=data.n > DPP_MAX_N,
     )
     built.set_parameters(data, alpha)
     return built

@@ -159,6 +159,9 @@ def solve_with_fallback(
         except (cp.SolverError, ValueError, ArithmeticError) as exc:
             attempts.append((s, f"error: {str(exc)[:120]}"))
             continue
+        except MemoryError:  # compiling or solving: a solver failure, never a traceback
+            attempts.append((s, "out of memory compiling or solving the problem"))
+            continue
         status = problem.status
         if status == cp.OPTIMAL:
             return "optimal", s
@@ -182,7 +185,7 @@ def solve_with_fallback(
             problem.solve(
                 solver=inaccurate, ignore_dpp=ignore_dpp, **_options(inaccurate, remaining_time())
             )
-        except (cp.SolverError, ValueError, ArithmeticError) as exc:
+        except (cp.SolverError, ValueError, ArithmeticError, MemoryError) as exc:
             attempts.append((inaccurate, f"error on the re-solve: {str(exc)[:120]}"))
         else:
             if problem.status == cp.OPTIMAL_INACCURATE:

@@ -8,6 +8,10 @@
   stopped here (``workers >= 2``);
 - on an existing cluster, given its scheduler address (``scheduler="tcp://host:8786"``).
 
+``map_units(fn, units, shared=x)`` calls ``fn(unit, x)`` instead: ``x`` is what every unit
+reads (a what-if study's market data and fits), sent to each worker once (Dask
+``scatter(..., broadcast=True)``) instead of pickled into every task.
+
 ``fn`` and every unit must be picklable (module-level functions, plain data). Results are
 identical to the serial run because every unit is a pure function of its inputs: nothing
 is shared between units, and the BLAS thread count is pinned to one inside each unit
@@ -56,19 +60,20 @@ class ExecutorSpec:
         return "serial"
 
 
-def run_pinned(fn: Callable[[Any], Any], unit: Any) -> Any:
-    """Run ``fn(unit)`` with BLAS limited to one thread (deterministic reductions)."""
+def run_pinned(fn: Callable[..., Any], unit: Any, *shared: Any) -> Any:
+    """Run ``fn(unit, *shared)`` with BLAS limited to one thread (deterministic reductions)."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1, user_api="blas"):
-        return fn(unit)
+        return fn(unit, *shared)
 
 
 def map_units(
-    fn: Callable[[Any], Any],
+    fn: Callable[..., Any],
     units: Iterable[Any] | Callable[[], Iterable[Any]],
     spec: ExecutorSpec | None = None,
     on_result: Callable[[int, Any], None] | None = None,
+    shared: Callable[[], Any] | None = None,
 ) -> list[Any]:
     """``[fn(u) for u in units]``, serially or on Dask (see the module docstring).
 
@@ -77,20 +82,23 @@ def map_units(
     that makes the units (a fit shipped to them) overlaps the start-up.
     ``on_result(i, result)`` is called as each unit finishes (in completion order on a
     cluster), e.g. for a progress line. An exception raised by a unit propagates.
+    ``shared``, a function called once after the units are made, gives the object every
+    unit reads: then ``fn(u, shared())`` runs, and a cluster receives it once per worker.
     """
     spec = spec or ExecutorSpec()
     if not callable(units):
         units = list(units)
     if not spec.distributed or (not callable(units) and not units):
         units = list(units() if callable(units) else units)
+        extra = () if shared is None else (shared(),)
         out = []
         for i, u in enumerate(units):
-            r = run_pinned(fn, u)
+            r = run_pinned(fn, u, *extra)
             if on_result is not None:
                 on_result(i, r)
             out.append(r)
         return out
-    return _map_dask(fn, units, spec, on_result)
+    return _map_dask(fn, units, spec, on_result, shared)
 
 
 # Dask starts worker processes with MALLOC_TRIM_THRESHOLD_=65536 (its memory-trimming
@@ -137,7 +145,7 @@ def _import(module: str) -> None:
     importlib.import_module(module)
 
 
-def _map_dask(fn, units, spec: ExecutorSpec, on_result) -> list[Any]:
+def _map_dask(fn, units, spec: ExecutorSpec, on_result, shared=None) -> list[Any]:
     from concurrent.futures import ThreadPoolExecutor
 
     from dask.distributed import as_completed
@@ -151,7 +159,8 @@ def _map_dask(fn, units, spec: ExecutorSpec, on_result) -> list[Any]:
             raise
         client, cluster, _warm = starting.result()
     try:
-        futures = [client.submit(run_pinned, fn, u, pure=False) for u in units]
+        extra = () if shared is None else (client.scatter(shared(), broadcast=True),)
+        futures = [client.submit(run_pinned, fn, u, *extra, pure=False) for u in units]
         index = {f.key: i for i, f in enumerate(futures)}
         results: list[Any] = [None] * len(units)
         for fut in as_completed(futures):

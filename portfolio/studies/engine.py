@@ -48,7 +48,8 @@ class CachedFitRebalancer(Rebalancer):
 
 @dataclass
 class StudyUnit:
-    """Scenarios sharing one alpha / risk fit, with the inputs they run on."""
+    """Scenarios sharing one alpha / risk fit, with the inputs they run on (``data`` and
+    ``fits`` may instead come as a :class:`StudyShared` to :func:`run_unit`)."""
 
     scenarios: list[Scenario]
     data: object  # MarketData
@@ -56,6 +57,15 @@ class StudyUnit:
     keep_files: bool = False  # also return each scenario's trades and holdings CSV
     parents: list[int | None] | None = None  # warm starts, indices into ``scenarios``
     fits: dict | None = None  # alpha / risk fits made before (CachedFitRebalancer cache)
+
+
+@dataclass
+class StudyShared:
+    """What every unit of a study reads, sent to each worker once: the market data and
+    the fits made before, by fit key (``Scenario.fit_key``)."""
+
+    data: object  # MarketData
+    fits: dict  # {fit_key: CachedFitRebalancer cache}
 
 
 @dataclass
@@ -184,10 +194,14 @@ def run_scenarios(
     return out  # type: ignore[return-value]
 
 
-def run_unit(unit: StudyUnit) -> list[ScenarioOutcome]:
-    """A unit on its own (an executor task): its scenarios, with the fits it carries or
-    a fresh fit cache."""
+def run_unit(unit: StudyUnit, shared: StudyShared | None = None) -> list[ScenarioOutcome]:
+    """A unit on its own (an executor task): its scenarios, with the fits it carries (or
+    ``shared`` carries for its fit key) or a fresh fit cache."""
+    data, fits = unit.data, unit.fits
+    if shared is not None:
+        data = shared.data if data is None else data
+        fits = fits or shared.fits.get(unit.scenarios[0].fit_key)
     return run_scenarios(
-        unit.scenarios, unit.data, unit.base_dir, keep_files=unit.keep_files,
-        fit_cache=dict(unit.fits or {}), parents=unit.parents,
+        unit.scenarios, data, unit.base_dir, keep_files=unit.keep_files,
+        fit_cache=dict(fits or {}), parents=unit.parents,
     )  # fmt: skip

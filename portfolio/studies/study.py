@@ -194,7 +194,7 @@ class Study:
         from threadpoolctl import threadpool_limits
 
         from portfolio.executor import ExecutorSpec, map_units
-        from portfolio.studies.engine import StudyUnit, run_scenarios, run_unit
+        from portfolio.studies.engine import StudyShared, StudyUnit, run_scenarios, run_unit
         from portfolio.studies.frontier import run_frontier
         from portfolio.studies.warm import warm_plan
 
@@ -212,16 +212,17 @@ class Study:
         if spec.distributed and len(blocks) > 1:
             groups = _units(scen, blocks, UNITS_PER_WORKER * max(spec.workers, 2))
 
+            fits: dict = {}
+
             def make_units() -> list:  # called while the cluster starts (executor)
                 with threadpool_limits(limits=1):  # the fit's bytes, as in every unit
-                    fits = self._prefit(groups, fit_cache, prepared)
+                    fits.update(self._prefit(groups, fit_cache, prepared))
                 units = []
-                for g in groups:
+                for g in groups:  # data and fits travel once per worker (StudyShared)
                     local = {i: k for k, i in enumerate(g)}
                     units.append(StudyUnit(
-                        [scen[i] for i in g], self.data, str(self.base_dir), self.keep_files,
+                        [scen[i] for i in g], None, str(self.base_dir), self.keep_files,
                         [None if parents[i] is None else local[parents[i]] for i in g],
-                        fits.get(scen[g[0]].fit_key),
                     ))  # fmt: skip
                 return units
 
@@ -232,7 +233,8 @@ class Study:
                 if progress is not None:
                     progress(done[0], total)
 
-            map_units(run_unit, make_units, spec, unit_done)
+            map_units(run_unit, make_units, spec, unit_done,
+                      shared=lambda: StudyShared(self.data, fits))  # fmt: skip
             executor = spec.describe()
         else:
 

@@ -81,3 +81,23 @@ def test_units_made_while_the_cluster_starts():
 
     with pytest.raises(ValueError, match="no units"):
         map_units(_unit, broken, ExecutorSpec(workers=2))
+
+
+def _weighted(seed: int, shared: np.ndarray) -> float:
+    return float(_unit(seed) @ shared[:30])
+
+
+def test_shared_object_reaches_every_unit_once_per_worker():
+    """``shared`` is made once, after the units, and each unit reads it: a LocalCluster
+    gives the serial results bit for bit."""
+    made = []
+
+    def shared():
+        made.append(1)
+        return np.arange(2_000_000, dtype=float) / 1e6  # 16 MB: would repeat in every task
+
+    units = list(range(6))
+    serial = map_units(_weighted, units, shared=shared)
+    assert serial == [_weighted(u, shared()) for u in units] and len(made) == 1 + 6
+    dist = map_units(_weighted, units, ExecutorSpec(workers=2), shared=shared)
+    assert dist == serial and len(made) == 1 + 6 + 1

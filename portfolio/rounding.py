@@ -18,8 +18,9 @@ When the optimizer relaxed limits by priority (``OptimizationResult.relaxed``), 
 keeps each holding where the optimizer put it if a configured per-asset bound would undo the
 relaxation, or to the next whole lot the unrelaxed limits allow when the relaxed target
 lies between two lots (:func:`portfolio.prepared.widen_to_target`), the repair leaves the relaxed
-limits alone, and a relaxed limit's breach up to its relaxation (plus ``RELAXED_SLACK``,
-about one board lot) is reported with ``relaxed`` set, not as a hard breach.
+limits alone, and a relaxed limit's breach up to its relaxation plus one board lot's weight
+on the name (at least ``RELAXED_SLACK``) is reported with ``relaxed`` set, not as a hard
+breach (:func:`within_relaxation`).
 
 Turnover in the output (fractions of pre-trade NAV, over securities, cash excluded):
 buys ``B = sum_i max(x_i, 0)``, sells ``S = sum_i max(-x_i, 0)`` and one-way turnover
@@ -200,10 +201,31 @@ def round_and_check(
                     "violation": v, "unit": "cash weight after trading and FX costs",
                     "n_rows": 1, "rows": {c.label: v},
                 })  # fmt: skip
-    for b in breaches:
-        if b["name"] in moved and b["violation"] <= moved[b["name"]] + RELAXED_SLACK:
-            b["relaxed"] = moved[b["name"]]
+    if moved:
+        lot_w = (p.lots * p.book.price_base / p.book.nav_base).dropna()
+        lot_w.index = lot_w.index.astype(str)
+        for b in breaches:
+            if b["name"] in moved and within_relaxation(b, moved[b["name"]], lot_w):
+                b["relaxed"] = moved[b["name"]]
     return tl, breaches
+
+
+def within_relaxation(breach: dict, amount: float, lot_weight: pd.Series) -> bool:
+    """Whether a relaxed limit's breach is within its relaxation ``amount`` (own units)
+    plus what rounding may add: one board lot's weight on a name's row (rounding keeps a
+    relaxed name within one lot of its relaxed target), at least :data:`RELAXED_SLACK`.
+    Rows beyond the breach's listed ones (the largest) get :data:`RELAXED_SLACK`."""
+    rows = breach.get("rows") or {}
+
+    def allow(row: str) -> float:
+        return amount + max(RELAXED_SLACK, float(lot_weight.get(row, 0.0)))
+
+    if not rows:
+        return breach["violation"] <= amount + RELAXED_SLACK
+    if any(v > allow(r) for r, v in rows.items()):
+        return False
+    unlisted = breach.get("n_rows", len(rows)) > len(rows)
+    return not (unlisted and min(rows.values()) > amount + RELAXED_SLACK)
 
 
 def hard_breaches(breaches: list[dict]) -> list[dict]:

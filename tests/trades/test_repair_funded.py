@@ -169,3 +169,26 @@ def test_widening_a_relaxed_limit_lands_on_the_lot_the_unrelaxed_limits_allow():
     lo0, hi0 = widen_to_target(limits, weights, book)
     plain = build_trades(inp, weights, holding_limits=(lo0, hi0))
     assert plain.holdings["shares_after"]["X"] == 504_000
+
+
+def test_a_relaxed_limit_may_be_passed_by_one_lot_of_the_name_and_no_more():
+    from portfolio.rounding import RELAXED_SLACK, within_relaxation
+
+    lot_w = pd.Series({"HK1": 3e-4, "JP1": 2e-5})  # one lot's weight per name
+    amount = 1e-3  # the relaxation (weight)
+
+    def breach(rows, n_rows=None):
+        return {"violation": max(rows.values()), "rows": rows, "n_rows": n_rows or len(rows)}
+
+    # an expensive lot: up to amount + 3e-4 on HK1, beyond the flat slack of 1e-4
+    assert within_relaxation(breach({"HK1": amount + 2.9e-4}), amount, lot_w)
+    assert not within_relaxation(breach({"HK1": amount + 3.1e-4}), amount, lot_w)
+    # a cheap lot: the flat slack is the floor
+    assert within_relaxation(breach({"JP1": amount + 0.9 * RELAXED_SLACK}), amount, lot_w)
+    assert not within_relaxation(breach({"JP1": amount + 1.1 * RELAXED_SLACK}), amount, lot_w)
+    # every listed row must be within its own allowance
+    both = {"HK1": amount + 2.5e-4, "JP1": amount + 2.5e-4}
+    assert not within_relaxation(breach(both), amount, lot_w)
+    # rows not listed (smaller than the smallest listed) get the flat slack
+    assert within_relaxation(breach({"HK1": amount + 0.5e-4}, n_rows=40), amount, lot_w)
+    assert not within_relaxation(breach({"HK1": amount + 2e-4}, n_rows=40), amount, lot_w)

@@ -268,63 +268,46 @@ def main(argv: list[str]) -> None:
         return
     sizes = [int(a) for a in argv] or [500, 2000, 5000, 10000, 20000, 50000, 100000]
     for n in sizes:
-        out = subprocess.run(
-            [sys.executable, __file__, "--one", str(n)], capture_output=True, text=True
-        )
-        if out.returncode != 0:
-            print(json.dumps({"n": n, "error": out.stderr.strip()[-300:]}), flush=True)
+        row = _child(["--one", str(n)], n, "error")
+        if row is None:
             continue
-        row = json.loads(out.stdout.strip().splitlines()[-1])
         print(json.dumps(row), flush=True)
         max_alpha(n)
         if n > COMPARE_MAX_N:
             continue
-        ref = subprocess.run(
-            [sys.executable, __file__, "--clarabel", str(n)], capture_output=True, text=True
-        )
-        if ref.returncode != 0:
-            print(json.dumps({"n": n, "clarabel_error": ref.stderr.strip()[-300:]}), flush=True)
-        else:
-            cl = json.loads(ref.stdout.strip().splitlines()[-1])
+        cl = _child(["--clarabel", str(n)], n, "clarabel_error")
+        if cl is not None:
             cl["objective_diff"] = row["objective"] - cl["clarabel_objective"]
             print(json.dumps(cl), flush=True)
-        sk = subprocess.run(
-            [sys.executable, __file__, "--skfolio", str(n), str(row["first_solve_s"])],
-            capture_output=True,
-            text=True,
-        )
-        if sk.returncode != 0:  # report and continue: skfolio is an optional comparison
-            print(json.dumps({"n": n, "skfolio_error": sk.stderr.strip()[-300:]}), flush=True)
-        else:
-            print(sk.stdout.strip().splitlines()[-1], flush=True)
-        qp = subprocess.run(
-            [sys.executable, __file__, "--qp", str(n)], capture_output=True, text=True
-        )
-        if qp.returncode != 0:
-            print(json.dumps({"n": n, "qp_error": qp.stderr.strip()[-300:]}), flush=True)
-        else:
-            print(qp.stdout.strip().splitlines()[-1], flush=True)
+        # skfolio is an optional comparison: its failure is reported and the run goes on
+        for args, key in ((["--skfolio", str(n), str(row["first_solve_s"])], "skfolio_error"),
+                          (["--qp", str(n)], "qp_error")):  # fmt: skip
+            line = _child(args, n, key)
+            if line is not None:
+                print(json.dumps(line), flush=True)
+
+
+def _child(args: list[str], n: int, error_key: str) -> dict | None:
+    """Run this script with ``args`` in a fresh process and return its last JSON line; on
+    failure print ``{"n": n, error_key: <end of stderr>}`` and return None."""
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True)
+    if out.returncode != 0:
+        print(json.dumps({"n": n, error_key: out.stderr.strip()[-300:]}), flush=True)
+        return None
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def max_alpha(n: int) -> None:
     """The max-alpha lines of size ``n`` (each solve in its own process)."""
-    ours = subprocess.run(
-        [sys.executable, __file__, "--maxalpha", str(n)], capture_output=True, text=True
-    )
-    if ours.returncode != 0:
-        print(json.dumps({"n": n, "maxalpha_error": ours.stderr.strip()[-300:]}), flush=True)
+    row = _child(["--maxalpha", str(n)], n, "maxalpha_error")
+    if row is None:
         return
-    row = json.loads(ours.stdout.strip().splitlines()[-1])
     print(json.dumps(row), flush=True)
     if n > COMPARE_MAX_N:
         return
-    ref = subprocess.run(
-        [sys.executable, __file__, "--maxalpha", str(n), "clarabel"], capture_output=True, text=True
-    )
-    if ref.returncode != 0:
-        print(json.dumps({"n": n, "maxalpha_clarabel_error": ref.stderr.strip()[-300:]}))
+    cl = _child(["--maxalpha", str(n), "clarabel"], n, "maxalpha_clarabel_error")
+    if cl is None:
         return
-    cl = json.loads(ref.stdout.strip().splitlines()[-1])
     if "maxalpha_clarabel_objective" in cl and "maxalpha_objective" in row:
         cl["maxalpha_objective_diff"] = (
             row["maxalpha_objective"] - cl["maxalpha_clarabel_objective"]

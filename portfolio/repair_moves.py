@@ -33,8 +33,8 @@ def _lots_needed(
 
     With ``ref`` (the violations before the first move of a pair), (a) sizes the second
     move to bring back the row the first move pushed furthest past ``ref``. A cash row
-    is sized by the cash one lot sold brings in after its cost, ``lot_i price_i (1 -
-    cost_sell_i) - impact``: a sale that funds the first move's buy.
+    is sized by the cash one lot sold brings in after its cost (``CashModel.costs``): a
+    sale that funds the first move's buy.
     """
     lot_w = p.lot * p.price_base / p.nav
     k = np.ones_like(w)
@@ -43,11 +43,8 @@ def _lots_needed(
     if len(p.lo) and (over > p.tol).any():
         r = int(np.argmax(over * p.sens))
         excess = over[r] * p.sens[r]
-        if p.cash_rows[r]:
-            c = p.cash
-            lot_value = p.lot * p.price_base
-            impact = c.impact * (lot_value / c.nav) ** 1.5 * c.nav
-            per_lot = np.maximum(lot_value * (1.0 - c.cost_sell) - impact, 0.0) / p.nav
+        if p.cash_rows[r]:  # one lot sold brings in its value less its cost (cash model)
+            per_lot = np.maximum(p.lot * p.price_base - p.cash.costs(-p.lot), 0.0) / p.nav
             k = np.where(per_lot > 0, np.ceil(excess / np.maximum(per_lot, 1e-300)), 1.0)
         else:
             coef = np.abs(p.W[r]) + np.maximum(np.abs(p.U[r]), np.abs(p.V[r]))
@@ -96,18 +93,14 @@ def best_step(
     """
     cand, valid, ok, red, gain = _score(p, t, lo, hi, v, scale)
     good = ok & (red > 1e-12)
-    single = []
-    if good.any() and hurry:
-        m, i = np.unravel_index(int(np.argmax(np.where(good, red, -np.inf))), red.shape)
+    if good.any():
+        pick = good
+        if not hurry:
+            ratio = _ratio(red, gain, good)
+            top = ratio.max()
+            pick = good & (ratio >= top - NEAR_BEST * abs(top))  # as efficient: most progress
+        m, i = np.unravel_index(int(np.argmax(np.where(pick, red, -np.inf))), red.shape)
         single = [(int(m), int(i), float(cand[m, i]))]
-    elif good.any():
-        ratio = _ratio(red, gain, good)
-        top = ratio.max()
-        near = good & (ratio >= top - NEAR_BEST * abs(top))  # about as efficient: most progress
-        m, i = np.unravel_index(int(np.argmax(np.where(near, red, -np.inf))), red.shape)
-        single = [(int(m), int(i), float(cand[m, i]))]
-    if single:
-        m, i = single[0][:2]
         left = sum(float((v[k] / scale[k]).sum()) for k in v)
         if steps_left is None or left <= red[m, i] * steps_left:
             return single

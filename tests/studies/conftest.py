@@ -15,6 +15,14 @@ from portfolio.datasets import generate_demo_market
 from portfolio.demo import demo_market_data
 
 
+def run_files(result) -> dict[str, str]:
+    """The run folder's files of ``result``, without the manifest (it holds timings)."""
+    from portfolio.report import run_folder_files
+
+    files = run_folder_files(result, result.summary())
+    return {k: v for k, v in files.items() if k != "manifest.json"}
+
+
 def small_config_raw() -> dict:
     """The demo config as a mapping, adapted to a 300-name market (module docstring)."""
     raw = yaml.safe_load(demo_config_text())

@@ -2,12 +2,7 @@
 equals a fresh run of the config with the same change."""
 
 from portfolio.rebalance import Rebalancer
-from portfolio.report import run_folder_files
-
-
-def _files(result):
-    files = run_folder_files(result, result.summary())
-    return {k: v for k, v in files.items() if k != "manifest.json"}  # manifest holds timings
+from tests.studies.conftest import run_files
 
 
 def test_run_equals_prepare_solve_finish(small_fund):
@@ -16,7 +11,7 @@ def test_run_equals_prepare_solve_finish(small_fund):
     one = reb.run(data)
     prepared = reb.prepare(data)
     two = reb.finish(prepared, reb.solve(prepared))
-    assert _files(one) == _files(two)
+    assert run_files(one) == run_files(two)
     assert two.optimizer is prepared.optimizer  # the built optimizer is exposed
 
 

@@ -8,9 +8,9 @@ import numpy as np
 from constraints import GroupBounds
 from portfolio.exposures import china_exposures
 from portfolio.rebalance import Rebalancer
-from portfolio.report import run_folder_files
 from portfolio.rounding import RoundingContext
 from portfolio.studies.rows import RowInputs, _extremes, result_row
+from tests.studies.conftest import run_files
 
 OVERRIDES = [
     {},
@@ -19,11 +19,6 @@ OVERRIDES = [
     {"constraint_overrides": {"turnover": {"max": 0.12}}},
     {},
 ]
-
-
-def _files(result):
-    files = run_folder_files(result, result.summary())
-    return {k: v for k, v in files.items() if k != "manifest.json"}  # manifest holds timings
 
 
 def test_shared_context_gives_the_files_of_a_fresh_one(small_fund):
@@ -39,7 +34,7 @@ def test_shared_context_gives_the_files_of_a_fresh_one(small_fund):
         prepared.rounding = None  # everything rebuilt for this scenario
         fresh = reb.finish(prepared, res, ov)
         prepared.rounding = kept
-        assert _files(shared) == _files(fresh)
+        assert run_files(shared) == run_files(fresh)
         assert shared.breaches == fresh.breaches
         assert shared.trades.repair == fresh.trades.repair
         assert result_row("s", "", shared, RowInputs(shared)) == result_row("s", "", fresh)

@@ -110,16 +110,22 @@ def test_hard_limit_broken_exits_5_and_marks_the_trade_list(demo_files, tmp_path
     assert len(t) > 0 and np.all(t["shares"] % t["lot_size"] == 0)
 
 
+def _max_names_config(demo_files, tmp_path, k: int):
+    """The demo config on its files plus ``max_names: k``, written; ``(config, path)``."""
+    cfg = yaml.safe_load((demo_files / "config.yaml").read_text())
+    cfg["constraints"] += [{"kind": "max_names", "max": k}]
+    cfg["data"]["directory"] = str(demo_files)
+    path = tmp_path / f"k{k}.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return cfg, path
+
+
 def test_max_names_no_set_of_names_can_meet_is_infeasible_with_the_fewest(demo_files, tmp_path):
     """max_names 125 on the demo: 121 names cannot be sold out, and no portfolio of 125
     names meets the other limits (the mixed-integer LP proves it): exit 3, the diagnosis
     gives the fewest names that can (above 125), no trade list. At that count the run
     holds every limit (exit 0) with at most that many names."""
-    cfg = yaml.safe_load((demo_files / "config.yaml").read_text())
-    cfg["constraints"] += [{"kind": "max_names", "max": 125}]
-    cfg["data"]["directory"] = str(demo_files)
-    path = tmp_path / "k125.yaml"
-    path.write_text(yaml.safe_dump(cfg))
+    cfg, path = _max_names_config(demo_files, tmp_path, 125)
     out = tmp_path / "run"
     assert main(["rebalance", str(path), "--out", str(out), "--no-report", "-q"]) == 3
     d = json.loads((out / "diagnosis.json").read_text())
@@ -136,11 +142,7 @@ def test_max_names_no_set_of_names_can_meet_is_infeasible_with_the_fewest(demo_f
 def test_max_names_below_names_that_cannot_be_sold_is_infeasible(demo_files, tmp_path):
     """max_names 120: 121 held names cannot be sold out within 20 % of ADV over 3 days, so
     the problem is infeasible (exit 3) and the diagnosis lists them; no trade list."""
-    cfg = yaml.safe_load((demo_files / "config.yaml").read_text())
-    cfg["constraints"] += [{"kind": "max_names", "max": 120}]
-    cfg["data"]["directory"] = str(demo_files)
-    path = tmp_path / "k120.yaml"
-    path.write_text(yaml.safe_dump(cfg))
+    _, path = _max_names_config(demo_files, tmp_path, 120)
     out = tmp_path / "run"
     assert main(["rebalance", str(path), "--out", str(out), "--no-report", "-q"]) == 3
     d = json.loads((out / "diagnosis.json").read_text())

@@ -346,10 +346,15 @@ def _records(
         "score_dates": [d.strftime("%Y-%m-%d") for d in dates[me]],
         "month_starts": [d.strftime("%Y-%m-%d") for d in dates[me[:-1]]],
         "residual_model": (
-            "monthly specific log return over (t_m, t_m+1] = S_i (IC z_i + sqrt(1 - IC^2) u_i), "
-            "S_i = annual specific vol * sqrt(n_days / 252); drift S_i IC z_i / n_days per day "
-            "plus Student-t daily noise"
+            "monthly specific log return over (t_m, t_m+1] = S_i (k zp_i + sqrt(1 - IC^2) u_i), "
+            "S_i = annual specific vol * sqrt(n_days / 252), zp the standardised residual of "
+            "z on the month's exposures over S (beta, country, sector, size, value, momentum), "
+            "so B' D^-1 (S zp) = 0, k = IC sqrt((1 - IC^2) / (c^2 - IC^2)), c = corr(z, zp), "
+            "so corr(z, residual / S) = IC; drift S_i k zp_i / n_days per day plus Student-t "
+            "daily noise"
         ),
+        "drift_scale": [float(v) for v in sim.signal_scale],
+        "composite_neutral_corr": [float(v) for v in sim.neutral_corr],
         "realised_ic": realised,
         "risk_model": {
             "factor_vol_annual": FACTOR_VOL_ANNUAL,

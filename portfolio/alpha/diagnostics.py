@@ -215,6 +215,13 @@ def format_alpha_diagnostics(result) -> str:
             + ", ".join(f"{k} {v:+.2f}" for k, v in top)
             + f"; R^2 {_f(d['risk_alignment']['r2'], '{:.2f}')}"
         )
+    neutral = d.get("risk_neutralization")
+    if neutral:
+        out.append(
+            f"risk-neutral score: {len(neutral['factors'])} risk factors removed, "
+            f"{neutral['r2']:.1%} of the blend's variance; corr with the blend "
+            f"{neutral['corr_with_blended']:.3f} over {neutral['n_assets']} names"
+        )
     if d["excluded_reasons"]:
         out += ["", "excluded:"] + [f"  {n:>5}  {r}" for r, n in d["excluded_reasons"].items()]
     if result.warnings:

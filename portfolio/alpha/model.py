@@ -26,6 +26,7 @@ from portfolio.alpha.residual import (
     residual_design,
     resolve_residualization,
 )
+from portfolio.alpha.risk_neutral import risk_neutral_score
 from portfolio.alpha.scaling import benchmark_neutralize, grinold_kahn_alpha, risk_alignment
 from portfolio.alpha.scores import clean_factor_scores
 from portfolio.alpha.spec import AlphaSpec, BlendSpec
@@ -238,6 +239,11 @@ def run_alpha(
     )
     out_mask = ids.isin(excluded["asset_id"])
     score = score.where(~out_mask)
+    neutral = None
+    if spec.neutralize_risk:
+        if risk_model is None:
+            raise ConfigError("alpha.neutralize_risk: needs a risk model, none was given")
+        score, neutral = risk_neutral_score(score, vol, risk_model, spec.neutralize_risk)
     alpha = grinold_kahn_alpha(score, vol, spec.ic, spec.ic_horizon)
     alpha, shift = benchmark_neutralize(alpha, benchmark)
     alpha = alpha.fillna(0.0)
@@ -268,6 +274,7 @@ def run_alpha(
         alignment=alignment,
         as_of=as_of,
     )
+    diagnostics["risk_neutralization"] = neutral
     warnings.extend(negative_ic_warnings(diagnostics))
     return AlphaResult(alpha, score.rename("score"), cur[names], excluded, diagnostics, warnings)
 

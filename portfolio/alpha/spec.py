@@ -128,6 +128,12 @@ class AlphaSpec(_Strict):
     ``run_alpha`` is given one, else ``["country", "sector"]`` with a note in the
     diagnostics. ``ic_residualize_scores`` adds point-in-time factor scores of this
     spec (e.g. ``["momentum_12_1"]``) as per-month regressors.
+
+    ``neutralize_risk`` removes from the blended score its bet on risk-model factors:
+    ``"all"``, factor names or factor groups (``market``, ``country``, ``sector``,
+    ``style``, ...). The score becomes its least-squares residual on those exposures
+    over the residual vol, rescaled to unit standard deviation, so the alpha is
+    orthogonal to them in the ``D^-1`` metric (:mod:`portfolio.alpha.risk_neutral`).
     """
 
     factors: dict[str, FactorSpec] = Field(
@@ -137,6 +143,7 @@ class AlphaSpec(_Strict):
     ic: float = Field(0.05, gt=0.0, lt=1.0)
     ic_horizon: Literal["daily", "weekly", "monthly", "quarterly", "annual"] | float = "monthly"
     neutralize: list[str] = Field(default_factory=list)
+    neutralize_risk: list[str] = Field(default_factory=list)
     zscore_weighting: Literal["equal", "cap"] = "equal"
     orthogonalize: list[str] = Field(default_factory=list)
     esg_screen: EsgScreenSpec | None = None
@@ -162,6 +169,8 @@ class AlphaSpec(_Strict):
             problems.append("factors: fixed blend needs a non-zero weight")
         if len(set(self.neutralize)) != len(self.neutralize):
             problems.append("neutralize: column listed twice")
+        if len(set(self.neutralize_risk)) != len(self.neutralize_risk):
+            problems.append("neutralize_risk: factor listed twice")
         if isinstance(self.ic_residualize, list):
             if len(set(self.ic_residualize)) != len(self.ic_residualize):
                 problems.append("ic_residualize: column listed twice")

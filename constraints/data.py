@@ -20,7 +20,9 @@ from pandas.api.types import infer_dtype
 
 from constraints.errors import ConstraintSpecError
 
-__all__ = ["ProblemData", "align_weights", "flag_values"]
+__all__ = ["HELD_TOL", "ProblemData", "align_weights", "flag_values"]
+
+HELD_TOL = 1e-6  # a name is held when w_i > held_tol (solver noise); 0 on whole shares
 
 _TRUE, _FALSE = ["true", "1"], ["false", "0"]
 _NUMERIC_KINDS = ("integer", "floating", "mixed-integer-float", "integer-na", "decimal")
@@ -87,7 +89,9 @@ class ProblemData:
     """Everything numeric a constraint needs to set its limits or measure itself.
 
     Build it with :meth:`from_series`; ``benchmark`` and ``w0`` are arrays aligned
-    with ``assets.index``.
+    with ``assets.index``. ``held_tol`` is the weight above which a name counts as held
+    (``max_names``, ``min_holding``): :data:`HELD_TOL` for a solver's weights, whose
+    zeros carry noise, and 0 for weights of whole shares, where one share is a holding.
     """
 
     assets: pd.DataFrame
@@ -96,6 +100,7 @@ class ProblemData:
     w0: np.ndarray
     nav_base: float = 1.0
     te_budget: float | None = None
+    held_tol: float = HELD_TOL
 
     @classmethod
     def from_series(
@@ -106,6 +111,7 @@ class ProblemData:
         w0: pd.Series | None = None,
         nav_base: float = 1.0,
         te_budget: float | None = None,
+        held_tol: float = HELD_TOL,
     ) -> ProblemData:
         """Align benchmark and start weights (absent assets are 0) and validate."""
         if not isinstance(assets, pd.DataFrame):
@@ -129,6 +135,7 @@ class ProblemData:
             w0=align_weights(w0, assets.index, "w0 (current weights)"),
             nav_base=float(nav_base),
             te_budget=te_budget,
+            held_tol=float(held_tol),
         )
 
     @property

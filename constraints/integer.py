@@ -1,7 +1,8 @@
 """Combinatorial constraints: maximum number of names, minimum holding, minimum trade.
 
-A name is *held* when ``w_i > held_tol`` and *traded* when ``|x_i| > held_tol``
-(``held_tol`` = 1e-6 of NAV). Exactly they need binary variables; the optimizer uses a
+A name is *held* when ``w_i > held_tol`` and *traded* when ``|x_i| > HELD_TOL``
+(``held_tol`` is ``ProblemData.held_tol``: 1e-6 of NAV for a solver's weights, 0 for
+weights of whole shares). Exactly they need binary variables; the optimizer uses a
 mixed-integer solver (SCIP from PyPI, ``pyscipopt``) when installed and the problem is
 small enough, and otherwise the documented heuristic in
 :mod:`optimizers.integer`. Violations use the generic row machinery: a row's value
@@ -17,11 +18,10 @@ import numpy as np
 
 from constraints.base import Constraint, Limits
 from constraints.context import ProblemContext
+from constraints.data import HELD_TOL
 from constraints.lazy import cp
 
 __all__ = ["MaxNames", "MinHolding", "MinTrade", "HELD_TOL"]
-
-HELD_TOL = 1e-6
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,7 +44,7 @@ class MaxNames(Constraint):
         return [Limits(np.array([-np.inf]), np.array([self.max]), np.ones(1))]
 
     def values(self, data, w):
-        return [np.array([float((w > HELD_TOL).sum())])]
+        return [np.array([float((w > data.held_tol).sum())])]
 
     def mixed_integer(self, ctx: ProblemContext, held: cp.Variable, traded: cp.Variable, ub):
         """``w_i <= ub_i z_i``, ``sum z <= max`` (``z`` binary, ``held``)."""
@@ -70,7 +70,7 @@ class MinHolding(Constraint):
         return [Limits(np.full(data.n, self.min), np.full(data.n, np.inf), np.ones(data.n))]
 
     def values(self, data, w):
-        return [np.where(w > HELD_TOL, w, self.min)]
+        return [np.where(w > data.held_tol, w, self.min)]
 
     def row_labels(self, data):
         return [tuple(self.asset_ids(data))]

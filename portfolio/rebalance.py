@@ -308,6 +308,7 @@ class Rebalancer:
             benchmark=book.benchmark,
             w0=book.weights,
             nav_base=book.nav_base,
+            held_tol=0.0,  # it measures whole shares: one share is a name held
         )
         for i, c in enumerate(constraints):  # unknown groups, columns, assets: name the entry
             try:

@@ -21,7 +21,8 @@ Limits repaired, each row in its own units (violation ``max(g - hi, lo - g, 0) /
   (group and attribute bounds, China caps, turnover total / by side / by group);
 * the cash band on cash **after trading costs and FX costs** (:mod:`portfolio.cash`);
 * tracking-error caps ``sqrt(a' S a) <= max`` (exact update in factor form);
-* ``max_names`` (``#{w_i > 1e-6} <= K``), ``min_holding`` and ``min_trade``;
+* ``max_names`` (``#{shares_i > 0} <= K``), ``min_holding`` (on names with a share) and
+  ``min_trade``;
 * the per-asset trade bounds themselves (weight outside ``[lo_i, hi_i]``): rounding keeps
   inside them, but the minimum-trade filter can cancel a sale a position cap needs, and a
   cash cut can shrink a buy a minimum needs.
@@ -208,6 +209,11 @@ class RepairProblem:
     def weights(self, trade: np.ndarray) -> np.ndarray:
         return (self.shares_before + trade) * self.price_base / self.nav
 
+    def held(self, trade: np.ndarray) -> np.ndarray:
+        """Names held after ``trade``: at least one share (exact on whole shares, where a
+        weight threshold would let a one-lot stub of a cheap name pass as not held)."""
+        return (self.shares_before + trade) > 0
+
     def utility(self, trade: np.ndarray) -> float:
         """``alpha' w - lambda a' S a - (trading + FX costs) / NAV``."""
         w = self.weights(trade)
@@ -238,6 +244,7 @@ class RepairProblem:
     def violations(self, trade: np.ndarray) -> dict[str, np.ndarray]:
         """Every repaired limit's violation rows on ``trade`` (own units)."""
         w = self.weights(trade)
+        held = self.held(trade)
         x = w - self.data.w0
         g = self.W @ w + self.U @ np.maximum(x, 0) + self.V @ np.maximum(-x, 0) + self.const
         g[self.cash_rows] = self.cash.state(trade)["cash_after_costs"] / self.nav
@@ -247,10 +254,9 @@ class RepairProblem:
         return {
             "linear": self._rows(g),
             "te": np.array([max(te - cap, 0.0) for _, cap in self.te_caps]),
-            "names": np.array([max(float((w > HELD_TOL).sum()) - c.max, 0.0)
-                               for c in self.max_names]),
-            "holding": _small(w, [c.min for c in self.min_holding], w.size),
-            "trade": _small(np.abs(x), [c.min for c in self.min_trade], w.size),
+            "names": np.array([max(float(held.sum()) - c.max, 0.0) for c in self.max_names]),
+            "holding": _small(w, [c.min for c in self.min_holding], held),
+            "trade": _small(np.abs(x), [c.min for c in self.min_trade], np.abs(x) > HELD_TOL),
             "bounds": self.outside(trade)[None, :],
         }  # fmt: skip
 
@@ -283,12 +289,11 @@ class RepairProblem:
         return out
 
 
-def _small(values: np.ndarray, mins: list[float], n: int) -> np.ndarray:
-    """Per-asset shortfall below each minimum for names above ``HELD_TOL`` (k x n)."""
+def _small(values: np.ndarray, mins: list[float], on: np.ndarray) -> np.ndarray:
+    """Per-asset shortfall below each minimum for the names ``on`` (k x n)."""
     if not mins:
-        return np.zeros((0, n))
+        return np.zeros((0, on.size))
     m = np.asarray(mins, dtype=float)[:, None]
-    on = values > HELD_TOL
     return np.where(on, np.maximum(m - values, 0.0), 0.0)
 
 

@@ -189,18 +189,18 @@ def _score(p: RepairProblem, t, lo, hi, v, scale, size=None):
             ok &= vt <= v["te"][k] + tol
             red += (v["te"][k] - vt) / scale["te"][k]
     w_new = w + dw
-    held_old, held_new = w > HELD_TOL, w_new > HELD_TOL
+    held_old, held_new = p.held(t), p.held(cand)
     count = float(held_old.sum())
     for k, c in enumerate(p.max_names):
         vn = np.maximum(count - held_old + held_new - c.max, 0.0)
         ok &= vn <= v["names"][k] + tol
         red += (v["names"][k] - vn) / scale["names"][k]
-    for key, cons, val in (
-        ("holding", p.min_holding, w_new),
-        ("trade", p.min_trade, np.abs(x_new)),
+    for key, cons, val, on in (
+        ("holding", p.min_holding, w_new, held_new),
+        ("trade", p.min_trade, np.abs(x_new), np.abs(x_new) > HELD_TOL),
     ):
         for k, c in enumerate(cons):
-            vn = np.where(val > HELD_TOL, np.maximum(c.min - val, 0.0), 0.0)
+            vn = np.where(on, np.maximum(c.min - val, 0.0), 0.0)
             ok &= vn <= v[key][k] + tol
             red += (v[key][k] - vn) / scale[key][k]
     vb = p.outside(cand)  # each candidate moves its own asset only

@@ -4,6 +4,8 @@ measure and closed forms."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
@@ -192,3 +194,22 @@ def test_a_relaxed_limit_may_be_passed_by_one_lot_of_the_name_and_no_more():
     # rows not listed (smaller than the smallest listed) get the flat slack
     assert within_relaxation(breach({"HK1": amount + 0.5e-4}, n_rows=40), amount, lot_w)
     assert not within_relaxation(breach({"HK1": amount + 2e-4}, n_rows=40), amount, lot_w)
+
+
+def test_a_one_share_stub_is_a_name_held():
+    """A1 sold down to one share (USD 1, 1e-6 of NAV: no more than the solver's held
+    tolerance) under ``max_names: 4``: on whole shares it is a fifth name, so the check
+    on share weights reports it and the repair sells the share."""
+    specs = [{"kind": "max_names", "max": 4}, SECTORS[1]]
+    inp, data, cons = _fund(specs)
+    start = np.array([-(SHARES["A1"] - 1), 0.0, 0.0, 0.0, 0.0])
+    stub = pd.Series((SHARES.to_numpy() + start) * PRICE.to_numpy() / NAV, index=IDS)
+    exact = dataclasses.replace(data, held_tol=0.0)
+    assert check_constraints(cons[:1], stub, data) == []  # the solver's tolerance misses it
+    assert check_constraints(cons[:1], stub, exact)[0]["violation"] == 1.0
+    repair = lot_repair(inp, exact, cons, pd.Series(0.0, index=IDS), 0.0, FxRules())
+    trade, report = repair(start, -SHARES.to_numpy(dtype=float), np.full(5, np.inf))
+    assert report["status"] == "ok", report
+    after = SHARES.to_numpy() + trade
+    assert after[0] == 0 and (after[1:] == SHARES.to_numpy()[1:]).all()
+    assert [m["move"] for m in report["moves"]] == ["sell one lot"]

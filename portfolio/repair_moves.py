@@ -63,7 +63,9 @@ def _lots_needed(
 
 def _candidates(p: RepairProblem, t, lo, hi, w, v, ref=None) -> tuple[np.ndarray, np.ndarray]:
     """The candidate trades per asset (``len(MOVES)`` x N) and whether each is allowed
-    (``ref``: as :func:`_lots_needed`)."""
+    (``ref``: as :func:`_lots_needed`). A sized move whose trade would be worth less than
+    the minimum trade is made the smallest whole-lot trade that is not, in its direction
+    (a shortfall of 215 one-share lots under a USD 5,000 minimum is sold as 481)."""
     before = p.shares_before
     k, k_te = (x * p.lot for x in _lots_needed(p, w, v, ref))
     ten = 10 * p.lot
@@ -71,6 +73,10 @@ def _candidates(p: RepairProblem, t, lo, hi, w, v, ref=None) -> tuple[np.ndarray
         t + p.lot, t - p.lot, np.zeros_like(t), -before, t + k, t - k, t + k_te, t - k_te,
         t + ten, t - ten,
     ])  # fmt: skip
+    if p.min_trade_base > 0:  # a sized move short of the minimum trade grows to it
+        least = np.ceil(p.min_trade_base / np.maximum(p.lot * p.price_base, 1e-300)) * p.lot
+        sized = cand[4:8]
+        cand[4:8] = np.where(np.abs(sized) < least, np.sign(sized) * least, sized)
     ok = (cand >= lo - 1e-9) & (cand <= hi + 1e-9) & (before + cand >= 0) & (cand != t)
     value = np.abs(cand * p.price_base)
     ok &= (cand == 0) | (value >= p.min_trade_base)

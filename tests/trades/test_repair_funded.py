@@ -33,7 +33,7 @@ SECTORS = [
 ]
 
 
-def _fund(specs=SECTORS, shares=SHARES):
+def _fund(specs=SECTORS, shares=SHARES, lot=LOT):
     cash = NAV - float((shares * PRICE).sum())
     assets = pd.DataFrame(
         {"sector": ["M", "M", "T", "T", "T"], "adv_base": 1e9, "halted": False,
@@ -54,7 +54,7 @@ def _fund(specs=SECTORS, shares=SHARES):
         index=IDS,
     )
     inp = TradeInputs(
-        securities=sec, price_base=PRICE, lot_size=LOT, shares_before=shares, cash_base=cash,
+        securities=sec, price_base=PRICE, lot_size=lot, shares_before=shares, cash_base=cash,
         cost_buy=assets["cost_buy"], cost_sell=assets["cost_sell"], impact=assets["impact"],
         frozen=assets["halted"], cash_local=pd.Series({"USD": cash}),
         fx_rates=pd.Series({"USD": 1.0}), base_currency="USD",
@@ -112,7 +112,26 @@ def test_a_trade_cut_below_the_minimum_trade_is_repaired_back_inside_its_bounds(
     assert check_constraints(hard, fixed.weights_after, data, tol=1e-12) == []
     assert fixed.holdings["trade_shares"].to_dict() == {"A1": 0, "A2": 0, "B1": -100,
                                                         "B2": -100, "B3": -100}  # fmt: skip
-    assert [m["move"] for m in fixed.repair["moves"]] == ["sell 10 lots"] * 3
+    assert [m["move"] for m in fixed.repair["moves"]] == ["sell lots"] * 3  # sized: 10 lots
+
+
+def test_a_sized_sale_short_of_the_minimum_trade_grows_to_it():
+    """As above with one-share lots for B1..B3: the 34 shares over the cap (USD 340) and
+    ten lots (USD 100) are both below the USD 1,000 minimum trade; the sized sale grows to
+    the smallest sale that is not, 100 shares, and the cap holds."""
+    lot = LOT.where(~IDS.str.startswith("B"), 1)
+    specs = [{"kind": "position_bounds", "min": 0.0, "max": 0.23296}, SECTORS[1]]
+    inp, data, cons = _fund(specs, lot=lot)
+    lb, ub = per_asset_bounds(data, cons)
+    bounds = (pd.Series(lb, index=IDS) * NAV / PRICE, pd.Series(ub, index=IDS) * NAV / PRICE)
+    target = (SHARES * PRICE / NAV).clip(upper=0.23296)
+    repair = lot_repair(inp, data, cons, target * 0.0, 0.0, FxRules(), min_trade_base=1_000.0)
+    tl = build_trades(inp, target, min_trade_base=1_000.0, min_cash_weight=0.01,
+                      holding_limits=bounds, fx_rules=FxRules(), repair=repair)  # fmt: skip
+    assert tl.repair["status"] == "ok", tl.repair
+    assert check_constraints(cons[:1], tl.weights_after, data, tol=1e-12) == []
+    assert tl.holdings["trade_shares"].to_dict() == {"A1": 0, "A2": 0, "B1": -100,
+                                                     "B2": -100, "B3": -100}  # fmt: skip
 
 
 def test_a_restricted_stub_below_the_minimum_trade_is_still_sold_out():

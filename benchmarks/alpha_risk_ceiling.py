@@ -5,11 +5,13 @@ the best ex-ante information ratio of any active portfolio is ``sqrt(alpha' S^-1
 and the engine's is ``TC * sqrt(alpha' S^-1 alpha)`` (the definition of the transfer
 coefficient). The law's ``TC * IC * sqrt(12 N)`` uses ``sqrt(alpha' D^-1 alpha) =
 IC sqrt(12 N)`` (unit-variance scores) instead: it assumes the alpha is uncorrelated with
-the factor exposures. The planted demo composite loads on momentum (one of its six
-factors) and on value, so part of it is a factor bet the risk model prices as factor
-risk. The **ceiling** ``sqrt(alpha' S^-1 alpha / alpha' D^-1 alpha)`` is therefore the
-realised-over-predicted IR (planted IC) that a perfect risk forecast and a perfectly
-realised alpha would give.
+the factor exposures. The demo's raw blend loads on momentum (one of its six factors) and
+on value, so part of it is a factor bet the risk model prices as factor risk, and the
+**ceiling** ``sqrt(alpha' S^-1 alpha / alpha' D^-1 alpha)`` (about 0.88) is the share of
+the law's prediction a perfect risk forecast and a perfectly realised alpha would give if
+the market paid for that bet. The demo config removes the bet
+(``alpha.neutralize_risk: [all]``), so with it the ratio is 1; run this script with a
+config without that line to see the raw blend's.
 
 The ratio is :func:`optimizers.alpha_breadth_ratio`, which the backtest reports every month
 (``breadth_ratio``).

@@ -7,8 +7,9 @@ For each market (the demo seed plus ``--seeds`` generated ones, ``--years`` of h
 - ``IR r/p``: realised gross IR over the fundamental law's prediction
   ``TC * IC * sqrt(12 N)`` with the **planted** IC (0.06); target mean >= 0.9; ``q``:
   the mean breadth ratio ``sqrt(alpha' S^-1 alpha / alpha' D^-1 alpha)``, the share of
-  that prediction any portfolio can reach when the alpha carries factor bets; pooled, the
-  realised IR over the generalised prediction ``TC * IC * sqrt(12 N) * q`` too;
+  that prediction the risk model leaves an alpha that carries factor bets (1 for the demo
+  config's risk-neutral alpha); pooled, the realised IR over the generalised prediction
+  ``TC * IC * sqrt(12 N) * q`` too;
 - ``TE r/ea``: realised tracking error over the mean ex-ante TE; target in [0.9, 1.15];
   ``bias``: std of the active returns standardised by each month's ex-ante TE;
 - ``IC``: mean realised monthly IC of the score (Pearson, on residual returns);
@@ -163,7 +164,7 @@ def main() -> None:
     gen = [s["fundamental_law"]["planted_ic"]["realised_over_predicted_generalised"]
            for s in stats]  # fmt: skip
     q = [s["breadth_ratio_mean"] for s in stats]
-    print(f"  breadth ratio q = sqrt(a'S^-1a / a'D^-1a): {_mean_se(q)}   (the law's ceiling)")
+    print(f"  breadth ratio q = sqrt(a'S^-1a / a'D^-1a): {_mean_se(q)}   (1: no factor bet)")
     print(f"  realised / generalised prediction (x q):   {_mean_se(gen)}")
     te = [s["tracking_error"]["realised_over_ex_ante"] for s in stats]
     print(f"  realised TE / ex-ante TE:                  {_mean_se(te)}   target [0.9, 1.15]")

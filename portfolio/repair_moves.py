@@ -97,7 +97,7 @@ def best_step(
     sized buy funded by a sale clears it at once); the pair is then taken if it reduces
     the breach by more than that single move.
     """
-    cand, valid, ok, red, gain = _score(p, t, lo, hi, v, scale)
+    cand, valid, ok, red, gain = _score(p, t, lo, hi, v, scale, cols=_relevant(p, t, v))
     good = ok & (red > 1e-12)
     if good.any():
         pick = good
@@ -131,7 +131,11 @@ def _best_pair(p: RepairProblem, t, lo, hi, v, scale, cand, red, gain, first, pa
         t1 = t.copy()
         t1[i] = cand[m, i]
         v1 = p.violations(t1)  # per-asset rows of ``i`` are not seen by moves on others
-        c2, _, ok2, red2, gain2 = _score(p, t1, lo, hi, v, scale, size=v1)
+        # a second move must touch every row the first pushed past its tolerance: a move
+        # on an asset with no coefficient in one leaves it there (not allowed)
+        pushed = v1["linear"] > v["linear"] + p.tol
+        cols = _pattern_rows(p)[pushed].all(axis=0) if pushed.any() else None
+        c2, _, ok2, red2, gain2 = _score(p, t1, lo, hi, v, scale, size=v1, cols=cols)
         red2 = red2 + sum(
             float(((v[k][:, i] - v1[k][:, i]) / scale[k][:, i]).sum())
             for k in ("holding", "trade", "bounds")
@@ -156,11 +160,31 @@ def _ratio(red: np.ndarray, gain: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.where(mask, score, -np.inf)
 
 
-def _score(p: RepairProblem, t, lo, hi, v, scale, size=None):
+def _relevant(p: RepairProblem, t, v) -> np.ndarray | None:
+    """Assets a single move on which can reduce a violation in ``v`` (``None``: every
+    asset; a violation below the tolerance counts, as its reduction does): those with a
+    coefficient in a violated linear row, those breaching a per-asset limit,
+    and, when ``max_names`` is breached, the names held. A breached cash row or
+    tracking-error cap involves every asset. Any other asset's move reduces nothing (its
+    reduction is 0 on the rows it has no coefficient in, and at most 0 elsewhere), so
+    scoring only these gives the same best move."""
+    breached = v["linear"] > 0  # reductions count below the tolerance too
+    if (breached & p.cash_rows).any() or (v["te"] > 0).any():
+        return None
+    cols = _pattern_rows(p)[breached].any(axis=0)
+    for key in ("holding", "trade", "bounds"):
+        cols |= (np.atleast_2d(v[key]) > 0).any(axis=0)
+    if (v["names"] > 0).any():
+        cols |= p.held(t)
+    return cols
+
+
+def _score(p: RepairProblem, t, lo, hi, v, scale, size=None, cols=None):
     """Every candidate move from ``t``: allowed by the bounds (``valid``), breaching
     nothing more than ``v`` (``ok``), breach reduction vs ``v`` and utility gain.
     ``size``: the violations at ``t`` when they are not ``v`` (the second move of a pair),
-    so the sized moves restore what the first move pushed out."""
+    so the sized moves restore what the first move pushed out. ``cols``: only those
+    assets' moves are scored, the others are not allowed."""
     w = p.weights(t)
     a = w - p.data.benchmark
     Sa = p.B @ (p.F @ (p.B.T @ a)) + p.d * a
@@ -168,22 +192,27 @@ def _score(p: RepairProblem, t, lo, hi, v, scale, size=None):
         cand, valid = _candidates(p, t, lo, hi, w, v)
     else:
         cand, valid = _candidates(p, t, lo, hi, w, size, ref=v)
+    if cols is not None:
+        valid &= cols
     ok = valid.copy()
     dw = (cand - t) * p.price_base / p.nav  # moves x N
     x_old = w - p.data.w0
     x_new = x_old + dw
     d_buy = np.maximum(x_new, 0) - np.maximum(x_old, 0)
     d_sell = np.maximum(-x_new, 0) - np.maximum(-x_old, 0)
-    idx = np.arange(len(t))
-    # every candidate in one vectorised call (one cash state, not one per move kind)
-    cash_new = p.cash.after_costs_if(t, np.tile(idx, len(cand)), cand.ravel()).reshape(cand.shape)
+    idx = np.arange(len(t)) if cols is None else np.flatnonzero(cols)
     cash_old = p.cash.state(t)["cash_after_costs"]
+    # every candidate in one vectorised call (one cash state, not one per move kind)
+    cash_new = np.full(cand.shape, cash_old)
+    cash_new[:, idx] = p.cash.after_costs_if(
+        t, np.tile(idx, len(cand)), cand[:, idx].ravel()
+    ).reshape(len(cand), len(idx))
     d_cost = (cash_old - cash_new) - (cand - t) * p.price_base
     red = np.zeros_like(dw)
     tol = p.tol
     if len(p.lo):
         g = p.W @ w + p.U @ np.maximum(x_old, 0) + p.V @ np.maximum(-x_old, 0) + p.const
-        bad, lin = _linear_sparse(p, g, dw, d_buy, d_sell, cash_new, v, scale)
+        bad, lin = _linear_sparse(p, g, dw, d_buy, d_sell, cash_new, v, scale, cols)
         ok &= ~bad
         red += lin
     if p.te_caps:
@@ -216,6 +245,20 @@ def _score(p: RepairProblem, t, lo, hi, v, scale, size=None):
     return cand, valid, ok, red, gain
 
 
+def _pattern_rows(p: RepairProblem) -> np.ndarray:
+    """The rows x assets nonzero mask of the limit rows (cash rows: every asset)."""
+    if p.cache is None:
+        return _nonzero(p)
+    _pattern(p)
+    return p.cache["pattern"][5]
+
+
+def _nonzero(p: RepairProblem) -> np.ndarray:
+    nz = (p.W != 0) | (p.U != 0) | (p.V != 0)
+    nz[p.cash_rows] = True
+    return nz
+
+
 def _pattern(p: RepairProblem, moved: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
     """The limit rows' nonzero coefficients in row-major order (cash rows, and the rows
     ``moved``: every asset): rows, assets and ``W, U, V`` there. The pattern without
@@ -229,8 +272,7 @@ def _pattern(p: RepairProblem, moved: np.ndarray | None = None) -> tuple[np.ndar
         and hit[2] is p.V
         and np.array_equal(hit[3], p.cash_rows)
     ):
-        nz = (p.W != 0) | (p.U != 0) | (p.V != 0)
-        nz[p.cash_rows] = True
+        nz = _nonzero(p)
         r, c = np.nonzero(nz)
         pat = (r, c, p.W[r, c], p.U[r, c], p.V[r, c], p.cash_rows[r])
         hit = cache["pattern"] = (p.W, p.U, p.V, p.cash_rows.copy(), pat, nz)
@@ -242,18 +284,22 @@ def _pattern(p: RepairProblem, moved: np.ndarray | None = None) -> tuple[np.ndar
     return r, c, p.W[r, c], p.U[r, c], p.V[r, c], p.cash_rows[r]
 
 
-def _linear_sparse(p: RepairProblem, g, dw, d_buy, d_sell, cash_new, v, scale):
+def _linear_sparse(p: RepairProblem, g, dw, d_buy, d_sell, cash_new, v, scale, cols=None):
     """The linear rows' ``(breach increased, breach reduction)`` per candidate (moves x N)
     from the rows' nonzero coefficients: a move on asset ``i`` leaves every row without a
     coefficient on ``i`` at ``g``. Rows whose violation at ``g`` is not the reference
     ``v`` (the second move of a pair is scored against the first position) are taken
     whole. The same numbers as the dense evaluation of every row for every candidate:
     the entries are visited row by row, so each candidate's reduction adds the same
-    terms in the same order, and the rows left out add exactly 0.
+    terms in the same order, and the rows left out add exactly 0. ``cols``: only those
+    assets' entries (the others' values are left at 0 and are not allowed moves).
     """
     old = v["linear"]
     moved = ~(p._rows(g) == old) & ~p.cash_rows
     r, c, wk, uk, vk, cash = _pattern(p, moved)
+    if cols is not None:
+        keep = cols[c]
+        r, c, wk, uk, vk, cash = r[keep], c[keep], wk[keep], uk[keep], vk[keep], cash[keep]
     n_moves, n = dw.shape
     # g + w dw + u d_buy + v d_sell (entries x moves), in that order; a zero coefficient's
     # term (0 * finite, a signed zero) and the cash rows (replaced below) are skipped

@@ -1,6 +1,7 @@
 """The repair's sparse scoring (nonzero coefficients of the limit rows, plus the rows whose
-violation moved) against the dense evaluation of every row for every candidate (the slow,
-obvious reference below): the same numbers, moves, trades and report."""
+violation moved, and only the assets whose move can reduce a violation) against the dense
+evaluation of every row for every candidate and asset (the slow, obvious reference
+below): the same numbers, moves, trades and report."""
 
 import json
 
@@ -12,8 +13,9 @@ import portfolio.repair_moves as rm
 from tests.trades.test_repair import SPECS, TIGHT, _run
 
 
-def dense(p, g, dw, d_buy, d_sell, cash_new, v, scale):
-    """Every limit row for every candidate (rows x moves x N)."""
+def dense(p, g, dw, d_buy, d_sell, cash_new, v, scale, cols=None):
+    """Every limit row for every candidate (rows x moves x N); ``cols`` is None here."""
+    assert cols is None or cols.all()
     g_new = g[:, None, None] + p.W[:, None, :] * dw + p.U[:, None, :] * d_buy
     g_new = g_new + p.V[:, None, :] * d_sell
     g_new[p.cash_rows] = cash_new / p.nav
@@ -34,6 +36,8 @@ def test_sparse_scoring_repairs_as_the_dense_one(seed, nav, tight, monkeypatch):
     specs = TIGHT if tight else SPECS
     _, _, _, a = _run(seed, nav, True, specs, 300)
     monkeypatch.setattr(rm, "_linear_sparse", dense)
+    monkeypatch.setattr(rm, "_relevant", lambda p, t, v: None)  # every asset scored
+    monkeypatch.setattr(rm, "_pattern_rows", lambda p: np.ones((len(p.lo), p.data.n), bool))
     _, _, _, b = _run(seed, nav, True, specs, 300)
     monkeypatch.undo()
     assert a.holdings.equals(b.holdings)
@@ -74,3 +78,33 @@ def test_sparse_equals_dense_for_fresh_and_stale_references():
         bad_d, red_d = dense(p, g, dw, d_buy, d_sell, cash, ref, scale)
         assert np.array_equal(bad_s, bad_d)
         assert np.array_equal(red_s, red_d)  # exactly: the same additions in the same order
+
+
+def test_pairs_score_the_same_without_the_asset_restriction(monkeypatch):
+    """The funded pair of ``test_repair_funded`` (a sized buy pushing the cash floor out,
+    a sale funding it): scoring only the assets that can help gives the same moves as
+    scoring every asset, for the single moves and the pairs' second moves."""
+    import pandas as pd
+
+    from portfolio.fx import FxRules
+    from portfolio.repair import lot_repair
+    from tests.trades.test_repair_funded import IDS, SHARES, _fund
+
+    def repair():
+        inp, data, cons = _fund()
+        run = lot_repair(inp, data, cons, pd.Series(0.0, index=IDS), 0.0, FxRules(),
+                         max_moves=50)  # fmt: skip
+        return run(np.zeros(5), -SHARES.to_numpy(dtype=float), np.full(5, np.inf))
+
+    calls = []
+    real = rm._best_pair
+    monkeypatch.setattr(rm, "_best_pair", lambda *a, **k: calls.append(1) or real(*a, **k))
+    a = repair()
+    assert calls, "no pair was scored"
+    monkeypatch.setattr(rm, "_relevant", lambda p, t, v: None)
+    monkeypatch.setattr(rm, "_pattern_rows", lambda p: np.ones((len(p.lo), p.data.n), bool))
+    b = repair()
+    np.testing.assert_array_equal(a[0], b[0])
+    assert json.dumps(a[1], sort_keys=True, default=str) == json.dumps(
+        b[1], sort_keys=True, default=str
+    )

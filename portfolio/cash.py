@@ -76,8 +76,19 @@ class CashModel:
         return np.bincount(self.code, weights=(trade != 0), minlength=len(self.currencies)) > 0
 
     def state(self, trade: np.ndarray) -> dict:
-        """Cash after trades, trading cost, FX cost and cash after costs (base currency)."""
+        """Cash after trades, trading cost, FX cost and cash after costs (base currency).
+
+        The last trade's state is kept (the repair asks for the same trade's state several
+        times a step); callers must not modify the arrays returned."""
         trade = np.asarray(trade, dtype=float)
+        last = getattr(self, "_last", None)
+        if last is not None and np.array_equal(last[0], trade):
+            return last[1]
+        out = self._state(trade)
+        self._last = (trade.copy(), out)
+        return out
+
+    def _state(self, trade: np.ndarray) -> dict:
         costs = self.costs(trade)
         flow = self._flows(trade)
         active = self.foreign & self._touched(trade)

@@ -95,9 +95,13 @@ class ElasticProblem:
     constraints : sequence of Constraint
     candidates : sequence of int
         Indices of the constraints to diagnose (hard, continuous).
+    warm : ``"primal"`` or ``"dual"``
+        The simplex of the LP's warm re-solves (:class:`~optimizers.elastic_lp.ElasticLP`).
     """
 
-    def __init__(self, data: ProblemData, constraints: Sequence[Constraint], candidates):
+    def __init__(
+        self, data: ProblemData, constraints: Sequence[Constraint], candidates, warm="primal"
+    ):
         self.data, self.cons = data, list(constraints)
         self.units: list[Unit] = []
         for ci in candidates:
@@ -108,7 +112,9 @@ class ElasticProblem:
                     Unit(ci, ti, keys[ti], lim.lo, lim.hi, lim.sens, labels[ti], units[ti], lu)
                 )
         self.lp_units = [j for j, u in enumerate(self.units) if u.linear is not None]
-        self.lp = ElasticLP(data.n, data.w0, [self.units[j].linear for j in self.lp_units])
+        self.lp = ElasticLP(
+            data.n, data.w0, [self.units[j].linear for j in self.lp_units], warm=warm
+        )
         self.risk_ids = {u.ci for u in self.units if u.linear is None}
         self.solves = 0
         self.w: np.ndarray | None = None  # weights of the last solution
@@ -282,12 +288,14 @@ class ElasticProblem:
         return Solution(status, float(t.sum()), t, rows)
 
 
-def linear_feasible(data, cons) -> bool:
+def linear_feasible(data, cons, ep: ElasticProblem | None = None) -> bool:
     """Whether the hard continuous constraints can all hold, by the elastic LP (risk caps
     decided conically only when the LP optimum breaks them). Integer kinds are left out
-    (a relaxation: infeasible here means infeasible), soft ones are penalties."""
+    (a relaxation: infeasible here means infeasible), soft ones are penalties. ``ep``:
+    the elastic problem of these constraints when the caller keeps one (so a priority
+    relaxation that follows re-solves from this LP's basis)."""
     cand = [i for i, c in enumerate(cons) if not c.integer and c.soft is None]
     if not cand:
         return True
-    ep = ElasticProblem(data, cons, cand)
+    ep = ep if ep is not None else ElasticProblem(data, cons, cand)
     return ep.feasible(ep.constraint_ids)

@@ -108,9 +108,13 @@ class ElasticLP:
     w0 : ndarray
         Start weights (fractions of NAV).
     units : sequence of LinearUnit
+    warm : ``"primal"`` or ``"dual"``
+        The simplex for the warm re-solves (:class:`_Highs`): primal for a diagnosis,
+        whose questions mostly loosen the last one; dual for priority relaxation, whose
+        questions harden each level at its minimum.
     """
 
-    def __init__(self, n: int, w0: np.ndarray, units: Sequence[LinearUnit]):
+    def __init__(self, n: int, w0: np.ndarray, units: Sequence[LinearUnit], warm="primal"):
         self.n, self.units = n, list(units)
         self.w0 = np.asarray(w0, dtype=float)
         k = len(self.units)
@@ -137,7 +141,7 @@ class ElasticLP:
                 hi.append(np.full(m, np.inf))
         self.A = sp.vstack(blocks, format="csc")
         self.row_lo, self.row_hi = np.concatenate(lo), np.concatenate(hi)
-        self._highs = _Highs.create(self.A, n)
+        self._highs = _Highs.create(self.A, n, warm)
         self.z: np.ndarray | None = None
 
     def solve(
@@ -192,10 +196,10 @@ class _Highs:
     """HiGHS (``highspy``): the model passed once, then only costs and bounds change, so
     each run starts from the previous basis."""
 
-    def __init__(self, A: sp.csc_matrix, n: int):
+    def __init__(self, A: sp.csc_matrix, n: int, warm: str = "primal"):
         import highspy
 
-        self.hs, self.A, self.n = highspy, A, n
+        self.hs, self.A, self.n, self.warm = highspy, A, n, warm
         self.h = _quiet(highspy.Highs)
         for key, value in (
             ("output_flag", False),
@@ -210,11 +214,21 @@ class _Highs:
         self.passed = False
 
     @classmethod
-    def create(cls, A: sp.csc_matrix, n: int):
+    def create(cls, A: sp.csc_matrix, n: int, warm: str = "primal"):
         try:
-            return cls(A, n)
+            return cls(A, n, warm)
         except ImportError:  # highspy missing: scipy's HiGHS, cold solves
             return _Linprog(A)
+
+    def _dual_start(self, tight: int) -> None:
+        """The dual simplex from the last basis, or from the start basis (dual feasible:
+        the costs are non-negative) when more than 2 % of the rows (at least 50) have a
+        tightened bound (``tight``): a whole unit hardened at its relaxed level. On a
+        relaxed what-if scenario at N = 2,000 the primal simplex from the last basis took
+        3,131 and 2,805 pivots (0.46 s) for the two re-solves, this 9 and 542 (0.07 s)."""
+        self.h.setOptionValue("simplex_strategy", DUAL)
+        if tight > max(50, 0.02 * self.A.shape[0]):
+            self.h.setBasis(self._start_basis())
 
     def _known(self):
         m = self.hs.HighsModelStatus
@@ -272,9 +286,12 @@ class _Highs:
             if len(ch):
                 h.changeRowsBounds(len(ch), ch, row_lo[ch], row_hi[ch])
             self.last = (cost, col_lo, col_hi, row_lo, row_hi)
+            if self.warm == "dual":
+                tight = int(((col_lo > old_clo) | (col_hi < old_chi)).sum())
+                self._dual_start(tight + int(((row_lo > old_rlo) | (row_hi < old_rhi)).sum()))
         h.setOptionValue("time_limit", time_limit())
         h.run()
-        if cold:
+        if cold or self.warm == "dual":
             h.setOptionValue("simplex_strategy", PRIMAL)
         status = h.getModelStatus()
         if status not in self._known():  # rare: retry once from scratch, no warm start

@@ -19,7 +19,7 @@ from constraints.errors import ConstraintSpecError
 from constraints.shared import SharedInstances
 from optimizers.diagnosis import Diagnosis, diagnose, relax_by_priority
 from optimizers.direct import DirectProblem, direct_supported
-from optimizers.elastic import linear_feasible
+from optimizers.elastic import ElasticProblem, linear_feasible
 from optimizers.errors import InfeasibleError, SolverError
 from optimizers.objective import ObjectiveSpec, resolve_costs
 from optimizers.optimizer_integer import IntegerKinds
@@ -339,6 +339,7 @@ class PortfolioOptimizer(IntegerKinds):
         diagnose_infeasible=True,
     ) -> OptimizationResult:  # fmt: skip
         t0 = time.perf_counter()
+        self._ep = None  # this solve's elastic problem (infeasibility check, relaxation)
         obj = self.objective
         if risk_aversion is not None:
             obj = dataclasses.replace(obj, risk_aversion=risk_aversion)
@@ -394,7 +395,7 @@ class PortfolioOptimizer(IntegerKinds):
         if isinstance(built, DirectProblem):
             proof = None  # the elastic LP decides a point the dual method diverged on
             if params is not None and relax is None:
-                proof = lambda: not linear_feasible(params[0], params[2])  # noqa: E731
+                proof = lambda: not self._linear_feasible(params[0], params[2])  # noqa: E731
             status = built.solve(proof)
             if status == "unbounded":
                 raise SolverError("the problem is unbounded (check alpha and bounds)")
@@ -402,7 +403,7 @@ class PortfolioOptimizer(IntegerKinds):
                 return status, built.solver_name, built
             if params is None:
                 raise SolverError("Clarabel failed on the direct path", [("CLARABEL", "error")])
-            if relax is None and not linear_feasible(params[0], params[2]):
+            if relax is None and not self._linear_feasible(params[0], params[2]):
                 # Clarabel often fails numerically on an infeasible problem; the elastic LP
                 # (HiGHS, a fraction of a second) proves it instead of the slow conic chain
                 # (a sweep's point too: infeasible, with its diagnosis, not a solver failure)
@@ -419,6 +420,21 @@ class PortfolioOptimizer(IntegerKinds):
         )
         return status, solver, built
 
+    def _elastic(self, data, cons) -> ElasticProblem | None:
+        """The elastic problem of this solve's hard continuous constraints, built once:
+        the infeasibility check and the priority relaxation after it share it (one
+        assembly, and the relaxation's LP starts from the check's basis)."""
+        cand = [i for i, c in enumerate(cons) if not c.integer and c.soft is None]
+        if not cand:
+            return None
+        hit = getattr(self, "_ep", None)
+        if hit is None or hit[0] is not data or hit[1] is not cons:
+            hit = self._ep = (data, cons, ElasticProblem(data, cons, cand, warm="dual"))
+        return hit[2]
+
+    def _linear_feasible(self, data, cons) -> bool:
+        return linear_feasible(data, cons, self._elastic(data, cons))
+
     def _relax_by_priority(self, data, a, cons, obj):
         """Relax prioritised constraints (:func:`~optimizers.diagnosis.relax_by_priority`)
         and re-solve the real problem with the relaxed limits.
@@ -426,7 +442,7 @@ class PortfolioOptimizer(IntegerKinds):
         Returns ``(status, solver, relaxed report, lb, built)``; status ``"infeasible"``
         when no priority is set or relaxing every prioritised constraint is not enough.
         """
-        pr = relax_by_priority(data, cons, self.chain)
+        pr = relax_by_priority(data, cons, self.chain, ep=self._elastic(data, cons))
         if pr is None:
             return "infeasible", "", [], None, self.built
         params = (data, a, cons, obj)

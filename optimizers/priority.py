@@ -55,6 +55,7 @@ def relax_by_priority(
     constraints: Sequence[Constraint],
     solver="CLARABEL",
     margin: float = RELAX_MARGIN,
+    ep: ElasticProblem | None = None,
 ) -> PriorityRelaxation | None:
     """Relax prioritised constraints, least important first, until the problem is feasible.
 
@@ -94,6 +95,10 @@ def relax_by_priority(
         (with a risk cap) directly.
     margin : float
         Added to every relaxation (own units).
+    ep : ElasticProblem, optional
+        The elastic problem of these constraints (hard, continuous ones) when the caller
+        already built it (the infeasibility check before the relaxation): its LP
+        re-solves from the check's basis.
 
     Returns
     -------
@@ -105,7 +110,8 @@ def relax_by_priority(
     cand = [i for i, c in enumerate(cons) if not c.integer and c.soft is None]
     if not any(cons[i].priority is not None for i in cand):
         return None
-    ep = ElasticProblem(data, cons, cand)
+    if ep is None:
+        ep = ElasticProblem(data, cons, cand, warm="dual")  # each level hardened in turn
     prio = {ci: cons[ci].priority for ci in ep.constraint_ids if cons[ci].priority is not None}
     levels = sorted(set(prio.values()))
 

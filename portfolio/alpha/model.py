@@ -53,7 +53,8 @@ class AlphaResult:
         Annualised expected active return (decimal) per asset, index = securities
         index; benchmark-weighted mean 0; 0 for excluded assets (no view).
     score : Series
-        Blended, re-z-scored score at the score date; NaN for excluded assets.
+        Blended, re-z-scored score at the score date (its risk-neutral part, rescaled,
+        with ``neutralize_risk``: the score behind ``alpha``); NaN for excluded assets.
     factor_scores : DataFrame
         Clean z-score of each factor at the score date (securities x factors).
     excluded : DataFrame

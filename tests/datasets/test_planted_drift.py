@@ -87,8 +87,8 @@ def test_generated_market_drift_is_specific():
     paths = gen.draw_fundamental_paths(rng, uni, gen.fundamental_news(uni, shocks, me, 0.06))
     sim = gen.simulate_market(uni, paths, shocks, dates, me, 0.06)
     s_d = sim.spec_vol / np.sqrt(252)
-    logs = np.log1p(np.nan_to_num(sim.returns))
-    has = np.isfinite(sim.returns)
+    has = np.isfinite(sim.returns)  # momentum's inputs, as the generator builds them:
+    logs = np.log1p(np.where(has, sim.returns, 0.0))  # log returns, 0 where none published
     country = np.eye(len(COUNTRIES))[pd.Index(COUNTRIES).get_indexer(uni["country"])]
     sector = np.eye(len(SECTORS))[pd.Index(SECTORS).get_indexer(uni["sector"])]
     mom_corr = []

@@ -165,7 +165,7 @@ def test_blas_controller_finds_what_threadpoolctl_finds():
     thread counts) as threadpoolctl's full listing."""
     from threadpoolctl import ThreadpoolController
 
-    from optimizers.optimizer import _blas_controller
+    from optimizers.blas import _blas_controller
 
     def key(info):
         return sorted((d["filepath"], d["user_api"], d["num_threads"]) for d in info)

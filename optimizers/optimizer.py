@@ -121,6 +121,7 @@ class PortfolioOptimizer(IntegerKinds):
         self.mi_time_limit = mi_time_limit
         self.dual_newton = dual_newton
         self.full_investment = full_investment
+        self._ep = None  # a solve's elastic problem (:meth:`_elastic`), dropped after it
         with one_blas_thread():
             self._build(assets, risk, constraints, objective, nav_base, solver, direct)
 
@@ -291,17 +292,19 @@ class PortfolioOptimizer(IntegerKinds):
             When every solver of the chain fails.
         """
         with one_blas_thread():
-            return self._solve(
-                alpha, benchmark, w0, risk_aversion, turnover_penalty, te_cap,
-                constraint_overrides, diagnose_infeasible,
-            )  # fmt: skip
+            try:
+                return self._solve(
+                    alpha, benchmark, w0, risk_aversion, turnover_penalty, te_cap,
+                    constraint_overrides, diagnose_infeasible,
+                )  # fmt: skip
+            finally:
+                self._ep = None  # the solve's elastic problem (HiGHS model) is not kept
 
     def _solve(
         self, alpha, benchmark, w0, risk_aversion, turnover_penalty, te_cap, constraint_overrides,
         diagnose_infeasible=True,
     ) -> OptimizationResult:  # fmt: skip
         t0 = time.perf_counter()
-        self._ep = None  # this solve's elastic problem (infeasibility check, relaxation)
         obj = self.objective
         if risk_aversion is not None:
             obj = dataclasses.replace(obj, risk_aversion=risk_aversion)
@@ -389,7 +392,7 @@ class PortfolioOptimizer(IntegerKinds):
         cand = [i for i, c in enumerate(cons) if not c.integer and c.soft is None]
         if not cand:
             return None
-        hit = getattr(self, "_ep", None)
+        hit = self._ep
         if hit is None or hit[0] is not data or hit[1] is not cons:
             hit = self._ep = (data, cons, ElasticProblem(data, cons, cand, warm="dual"))
         return hit[2]

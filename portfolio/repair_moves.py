@@ -247,22 +247,25 @@ def _score(p: RepairProblem, t, lo, hi, v, scale, size=None, cols=None):
 
 def _pattern_rows(p: RepairProblem) -> np.ndarray:
     """The rows x assets nonzero mask of the limit rows (cash rows: every asset)."""
-    if p.cache is None:
-        return _nonzero(p)
-    _pattern(p)
-    return p.cache["pattern"][5]
-
-
-def _nonzero(p: RepairProblem) -> np.ndarray:
-    nz = (p.W != 0) | (p.U != 0) | (p.V != 0)
-    nz[p.cash_rows] = True
-    return nz
+    return _pattern_hit(p)[5]
 
 
 def _pattern(p: RepairProblem, moved: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
     """The limit rows' nonzero coefficients in row-major order (cash rows, and the rows
     ``moved``: every asset): rows, assets and ``W, U, V`` there. The pattern without
     ``moved`` is kept in the repair cache while the rows are the same arrays."""
+    hit = _pattern_hit(p)
+    if moved is None or not moved.any():
+        return hit[4]
+    nz = hit[5].copy()
+    nz[moved] = True
+    r, c = np.nonzero(nz)
+    return r, c, p.W[r, c], p.U[r, c], p.V[r, c], p.cash_rows[r]
+
+
+def _pattern_hit(p: RepairProblem) -> tuple:
+    """``(W, U, V, cash_rows, pattern, nonzero mask)``, from the repair cache while the
+    rows are the same arrays (a problem without a cache computes them each time)."""
     cache = p.cache if p.cache is not None else {}
     hit = cache.get("pattern")
     if not (
@@ -272,16 +275,12 @@ def _pattern(p: RepairProblem, moved: np.ndarray | None = None) -> tuple[np.ndar
         and hit[2] is p.V
         and np.array_equal(hit[3], p.cash_rows)
     ):
-        nz = _nonzero(p)
+        nz = (p.W != 0) | (p.U != 0) | (p.V != 0)
+        nz[p.cash_rows] = True
         r, c = np.nonzero(nz)
         pat = (r, c, p.W[r, c], p.U[r, c], p.V[r, c], p.cash_rows[r])
         hit = cache["pattern"] = (p.W, p.U, p.V, p.cash_rows.copy(), pat, nz)
-    if moved is None or not moved.any():
-        return hit[4]
-    nz = hit[5].copy()
-    nz[moved] = True
-    r, c = np.nonzero(nz)
-    return r, c, p.W[r, c], p.U[r, c], p.V[r, c], p.cash_rows[r]
+    return hit
 
 
 def _linear_sparse(p: RepairProblem, g, dw, d_buy, d_sell, cash_new, v, scale, cols=None):

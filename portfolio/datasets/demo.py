@@ -353,8 +353,8 @@ def _records(
             "so corr(z, residual / S) = IC; drift S_i k zp_i / n_days per day plus Student-t "
             "daily noise"
         ),
-        "drift_scale": [float(v) for v in sim.signal_scale],
-        "composite_neutral_corr": [float(v) for v in sim.neutral_corr],
+        "drift_scale": [float(v) for v in sim.drift_scale],
+        "composite_neutral_corr": [float(v) for v in sim.composite_neutral_corr],
         "realised_ic": realised,
         "risk_model": {
             "factor_vol_annual": FACTOR_VOL_ANNUAL,

@@ -107,8 +107,9 @@ class Simulation:
     sigma_month : (M, N) the monthly specific vol ``S_i,m`` used to plant the alpha.
     spec_vol : (N,) annualised specific vol.
     beta_exposure, size_exposure, value_exposure : (N,) static exposures.
-    signal_scale : (M,) the planted drift's ``k`` each month (:func:`planted_direction`).
-    neutral_corr : (M,) ``corr(z, z_perp)``: the composite against its factor-neutral part.
+    drift_scale : (M,) the planted drift's ``k`` each month (:func:`planted_direction`).
+    composite_neutral_corr : (M,) ``corr(z, z_perp)``, the composite against its
+        factor-neutral part.
     """
 
     returns: np.ndarray
@@ -122,8 +123,8 @@ class Simulation:
     beta_exposure: np.ndarray
     size_exposure: np.ndarray
     value_exposure: np.ndarray
-    signal_scale: np.ndarray
-    neutral_corr: np.ndarray
+    drift_scale: np.ndarray
+    composite_neutral_corr: np.ndarray
 
 
 def _std_t(rng: np.random.Generator, df: int, shape) -> np.ndarray:
@@ -382,6 +383,6 @@ def simulate_market(
         beta_exposure=uni["beta"].to_numpy(),
         size_exposure=uni["size_z"].to_numpy(),
         value_exposure=value_z,
-        signal_scale=scale,
-        neutral_corr=corr,
+        drift_scale=scale,
+        composite_neutral_corr=corr,
     )

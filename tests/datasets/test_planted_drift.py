@@ -106,5 +106,5 @@ def test_generated_market_drift_is_specific():
         assert np.abs(f).max() < 1e-9 * np.abs(drift).max(), m
         if mom_z.std() > 0:  # momentum needs a year of returns
             mom_corr.append(np.corrcoef(sim.composite[m][listed], mom_z)[0, 1])
-        assert sim.signal_scale[m] > 0.06 and 0.5 < sim.neutral_corr[m] < 1.0
+        assert sim.drift_scale[m] > 0.06 and 0.5 < sim.composite_neutral_corr[m] < 1.0
     assert len(mom_corr) >= 8 and np.mean(mom_corr) > 0.2
